@@ -1,0 +1,45 @@
+"""Loaded arrays cached in the workspace, so a second load of a large set is a file read.
+
+One folder per key: arrays as .npy (read back with a plain np.load, no decompression) plus
+meta.json. Written into a temporary folder and renamed, so readers never see half a cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def cache_key(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def read(cache_dir: Path, key: str) -> tuple[dict[str, np.ndarray], dict] | None:
+    folder = cache_dir / key
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False)
+                  for name in meta["arrays"]}
+    except (OSError, ValueError, KeyError):
+        return None  # missing or unreadable: the caller reloads from the source
+    return arrays, meta
+
+
+def write(cache_dir: Path, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_dir))
+    try:
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps({**meta, "arrays": list(arrays)}))
+        try:
+            os.rename(tmp, cache_dir / key)
+        except OSError:
+            pass  # another process wrote the same key first; theirs is as good as ours
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

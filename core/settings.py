@@ -1,0 +1,56 @@
+"""Where the dashboard keeps its files and which folders a user may point it at.
+
+Environment overrides: DASH_WORKSPACE (default ./workspace) and DASH_DATA_ROOTS
+(os.pathsep-separated; default: <workspace>/data and ./data).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import PathNotAllowed
+
+MAX_UPLOAD_BYTES = 1 << 30  # unpacked size limit for an uploaded zip (1 GiB)
+MAX_UPLOAD_FILES = 200_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    workspace: Path = Path("workspace")
+    data_roots: tuple[Path, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        workspace = Path(os.environ.get("DASH_WORKSPACE", "workspace")).resolve()
+        roots_env = os.environ.get("DASH_DATA_ROOTS", "")
+        roots = [Path(p) for p in roots_env.split(os.pathsep) if p.strip()]
+        if not roots:
+            roots = [workspace / "data", Path("data")]
+        return cls(workspace=workspace, data_roots=tuple(p.resolve() for p in roots))
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.workspace / "cache"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.workspace / "data" / "uploads"
+
+    def check_path(self, path: str | Path) -> Path:
+        """Resolve a typed path and refuse it unless it lies inside a data root.
+
+        Resolving first means `..` and symlinks cannot be used to step outside a root.
+        """
+        resolved = Path(path).expanduser()
+        if not resolved.is_absolute():
+            resolved = Path.cwd() / resolved
+        resolved = resolved.resolve()
+        for root in self.data_roots:
+            if resolved == root or root in resolved.parents:
+                return resolved
+        allowed = ", ".join(str(r) for r in self.data_roots) or "(none configured)"
+        raise PathNotAllowed(
+            f"{path} is outside the allowed data folders ({allowed}). "
+            "Put the data under one of them or set DASH_DATA_ROOTS."
+        )

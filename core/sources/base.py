@@ -1,0 +1,83 @@
+"""What every dataset source returns, and the registry the CLI and the pages list."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from core.errors import DatasetError
+from core.spec import DatasetSpec
+
+Progress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
+
+
+@dataclass
+class RawData:
+    """Arrays as the source gives them: uint8 (N, C, H, W), int64 labels, class names."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    classes: list[str]
+    test_images: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+
+
+class Source(Protocol):
+    name: str
+    title: str
+    description: str
+    needs_root: bool
+
+    def fingerprint(self, spec: DatasetSpec) -> str:
+        """Cheap string that changes when the files behind the spec change."""
+
+    def load(self, spec: DatasetSpec, download: bool, progress: Progress | None) -> RawData:
+        """Read the arrays; raise DatasetError with a message a user can act on."""
+
+
+_REGISTRY: dict[str, Source] = {}
+
+
+def register(source: Source) -> Source:
+    _REGISTRY[source.name] = source
+    return source
+
+
+def get_source(name: str) -> Source:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise DatasetError(f"unknown source {name!r}; known sources: {known}") from None
+
+
+def all_sources() -> list[Source]:
+    _ensure_loaded()
+    return list(_REGISTRY.values())
+
+
+def _ensure_loaded() -> None:
+    # Importing the modules registers their sources; done lazily to keep `import core` light.
+    from core.sources import digits, folder, kuzushiji, torchvision_sets  # noqa: F401
+
+
+def require_root(spec: DatasetSpec) -> Path:
+    if not spec.root:
+        raise DatasetError(f"source {spec.source!r} needs a root folder (root=...)")
+    return Path(spec.root).expanduser()
+
+
+def files_fingerprint(paths: list[Path]) -> str:
+    """Sizes and modification times: changes when a file is replaced, costs one stat each."""
+    parts = []
+    for p in sorted(paths):
+        try:
+            st = p.stat()
+            parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{p}:missing")
+    return "|".join(parts)

@@ -1,0 +1,171 @@
+"""torchvision's MNIST-family and CIFAR datasets, read from a local root.
+
+Nothing is downloaded unless the caller passes download=True (the page's Download button,
+the CLI's --download); then torchvision's own download code runs.
+"""
+from __future__ import annotations
+
+import gzip
+import pickle
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DatasetError
+from core.sources.base import RawData, files_fingerprint, register, require_root
+
+
+def _download_failed(title: str, root: Path, exc: Exception) -> DatasetError:
+    return DatasetError(f"could not download {title} into {root}: {exc}")
+
+
+@dataclass(frozen=True)
+class MnistLikeSource:
+    """MNIST, FashionMNIST, KMNIST: IDX files read through torchvision's own class."""
+
+    name: str
+    title: str
+    description: str
+    class_name: str  # torchvision.datasets attribute, also its folder under root
+    needs_root: bool = True
+
+    def _cls(self):
+        import torchvision.datasets
+
+        return getattr(torchvision.datasets, self.class_name)
+
+    def expected_files(self, root: Path) -> list[Path]:
+        raw = root / self.class_name / "raw"
+        return [raw / Path(url).stem for url, _ in self._cls().resources]
+
+    def fingerprint(self, spec) -> str:
+        return files_fingerprint(self.expected_files(require_root(spec)))
+
+    def load(self, spec, download, progress) -> RawData:
+        root = require_root(spec)
+        cls = self._cls()
+        if download:
+            try:
+                cls(root=str(root), train=True, download=True)
+            except Exception as exc:  # network errors come in many types
+                raise _download_failed(self.title, root, exc) from exc
+        missing = [p for p in self.expected_files(root) if not p.exists()]
+        for path in missing:  # accept the files as distributed (.gz) next to where they belong
+            if path.with_name(path.name + ".gz").exists():
+                with gzip.open(path.with_name(path.name + ".gz"), "rb") as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        missing = [p for p in self.expected_files(root) if not p.exists()]
+        if missing:
+            names = ", ".join(p.name for p in self.expected_files(root))
+            raise DatasetError(
+                f"{self.title} files not found in {root / self.class_name / 'raw'}: expected {names}. "
+                "Copy them there (or their .gz), or ask for a download."
+            )
+        try:
+            train, test = cls(root=str(root), train=True), cls(root=str(root), train=False)
+        except Exception as exc:
+            raise DatasetError(f"{self.title} files in {root} could not be read: {exc}") from exc
+        return RawData(
+            train_images=train.data.numpy()[:, None],
+            train_labels=train.targets.numpy().astype(np.int64),
+            test_images=test.data.numpy()[:, None],
+            test_labels=test.targets.numpy().astype(np.int64),
+            classes=[str(c) for c in train.classes],
+        )
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """CIFAR batches are pickles; allow only what numpy arrays need, never arbitrary code."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch")
+
+
+def _read_batch(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return _ArraysOnlyUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        raise DatasetError(f"{path} is not a readable CIFAR batch: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CifarSource:
+    """CIFAR-10/100 python batches (the md5 check of torchvision's class refuses edited files)."""
+
+    name: str
+    title: str
+    description: str
+    class_name: str
+    needs_root: bool = True
+
+    def _cls(self):
+        import torchvision.datasets
+
+        return getattr(torchvision.datasets, self.class_name)
+
+    def _files(self, root: Path) -> tuple[list[Path], list[Path], Path]:
+        cls = self._cls()
+        base = root / cls.base_folder
+        return ([base / f for f, _ in cls.train_list], [base / f for f, _ in cls.test_list],
+                base / cls.meta["filename"])
+
+    def fingerprint(self, spec) -> str:
+        train, test, meta = self._files(require_root(spec))
+        return files_fingerprint([*train, *test, meta])
+
+    def load(self, spec, download, progress) -> RawData:
+        root = require_root(spec)
+        cls = self._cls()
+        if download:
+            try:
+                cls(root=str(root), train=True, download=True)
+            except Exception as exc:
+                raise _download_failed(self.title, root, exc) from exc
+        train_files, test_files, meta_file = self._files(root)
+        expected = [*train_files, *test_files, meta_file]
+        if any(not p.exists() for p in expected):
+            raise DatasetError(
+                f"{self.title} files not found in {meta_file.parent}: expected "
+                f"{', '.join(p.name for p in expected)}. Copy them there or ask for a download."
+            )
+        names = [str(n) for n in _read_batch(meta_file)[cls.meta["key"]]]
+        train_x, train_y = self._read_split(train_files)
+        test_x, test_y = self._read_split(test_files)
+        return RawData(train_images=train_x, train_labels=train_y, test_images=test_x,
+                       test_labels=test_y, classes=names)
+
+    @staticmethod
+    def _read_split(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+        data, labels = [], []
+        for path in files:
+            entry = _read_batch(path)
+            data.append(np.asarray(entry["data"], dtype=np.uint8))
+            labels.extend(entry["labels"] if "labels" in entry else entry["fine_labels"])
+        images = np.vstack(data).reshape(-1, 3, 32, 32)  # rows are R, G, B planes
+        return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
+
+
+for _source in (
+    MnistLikeSource("mnist", "MNIST", "Handwritten digits, 28x28 grayscale, 60k/10k.", "MNIST"),
+    MnistLikeSource("fashion_mnist", "Fashion-MNIST", "Clothing, 28x28 grayscale, 60k/10k.",
+                    "FashionMNIST"),
+    MnistLikeSource("kmnist", "Kuzushiji-MNIST", "10 cursive Japanese characters, 28x28, 60k/10k.",
+                    "KMNIST"),
+    CifarSource("cifar10", "CIFAR-10", "10 classes of 32x32 colour photos, 50k/10k.", "CIFAR10"),
+    CifarSource("cifar100", "CIFAR-100", "100 classes of 32x32 colour photos, 50k/10k; "
+                "e.g. classes=clock,crocodile.", "CIFAR100"),
+):
+    register(_source)

@@ -1,0 +1,116 @@
+"""A dataset spec: everything needed to rebuild a dataset exactly, as text or JSON.
+
+Text form is URL-query-like so it fits in a CLI argument and a page URL:
+    digits
+    mnist?root=data/mnist
+    cifar100?root=data/cifar&classes=clock,crocodile
+    folder?root=data/cracks&size=32&mode=L&steps=blur:1,adaptive_threshold
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from urllib.parse import parse_qsl, quote
+
+from core.errors import DatasetError
+
+_LIST_FIELDS = ("classes", "steps")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    source: str = "digits"
+    root: str | None = None  # folder or files location, for sources read from disk
+    classes: tuple[str, ...] = ()  # class subset, in this order; empty = all classes
+    size: int | None = None  # image folders: square side to resize to (None = keep)
+    mode: str | None = None  # image folders: "L" (grayscale) or "RGB"
+    steps: tuple[str, ...] = ()  # preprocessing steps, e.g. ("grayscale", "resize:32")
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2  # only used when the source has no test split of its own
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.val_fraction < 1.0 or not 0.0 <= self.test_fraction < 1.0:
+            raise DatasetError("val_fraction and test_fraction must be in [0, 1)")
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise DatasetError("val_fraction + test_fraction leaves too little to train on")
+        if self.mode not in (None, "L", "RGB"):
+            raise DatasetError(f"mode must be L or RGB, not {self.mode!r}")
+        if self.size is not None and not 4 <= self.size <= 512:
+            raise DatasetError(f"size must be between 4 and 512 pixels, not {self.size}")
+
+    # -- text ------------------------------------------------------------------
+    def to_text(self) -> str:
+        parts = []
+        for f in fields(self):
+            if f.name == "source":
+                continue
+            value = getattr(self, f.name)
+            if value == f.default or value == ():
+                continue
+            if f.name in _LIST_FIELDS:
+                value = ",".join(quote(v, safe=":.-_ ") for v in value)
+            else:
+                value = quote(str(value), safe="/:.-_ ~")
+            parts.append(f"{f.name}={value}")
+        return self.source + ("?" + "&".join(parts) if parts else "")
+
+    @classmethod
+    def from_text(cls, text: str) -> "DatasetSpec":
+        text = text.strip()
+        source, _, query = text.partition("?")
+        if not source:
+            raise DatasetError("a dataset spec starts with a source name, e.g. 'digits'")
+        values: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+            values[key] = value
+        return cls.from_dict({"source": source, **values})
+
+    # -- JSON ------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for name in _LIST_FIELDS:
+            d[name] = list(d[name])
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "DatasetSpec":
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DatasetSpec":
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(d) - set(known)
+        if unknown:
+            raise DatasetError(f"unknown dataset option(s): {', '.join(sorted(unknown))}")
+        kwargs: dict = {}
+        try:
+            for key, value in d.items():
+                kwargs[key] = _coerce(key, value)
+        except ValueError as exc:
+            raise DatasetError(f"bad dataset option: {exc}") from None
+        return cls(**kwargs)
+
+    def with_(self, **changes) -> "DatasetSpec":
+        return replace(self, **changes)
+
+    def source_key(self) -> dict:
+        """The part of the spec that decides the loaded arrays (before steps and splits)."""
+        return {"source": self.source, "root": self.root, "size": self.size, "mode": self.mode}
+
+
+def _coerce(key: str, value):
+    if key in _LIST_FIELDS:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",")] if value.strip() else []
+        return tuple(str(v) for v in value)
+    if value is None or value == "":
+        return None if key in ("root", "size", "mode") else value
+    if key in ("size", "seed"):
+        return int(value)
+    if key in ("val_fraction", "test_fraction"):
+        return float(value)
+    return str(value)

@@ -1,0 +1,1 @@
+"""Streamlit side of the dashboard: app entry, shared widgets, figure builders."""

@@ -1,0 +1,18 @@
+"""App entry: `streamlit run dashboard/app.py`. Lists the pages; each page is a file in pages/."""
+import sys
+from pathlib import Path
+
+# Streamlit puts this file's folder on sys.path, not the repo root that holds core/ and pages/.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard.navigation import PAGES  # noqa: E402
+
+st.set_page_config(page_title="Small-image deep learning", page_icon=":material/grid_view:",
+                   layout="wide")
+pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
+                 url_path=p.url_path) for p in PAGES]
+st.navigation(pages).run()

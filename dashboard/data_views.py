@@ -1,0 +1,111 @@
+"""Sections of the Data page. Each takes a loaded dataset and draws one thing."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import sampling
+from core.datasets import ImageDataset
+from core.preprocess import stages
+from core.splits import SPLITS
+from core.stats import class_counts, imbalance_ratio, pixel_stats
+from dashboard.figures import class_balance_figure
+from dashboard.images import display_width, to_display
+
+IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
+
+
+def skipped_ui(ds: ImageDataset) -> None:
+    if not ds.skipped:
+        return
+    st.warning(f"{len(ds.skipped)} file(s) were skipped because they are not readable images.")
+    with st.expander("Skipped files"):
+        st.dataframe(pd.DataFrame(ds.skipped, columns=["file", "reason"]), hide_index=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _pixel_stats(spec_text: str, _images: np.ndarray) -> dict:
+    return pixel_stats(_images)
+
+
+def summary_ui(ds: ImageDataset) -> None:
+    counts = class_counts(ds)
+    c, h, w = ds.shape
+    cols = st.columns(len(counts) + 2)
+    for col, (split, n) in zip(cols, counts.items()):
+        col.metric(f"{split} images", f"{int(n.sum()):,}")
+    cols[-2].metric("image size", f"{h} x {w} x {c}", help="height x width x channels")
+    cols[-1].metric("classes", len(ds.classes))
+    stats = _pixel_stats(ds.spec.to_text(), ds.images)
+    channels = ["gray"] if c == 1 else ["red", "green", "blue"][:c]
+    table = pd.DataFrame({k: stats[k] for k in ("mean", "std", "min", "max")}, index=channels)
+    st.caption(f"Pixel statistics on the 0..255 scale, after preprocessing"
+               + (f" (a random sample of {stats['sampled']:,} of {stats['total']:,} images)"
+                  if stats["sampled"] < stats["total"] else "")
+               + f". Loaded in {ds.load_seconds:.2f} s" + (" from the workspace cache." if
+                                                          ds.from_cache else "."))
+    st.dataframe(table.round(2), width="content")
+
+
+def balance_ui(ds: ImageDataset) -> None:
+    counts = class_counts(ds)
+    ratios = {split: imbalance_ratio(n) for split, n in counts.items()}
+    st.plotly_chart(class_balance_figure(counts, ds.classes), key="balance_chart")
+    st.markdown("**Largest / smallest class:** " + ", ".join(
+        f"{split} {r:.1f}x" if np.isfinite(r) else f"{split}: a class has no images"
+        for split, r in ratios.items()))
+    worst = max(ratios.values())
+    if worst > IMBALANCE_WARNING:
+        st.warning("The classes are imbalanced: plain accuracy flatters a model that favours the "
+                   "big classes. Judge models by balanced accuracy and macro F1.")
+
+
+def _filtered_pool(ds: ImageDataset, split: str, class_ids: list[int]) -> np.ndarray:
+    pool = ds.indices(split) if split != "all" else np.arange(len(ds.labels))
+    return pool[np.isin(ds.labels[pool], class_ids)]
+
+
+def _show(ds: ImageDataset, images: np.ndarray, captions: list[str]) -> None:
+    _, h, w = ds.shape
+    st.image(to_display(images), caption=captions, width=display_width(h, w))
+
+
+def samples_ui(ds: ImageDataset) -> None:
+    cols = st.columns([2, 2, 3, 1])
+    view = cols[0].radio("View", ["per class", "75 random"], horizontal=True, key="sample_view")
+    split = cols[1].selectbox("Split", ["all", *[s for s in SPLITS if len(ds.indices(s))]],
+                              key="sample_split")
+    chosen = cols[2].multiselect("Classes", list(ds.classes), key="sample_classes",
+                                 placeholder="all classes")
+    if cols[3].button("Reshuffle", icon=":material/shuffle:"):
+        st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
+    seed = st.session_state.get("sample_seed", 0)
+    class_ids = [ds.classes.index(c) for c in chosen] or list(range(len(ds.classes)))
+    pool = _filtered_pool(ds, split, class_ids)
+    if view == "75 random":
+        picked = sampling.random(pool, 75, seed)
+        _show(ds, ds.images[picked], [ds.classes[i] for i in ds.labels[picked]])
+        return
+    n = st.slider("Images per class", 1, 20, 8, key="sample_n")
+    shown = class_ids[:50]
+    if len(class_ids) > len(shown):
+        st.caption(f"Showing the first {len(shown)} of {len(class_ids)} classes; filter to see others.")
+    for cid, idx in sampling.per_class(ds.labels, pool, n, seed, shown).items():
+        st.markdown(f"**{ds.classes[cid]}** · {int((ds.labels[pool] == cid).sum()):,} images")
+        if len(idx):
+            _show(ds, ds.images[idx], [f"#{i}" for i in idx])
+
+
+def preprocessing_ui(ds: ImageDataset) -> None:
+    if not ds.spec.steps:
+        st.info("No preprocessing steps are set. Add steps in the sidebar (or use the cracks "
+                "recipe) to compare the images before and after.")
+        return
+    st.caption("The same images after each step, in order: " + " -> ".join(ds.spec.steps))
+    picked = sampling.random(np.arange(len(ds.labels)), 8, st.session_state.get("sample_seed", 0))
+    raw = ds.raw_images if ds.raw_images is not None else ds.images
+    for name, images in stages(raw[picked], ds.spec.steps):
+        st.markdown(f"**{name}** · {images.shape[2]} x {images.shape[3]} x {images.shape[1]}")
+        _, h, w = images.shape[1:]
+        st.image(to_display(images), width=display_width(h, w))

@@ -1,0 +1,146 @@
+"""The sidebar dataset picker shared by every page that works on a dataset.
+
+The chosen spec is kept as text in st.session_state["dataset_spec"], so it survives page
+switches (Streamlit forgets the state of widgets a page does not draw) and is what runs record.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.archive import extract_zip
+from core.datasets import ImageDataset, load_dataset
+from core.errors import UserError
+from core.preprocess import CRACKS_RECIPE
+from core.settings import Settings
+from core.sources import all_sources
+from core.spec import DatasetSpec
+
+SPEC_KEY = "dataset_spec"
+STEP_CHOICES = ["grayscale", "rgb", "resize:16", "resize:28", "resize:32", "resize:64",
+                "blur:1.0", "blur:2.0", "adaptive_threshold:11:2", "invert", "normalize"]
+SIZE_CHOICES = [None, 8, 16, 28, 32, 64, 128, 227]
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def current_spec() -> DatasetSpec:
+    try:
+        return DatasetSpec.from_text(st.session_state.get(SPEC_KEY, "digits"))
+    except UserError:
+        return DatasetSpec()
+
+
+def _seed(key: str, value) -> None:
+    """Give a widget its value from the stored spec the first time it is drawn on a page."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _root_ui(source, spec: DatasetSpec) -> str | None:
+    cfg = settings()
+    if source.name == "folder":
+        how = st.radio("Images from", ["a folder", "an uploaded .zip"], horizontal=True,
+                       key="ds_folder_how")
+        if how == "an uploaded .zip":
+            upload = st.file_uploader("Zip of class folders", type=["zip"], key="ds_zip")
+            if upload is None:
+                return spec.root if spec.source == "folder" else None
+            try:
+                with st.spinner("Unpacking…"):
+                    return str(extract_zip(upload.getvalue(), cfg.uploads_dir, upload.name))
+            except UserError as exc:
+                st.error(str(exc))
+                return None
+    _seed("ds_root", spec.root or str(cfg.data_roots[0] / source.name))
+    typed = st.text_input("Folder", key="ds_root",
+                          help="Allowed folders: " + ", ".join(str(r) for r in cfg.data_roots))
+    try:
+        return str(cfg.check_path(typed))
+    except UserError as exc:
+        st.error(str(exc))
+        return None
+
+
+def dataset_picker_ui() -> DatasetSpec | None:
+    """Draw the picker in the sidebar; return the chosen spec, or None while it is incomplete."""
+    spec = current_spec()
+    sources = {s.name: s for s in all_sources()}
+    with st.sidebar:
+        st.header("Dataset")
+        _seed("ds_source", spec.source if spec.source in sources else "digits")
+        name = st.selectbox("Source", list(sources), key="ds_source",
+                            format_func=lambda n: sources[n].title)
+        source = sources[name]
+        st.caption(source.description)
+        if name != spec.source:
+            spec = DatasetSpec(source=name)
+        root = _root_ui(source, spec) if source.needs_root else None
+        if source.needs_root and root is None:
+            return None
+        size, mode = None, None
+        if name == "folder":
+            _seed("ds_size", spec.size)
+            size = st.selectbox("Resize to", SIZE_CHOICES, key="ds_size",
+                                format_func=lambda s: "keep (all images must match)" if s is None
+                                else f"{s} x {s}")
+            _seed("ds_mode", spec.mode)
+            mode = st.selectbox("Colour", [None, "L", "RGB"], key="ds_mode",
+                                format_func=lambda m: {None: "as the files are", "L": "grayscale",
+                                                       "RGB": "RGB"}[m])
+        _seed("ds_classes", ",".join(spec.classes))
+        classes = st.text_input("Class subset", key="ds_classes", placeholder="all classes",
+                                help="Comma-separated names, e.g. clock,crocodile")
+        _seed("ds_steps", list(spec.steps))
+        options = STEP_CHOICES + [s for s in st.session_state["ds_steps"] if s not in STEP_CHOICES]
+        steps = st.multiselect("Preprocessing steps (in order)", options, key="ds_steps",
+                               accept_new_options=True,
+                               help="Type e.g. resize:48 or blur:1.5 for other values")
+        st.button("Use the cracks recipe", on_click=_use_cracks_recipe,
+                  help=" -> ".join(CRACKS_RECIPE))
+        with st.expander("Splits"):
+            _seed("ds_val", spec.val_fraction)
+            val = st.slider("Validation fraction", 0.0, 0.5, key="ds_val", step=0.05)
+            _seed("ds_seed", spec.seed)
+            seed = st.number_input("Split seed", 0, 10_000, key="ds_seed")
+    try:
+        chosen = DatasetSpec(source=name, root=root, size=size, mode=mode,
+                             classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
+                             steps=tuple(steps), val_fraction=float(val), seed=int(seed),
+                             test_fraction=spec.test_fraction)
+    except UserError as exc:
+        st.sidebar.error(str(exc))
+        return None
+    st.session_state[SPEC_KEY] = chosen.to_text()
+    return chosen
+
+
+def _use_cracks_recipe() -> None:
+    st.session_state["ds_steps"] = list(CRACKS_RECIPE)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _load(spec_text: str, download: bool) -> ImageDataset:
+    # Cached as a resource: arrays are shared read-only, never copied per rerun.
+    return load_dataset(spec_text, settings(), download=download, keep_raw=True)
+
+
+def load_dataset_ui(spec: DatasetSpec) -> ImageDataset:
+    """Load with a status line; on a user error show it and stop the page."""
+    try:
+        with st.spinner(f"Loading {spec.to_text()}…"):
+            return _load(spec.to_text(), False)
+    except UserError as exc:
+        st.error(str(exc))
+        source = {s.name: s for s in all_sources()}[spec.source]
+        if source.needs_root and spec.source not in ("folder", "k49"):
+            if st.button(f"Download {source.title} into {spec.root}"):
+                try:
+                    with st.spinner("Downloading…"):
+                        _load(spec.to_text(), True)
+                    st.rerun()
+                except UserError as download_exc:
+                    st.error(str(download_exc))
+        st.stop()

@@ -1,0 +1,28 @@
+"""The page list, in one place: the app entry builds navigation from it, Home links to it."""
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    file: str
+    title: str
+    icon: str
+    url_path: str
+    blurb: str
+    default: bool = False
+
+    @property
+    def path(self) -> str:
+        """Absolute file path: how st.Page and st.page_link name the same page."""
+        return str(ROOT / self.file)
+
+
+PAGES = [
+    PageInfo("pages/home.py", "Home", ":material/home:", "home", "Where to start.", default=True),
+    PageInfo("pages/data.py", "Data", ":material/photo_library:", "data",
+             "Look at a dataset: how many images per split and class, how skewed the classes "
+             "are, random samples per class, and what preprocessing does to them."),
+]
