@@ -21,9 +21,8 @@ STEP_CHOICES = ["grayscale", "rgb", "resize:16", "resize:28", "resize:32", "resi
 SIZE_CHOICES = [None, 8, 16, 28, 32, 64, 128, 227]
 
 
-@st.cache_resource(show_spinner=False)
 def settings() -> Settings:
-    return Settings.from_env()
+    return Settings.from_env()  # cheap; read each run so a changed environment is honoured
 
 
 def current_spec() -> DatasetSpec:
@@ -122,16 +121,16 @@ def _use_cracks_recipe() -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _load(spec_text: str, download: bool) -> ImageDataset:
+def _load(spec_text: str, cfg: Settings, download: bool) -> ImageDataset:
     # Cached as a resource: arrays are shared read-only, never copied per rerun.
-    return load_dataset(spec_text, settings(), download=download, keep_raw=True)
+    return load_dataset(spec_text, cfg, download=download, keep_raw=True)
 
 
 def load_dataset_ui(spec: DatasetSpec) -> ImageDataset:
     """Load with a status line; on a user error show it and stop the page."""
     try:
         with st.spinner(f"Loading {spec.to_text()}…"):
-            return _load(spec.to_text(), False)
+            return _load(spec.to_text(), settings(), False)
     except UserError as exc:
         st.error(str(exc))
         source = {s.name: s for s in all_sources()}[spec.source]
@@ -139,7 +138,7 @@ def load_dataset_ui(spec: DatasetSpec) -> ImageDataset:
             if st.button(f"Download {source.title} into {spec.root}"):
                 try:
                     with st.spinner("Downloading…"):
-                        _load(spec.to_text(), True)
+                        _load(spec.to_text(), settings(), True)
                     st.rerun()
                 except UserError as download_exc:
                     st.error(str(download_exc))

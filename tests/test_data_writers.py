@@ -4,7 +4,6 @@ from __future__ import annotations
 import gzip
 import pickle
 import stat
-import sys
 import zipfile
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import data_writers as dw  # noqa: E402
+from tests import data_writers as dw
 
 torchvision = pytest.importorskip("torchvision")
 

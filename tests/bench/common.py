@@ -1,0 +1,51 @@
+"""Shared pieces of the benchmarks: a figure type, a timer, tmp folders and the 60k IDX set."""
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.data_writers import write_mnist_idx
+
+
+@dataclass
+class Figure:
+    """One measured quantity: all repeats, an optional goal and the baseline it is compared to."""
+
+    bench: str
+    name: str
+    values: list[float] = field(default_factory=list)
+    unit: str = "s"
+    goal: float | None = None  # upper bound on the median
+    baseline: str | None = None  # name of the Figure (same bench) this one is divided by
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    """(seconds, result) of one call."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+@contextmanager
+def tmp_dir(prefix: str):
+    """A temporary folder, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_mnist_60k(root: Path) -> Path:
+    """root/MNIST/raw/* IDX files: 60,000 train + 10,000 test 28x28 images; returns root."""
+    write_mnist_idx(root, n_train=60_000, n_test=10_000)
+    return root

@@ -1,0 +1,63 @@
+"""Fixtures for the browser tests: one Streamlit server and one Chromium per session."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.e2e import server as srv
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember on the session whether any test failed, so the server log can be kept."""
+    report = yield
+    if report.failed:
+        item.session.e2e_failed = True
+    return report
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, request):
+    """Base URL of the app, started with an empty workspace in a tmp dir."""
+    tmp = tmp_path_factory.mktemp("app")
+    server = srv.start_app(workspace=tmp / "workspace", log_path=tmp / "streamlit.log")
+    try:
+        srv.wait_healthy(server, timeout=60)
+        yield server.url
+    except Exception:
+        request.session.e2e_failed = True
+        raise
+    finally:
+        server.stop()
+        if getattr(request.session, "e2e_failed", False):
+            srv.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            kept = srv.ARTIFACTS / "streamlit.log"
+            shutil.copyfile(server.log_path, kept)
+            print(f"\nstreamlit log kept at {kept}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The launched Chromium, shared by all tests; skipped (failed when CI=true) without it."""
+    if srv.chromium_path() is None:
+        message = f"Chromium not found at {srv.CHROMIUM}; install the Debian 'chromium' package"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: browser tests must run on CI)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = srv.launch_browser(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (its own Streamlit session) per test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(60_000)
+    yield context.new_page()
+    context.close()

@@ -1,0 +1,57 @@
+"""The Data page in a real browser: it renders, a class subset filters it, Home links to it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e import server as srv
+
+pytestmark = pytest.mark.browser
+CLASS_HEADER = re.compile(r"^\S+ · [\d,]+ images$")  # "**3** · 183 images" as rendered text
+
+
+def _open_data(page, base_url: str) -> None:
+    page.goto(base_url + "/data")
+    srv.wait_data_page(page)
+
+
+def _metric(page, label: str):
+    return page.locator(srv.METRIC, has_text=label).locator('[data-testid="stMetricValue"]')
+
+
+def _class_headers(page):
+    return page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p').filter(
+        has_text=CLASS_HEADER)
+
+
+def test_data_page_renders(page, app_server):
+    _open_data(page, app_server)
+    expect(_metric(page, "train images")).to_be_visible()
+    expect(_metric(page, "classes")).to_have_text("10")
+    expect(_class_headers(page)).to_have_count(10)
+    expect(page.locator(srv.EXCEPTION)).to_have_count(0)
+    shot = srv.full_page_screenshot(page, srv.ARTIFACTS / "data_page.png")
+    print(f"screenshot: {shot}")
+
+
+def test_class_subset_filters_samples(page, app_server):
+    _open_data(page, app_server)
+    box = page.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Class subset")
+    box.fill("3,5")
+    box.press("Enter")
+    expect(_metric(page, "classes")).to_have_text("2")
+    headers = _class_headers(page)
+    expect(headers).to_have_count(2)
+    assert [t.split(" ·")[0] for t in headers.all_inner_texts()] == ["3", "5"]
+    srv.wait_data_page(page)
+    expect(page.locator(srv.EXCEPTION)).to_have_count(0)
+
+
+def test_home_links_to_data(page, app_server):
+    page.goto(app_server + "/")
+    link = page.locator('[data-testid="stMain"]').get_by_role("link", name="Data")
+    link.click()
+    expect(page).to_have_url(re.compile(r"/data/?$"))
+    srv.wait_data_page(page)
