@@ -18,7 +18,9 @@ from core.spec import DatasetSpec
 SPEC_KEY = "dataset_spec"
 STEP_CHOICES = ["grayscale", "rgb", "resize:16", "resize:28", "resize:32", "resize:64",
                 "blur:1.0", "blur:2.0", "adaptive_threshold:11:2", "invert", "normalize"]
-SIZE_CHOICES = [None, 8, 16, 28, 32, 64, 128, 227]
+# Selectboxes treat None as "nothing chosen", so "keep"/"auto" stand for a spec's None.
+SIZE_CHOICES = ["keep", 8, 16, 28, 32, 64, 128, 227]
+MODE_CHOICES = {"auto": "as the files are", "L": "grayscale", "RGB": "RGB"}
 
 
 def settings() -> Settings:
@@ -53,9 +55,15 @@ def _root_ui(source, spec: DatasetSpec) -> str | None:
             except UserError as exc:
                 st.error(str(exc))
                 return None
-    _seed("ds_root", spec.root or str(cfg.data_roots[0] / source.name))
-    typed = st.text_input("Folder", key="ds_root",
+    # torchvision sets live in their own subfolder of a root (MNIST/raw/...); others are the folder
+    suggested = "" if source.name == "folder" else str(cfg.data_roots[0] / (
+        source.name if source.name == "k49" else ""))
+    key = f"ds_root_{source.name}"  # one per source: switching source does not carry a folder over
+    _seed(key, spec.root if spec.source == source.name and spec.root else suggested)
+    typed = st.text_input("Folder", key=key, placeholder="a folder of class subfolders",
                           help="Allowed folders: " + ", ".join(str(r) for r in cfg.data_roots))
+    if not typed.strip():
+        return None
     try:
         return str(cfg.check_path(typed))
     except UserError as exc:
@@ -81,14 +89,15 @@ def dataset_picker_ui() -> DatasetSpec | None:
             return None
         size, mode = None, None
         if name == "folder":
-            _seed("ds_size", spec.size)
+            _seed("ds_size", spec.size or "keep")
             size = st.selectbox("Resize to", SIZE_CHOICES, key="ds_size",
-                                format_func=lambda s: "keep (all images must match)" if s is None
+                                format_func=lambda s: "keep (all images must match)" if s == "keep"
                                 else f"{s} x {s}")
-            _seed("ds_mode", spec.mode)
-            mode = st.selectbox("Colour", [None, "L", "RGB"], key="ds_mode",
-                                format_func=lambda m: {None: "as the files are", "L": "grayscale",
-                                                       "RGB": "RGB"}[m])
+            size = None if size == "keep" else int(size)
+            _seed("ds_mode", spec.mode or "auto")
+            mode = st.selectbox("Colour", list(MODE_CHOICES), key="ds_mode",
+                                format_func=MODE_CHOICES.get)
+            mode = None if mode == "auto" else mode
         _seed("ds_classes", ",".join(spec.classes))
         classes = st.text_input("Class subset", key="ds_classes", placeholder="all classes",
                                 help="Comma-separated names, e.g. clock,crocodile")
@@ -121,24 +130,35 @@ def _use_cracks_recipe() -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _load(spec_text: str, cfg: Settings, download: bool) -> ImageDataset:
+def _load(spec_text: str, cfg: Settings, download: bool, _progress=None) -> ImageDataset:
     # Cached as a resource: arrays are shared read-only, never copied per rerun.
-    return load_dataset(spec_text, cfg, download=download, keep_raw=True)
+    return load_dataset(spec_text, cfg, download=download, keep_raw=True, progress=_progress)
+
+
+def _load_with_progress(spec: DatasetSpec, download: bool) -> ImageDataset:
+    """A progress bar while a folder is read for the first time; gone once loaded."""
+    slot = st.empty()
+
+    def report(fraction: float, text: str) -> None:
+        slot.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+    with st.spinner(("Downloading and loading " if download else "Loading ") + spec.to_text()):
+        ds = _load(spec.to_text(), settings(), download, _progress=report)
+    slot.empty()
+    return ds
 
 
 def load_dataset_ui(spec: DatasetSpec) -> ImageDataset:
     """Load with a status line; on a user error show it and stop the page."""
     try:
-        with st.spinner(f"Loading {spec.to_text()}…"):
-            return _load(spec.to_text(), settings(), False)
+        return _load_with_progress(spec, False)
     except UserError as exc:
         st.error(str(exc))
         source = {s.name: s for s in all_sources()}[spec.source]
         if source.needs_root and spec.source not in ("folder", "k49"):
             if st.button(f"Download {source.title} into {spec.root}"):
                 try:
-                    with st.spinner("Downloading…"):
-                        _load(spec.to_text(), settings(), True)
+                    _load_with_progress(spec, True)
                     st.rerun()
                 except UserError as download_exc:
                     st.error(str(download_exc))

@@ -83,9 +83,9 @@ def test_bad_input_gets_a_message_not_a_traceback(data_page: AppTest, data_root:
     assert not at.exception and "one class only" in at.error[0].value
     at.text_input(key="ds_classes").set_value("").run()
     at.selectbox(key="ds_source").set_value("mnist").run()
-    at.text_input(key="ds_root").set_value("/etc").run()
+    at.text_input(key="ds_root_mnist").set_value("/etc").run()
     assert not at.exception and "outside the allowed data folders" in at.error[0].value
-    at.text_input(key="ds_root").set_value(str(data_root)).run()
+    at.text_input(key="ds_root_mnist").set_value(str(data_root)).run()
     assert "train-images-idx3-ubyte" in at.error[0].value
     assert any("Download MNIST" in b.label for b in at.button)
 
@@ -94,7 +94,7 @@ def test_image_folder_with_broken_files_lists_them(data_page: AppTest, data_root
     dw.write_image_folder(data_root / "cracks", n_per_class=5)
     at = data_page
     at.selectbox(key="ds_source").set_value("folder").run()
-    at.text_input(key="ds_root").set_value(str(data_root / "cracks")).run()
+    at.text_input(key="ds_root_folder").set_value(str(data_root / "cracks")).run()
     assert not at.exception
     assert "2 file(s) were skipped" in at.warning[0].value
     assert {m.label: m.value for m in at.metric}["classes"] == "2"
