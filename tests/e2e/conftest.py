@@ -3,10 +3,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
 from tests.e2e import server as srv
+
+
+_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """List the artifacts (screenshot, kept server log) this session wrote."""
+    written = [p for p in sorted(srv.ARTIFACTS.glob("*")) if p.stat().st_mtime >= _STARTED]
+    for path in written:
+        terminalreporter.write_line(f"artifact: {path}")
 
 
 @pytest.hookimpl(wrapper=True)

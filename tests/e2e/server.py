@@ -107,13 +107,17 @@ def launch_browser(playwright):
 
 
 def wait_data_page(page, min_images: int = 10, timeout_ms: int = 60_000) -> None:
-    """Wait until the Data page shows metrics, a visible chart and >= min_images loaded images."""
+    """Wait until the Data page shows metrics and a visible chart, no element is stale (left
+    from a previous run) and every sample image, at least min_images, has loaded."""
     page.wait_for_selector(METRIC, state="visible", timeout=timeout_ms)
     page.wait_for_selector(PLOT, state="visible", timeout=timeout_ms)
     page.wait_for_function(
-        """([sel, n]) => Array.from(document.querySelectorAll(sel))
-               .filter(i => i.complete && i.naturalWidth > 0 && i.offsetParent !== null)
-               .length >= n""",
+        """([sel, n]) => {
+            if (document.querySelector('[data-stale="true"]')) return false;
+            const imgs = Array.from(document.querySelectorAll(sel));
+            return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0)
+                && imgs.filter(i => i.offsetParent !== null).length >= n;
+        }""",
         arg=[IMAGES, min_images], timeout=timeout_ms)
 
 

@@ -1,0 +1,97 @@
+"""Run the benchmarks: `python -m tests.bench [--only NAME[,NAME]] [--repeats N]`.
+
+Prints one table (median, min, max over the repeats; goal; ratio to the baseline measured in
+the same run) and writes the figures to tests/artifacts/bench.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+from tests.bench.app_memory import app_memory
+from tests.bench.cold_start import cold_start
+from tests.bench.common import Figure
+from tests.bench.data_load import digits_load, idx_60k
+from tests.e2e import server as srv
+
+BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": idx_60k,
+              "app_memory": app_memory}
+NEEDS_BROWSER = {"cold_start", "app_memory"}
+JSON_PATH = srv.ARTIFACTS / "bench.json"
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:.0f}" if unit == "MiB" else f"{value:.3g}"
+
+
+def _rows(figures: list[Figure]) -> list[dict]:
+    by_name = {(f.bench, f.name): f for f in figures}
+    rows = []
+    for f in figures:
+        base = by_name.get((f.bench, f.baseline))
+        rows.append({
+            "bench": f.bench, "name": f.name, "unit": f.unit, "median": f.median,
+            "min": min(f.values), "max": max(f.values), "values": f.values, "goal": f.goal,
+            "baseline": f.baseline, "ratio": f.median / base.median if base else None,
+            "ok": None if f.goal is None else f.median <= f.goal,
+        })
+    return rows
+
+
+def _table(rows: list[dict]) -> str:
+    head = ["benchmark", "measure", "median", "min", "max", "unit", "goal", "x baseline", "ok"]
+    body = [[r["bench"], r["name"], _fmt(r["median"], r["unit"]), _fmt(r["min"], r["unit"]),
+             _fmt(r["max"], r["unit"]), r["unit"],
+             "" if r["goal"] is None else f"<= {r['goal']:g}",
+             "" if r["ratio"] is None else f"{r['ratio']:.2f}",
+             {None: "", True: "yes", False: "NO"}[r["ok"]]] for r in rows]
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *body)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="benchmark(s) to run, comma-separated or repeated: "
+                             + ", ".join(BENCHMARKS))
+    parser.add_argument("--repeats", type=int, default=5, help="repeats per figure (default 5)")
+    args = parser.parse_args(argv)
+    names = [n for arg in args.only for n in arg.split(",") if n] or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown or args.repeats < 1:
+        parser.error(f"unknown benchmark(s) {unknown}" if unknown else "--repeats must be >= 1")
+
+    figures, skipped = [], []
+    load_before = os.getloadavg()
+    for name in names:
+        if name in NEEDS_BROWSER and srv.chromium_path() is None:
+            skipped.append(f"{name} (no Chromium at {srv.CHROMIUM})")
+            continue
+        print(f"running {name} x{args.repeats} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        figures += BENCHMARKS[name](args.repeats)
+        print(f"  {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+
+    rows = _rows(figures)
+    print(f"\n{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load avg {load_before[0]:.2f} before / {os.getloadavg()[0]:.2f} after, "
+          f"{args.repeats} repeats; x baseline = median / baseline median")
+    print(_table(rows))
+    for s in skipped:
+        print(f"skipped: {s}")
+    JSON_PATH.parent.mkdir(parents=True, exist_ok=True)
+    JSON_PATH.write_text(json.dumps({"repeats": args.repeats, "cpus": os.cpu_count(),
+                                     "python": platform.python_version(), "figures": rows,
+                                     "skipped": skipped, "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2))
+    print(f"figures written to {JSON_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
