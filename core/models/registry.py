@@ -1,0 +1,147 @@
+"""Every model the dashboard can train, by name: generic families and the seed projects' presets.
+
+Presets are ordinary entries whose default_params fix the architecture; a user's params override
+them. build_model turns bad names and params into UserError listing what is valid.
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from core.errors import UserError
+from core.models.autoencoders import VAE, ConvAutoencoder, MLPAutoencoder
+from core.models.classifiers import CNNClassifier, MLPClassifier, check_in_shape, default_cnn
+
+KINDS = ("classifier", "autoencoder", "vae")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    kind: str  # "classifier" | "autoencoder" | "vae"
+    title: str
+    description: str
+    builder: Callable[..., nn.Module]
+    default_params: dict[str, Any]
+
+
+def _builder_params(builder: Callable[..., nn.Module]) -> dict[str, Any]:
+    """The builder's keyword params and defaults, minus the shape/output arguments."""
+    skip = {"self", "in_shape", "n_outputs"}
+    return {
+        name: p.default
+        for name, p in inspect.signature(builder).parameters.items()
+        if name not in skip
+    }
+
+
+def _entry(name: str, kind: str, title: str, description: str, builder, **preset) -> ModelInfo:
+    defaults = _builder_params(builder)
+    assert set(preset) <= set(defaults), f"{name}: preset params {set(preset) - set(defaults)}"
+    return ModelInfo(name, kind, title, description, builder, {**defaults, **preset})
+
+
+# Seed 001 names its 12 variants but not their sizes; these are the usual Keras choices for
+# "1 / 2 / dense" at 28x28 (SGD vs Adam is the optimizer, set in the training config).
+_ENTRIES = [
+    _entry("default_cnn", "classifier", "Default CNN",
+           "Recommended: conv-bn-relu x2 blocks, global average pool, dropout; fast on CPU.", default_cnn),
+    _entry("mlp", "classifier", "MLP (custom)", "Fully connected classifier; choose the hidden layers.",
+           MLPClassifier),
+    _entry("cnn", "classifier", "CNN (custom)", "Conv blocks then dense layers; choose every size.",
+           CNNClassifier),
+    _entry("NN_1", "classifier", "NN_1", "Kuzushiji-49 (seed 001): one hidden layer of 128.",
+           MLPClassifier, hidden=(128,)),
+    _entry("NN_2", "classifier", "NN_2", "Kuzushiji-49 (seed 001): two hidden layers, 256 and 128.",
+           MLPClassifier, hidden=(256, 128)),
+    _entry("NN_dense", "classifier", "NN_dense",
+           "Kuzushiji-49 (seed 001): four hidden layers, 512-512-256-128.",
+           MLPClassifier, hidden=(512, 512, 256, 128)),
+    _entry("NN_dense_batchnorm", "classifier", "NN_dense + batchnorm",
+           "Kuzushiji-49 (seed 001): NN_dense with batch normalisation after each layer.",
+           MLPClassifier, hidden=(512, 512, 256, 128), batchnorm=True),
+    _entry("CNN_1", "classifier", "CNN_1", "Kuzushiji-49 (seed 001): one conv block of 32, dense 128.",
+           CNNClassifier, channels=(32,), dense=(128,)),
+    _entry("CNN_2", "classifier", "CNN_2", "Kuzushiji-49 (seed 001): conv blocks of 32 and 64, dense 128.",
+           CNNClassifier, channels=(32, 64), dense=(128,)),
+    _entry("CNN_dense", "classifier", "CNN_dense",
+           "Kuzushiji-49 (seed 001): conv blocks 32-64-128, dense 256-128.",
+           CNNClassifier, channels=(32, 64, 128), dense=(256, 128)),
+    _entry("CNN_dense_batchnorm", "classifier", "CNN_dense + batchnorm",
+           "Kuzushiji-49 (seed 001): CNN_dense with batch normalisation after each layer.",
+           CNNClassifier, channels=(32, 64, 128), dense=(256, 128), batchnorm=True),
+    _entry("lenet", "classifier", "LeNet-style CNN",
+           "Ukrainian letters (seed 000): MNIST-style 5x5 convs of 32 and 64, dense 128, dropout 0.5.",
+           CNNClassifier, channels=(32, 64), kernel=5, dense=(128,), dropout=0.5),
+    _entry("clocks_cnn", "classifier", "Clocks-vs-crocodiles CNN",
+           "Clocks and crocodiles (seed 002): three conv+pool+relu blocks, two dense layers.",
+           CNNClassifier, channels=(16, 32, 64), dense=(128, 32)),
+    _entry("mlp_ae", "autoencoder", "MLP autoencoder",
+           "Leak detection (seed 003): three linear layers down to a 128-d code, mirrored decoder.",
+           MLPAutoencoder),
+    _entry("conv_ae", "autoencoder", "Conv autoencoder",
+           "Cracks (seed 004): strided convs to a 128-d code, transposed convs back.", ConvAutoencoder),
+    _entry("vae", "vae", "Variational autoencoder",
+           "Ukrainian letters anomaly detector (seed 000): conv VAE with a 16-d latent.", VAE),
+]
+MODELS: dict[str, ModelInfo] = {info.name: info for info in _ENTRIES}
+
+
+def get_model_info(name: str) -> ModelInfo:
+    try:
+        return MODELS[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), MODELS, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UserError(f"unknown model {name!r}{hint}; models: {', '.join(MODELS)}") from None
+
+
+def model_kind(name: str) -> str:
+    """'classifier', 'autoencoder' or 'vae'."""
+    return get_model_info(name).kind
+
+
+def build_model(
+    name: str,
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    params: dict[str, Any] | None = None,
+    binary_head: bool = False,
+) -> nn.Module:
+    """A fresh model for images of `in_shape` (C, H, W); params override the entry's defaults.
+
+    Classifiers get n_classes outputs, or 1 with binary_head (for the "bce" loss, 2 classes only);
+    autoencoders ignore n_classes.
+    """
+    info = get_model_info(name)
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(info.default_params))
+    if unknown:
+        raise UserError(
+            f"model {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters: {', '.join(info.default_params) or 'none'}"
+        )
+    try:
+        in_shape = check_in_shape(tuple(in_shape))
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"model {name!r}: {exc}") from None
+    args: list[Any] = [in_shape]
+    if info.kind == "classifier":
+        if binary_head and n_classes != 2:
+            raise UserError(f"a binary head needs exactly 2 classes, the data has {n_classes}")
+        if n_classes < 2:
+            raise UserError(f"a classifier needs at least 2 classes, the data has {n_classes}")
+        args.append(1 if binary_head else n_classes)
+    try:
+        return info.builder(*args, **{**info.default_params, **params})
+    except ValueError as exc:
+        raise UserError(f"model {name!r}: {exc}") from None
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
