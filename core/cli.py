@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from core.errors import UserError
 
@@ -51,6 +53,86 @@ def _cmd_describe(args) -> int:
     return 0
 
 
+def _config_from_args(args) -> "TrainConfig":
+    from core.train_config import TrainConfig
+
+    base = TrainConfig.from_json(open(args.config).read()).to_dict() if args.config else {}
+    flags = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs, "lr": args.lr,
+             "batch_size": args.batch_size, "optimizer": args.optimizer, "schedule": args.schedule,
+             "patience": args.patience, "loss": args.loss, "denoise": args.denoise,
+             "seed": args.seed, "device": args.device, "name": args.name,
+             "augment": args.augment, "weight_decay": args.weight_decay}
+    base.update({k: v for k, v in flags.items() if v is not None})
+    if args.normal_classes is not None:
+        base["normal_classes"] = [c for c in args.normal_classes.split(",") if c]
+    for key, params in (("model_params", args.param), ("loss_params", args.loss_param)):
+        for item in params or []:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise UserError(f"--param takes name=value, not {item!r}")
+            try:
+                parsed = json.loads(value)  # numbers, lists, true/false
+            except ValueError:
+                parsed = value
+            base.setdefault(key, {})[name] = parsed
+    return TrainConfig.from_dict(base)
+
+
+def _print_epoch(record: dict) -> None:
+    keys = [k for k in ("train_loss", "train_acc", "val_loss", "val_acc", "val_mse") if k in record]
+    if record["epoch"] == 1 or not getattr(_print_epoch, "header", False):
+        print(f"{'epoch':>5} " + " ".join(f"{k:>10}" for k in keys) + f" {'img/s':>8} {'sec':>6}")
+        _print_epoch.header = True
+    print(f"{record['epoch']:>5} " + " ".join(f"{record[k]:>10.4f}" for k in keys)
+          + f" {record['images_per_s']:>8.0f} {record['seconds']:>6.2f}" + (" *" if record["best"]
+                                                                             else ""), flush=True)
+
+
+def _cmd_train(args) -> int:
+    from core.runs import Run, open_store, write_json_atomic
+    from core.settings import Settings
+    from core.training.runner import train_run
+
+    store = open_store(Settings.from_env())
+    resume = args.resume is not None
+    if args.run:  # a folder the dashboard queued (with --resume: continue it)
+        run = Run(Path(args.run))
+    elif args.resume:
+        run = Run(Path(args.resume)) if Path(args.resume).is_dir() else store.get(args.resume)
+    elif resume:
+        raise UserError("--resume needs a run id or folder (or --run FOLDER)")
+    elif int(os.environ.get("RANK", "0")) > 0:  # under torchrun only rank 0 makes the folder
+        run = None
+    else:
+        run = store.create(_config_from_args(args))
+    config = run.config() if run else _config_from_args(args)
+    if run and run.read_only:
+        raise UserError("shipped runs are read-only; train a new run instead")
+    if run and resume and args.epochs and args.epochs != config.epochs:
+        config.epochs = args.epochs  # continuing for longer than first planned
+        write_json_atomic(run.path / "config.json", config.to_dict())
+    if run:
+        print(f"run {run.id} in {run.path}", flush=True)
+    state, trainer = train_run(run, config, resume=resume, echo=_print_epoch)
+    if trainer.ctx.is_main:
+        print(f"{state}: best {trainer.monitor} {trainer.best_metric} at epoch {trainer.best_epoch}")
+    return {"done": 0, "stopped": 0, "diverged": 3}.get(state, 1)
+
+
+def _cmd_ship(args) -> int:
+    from core.settings import Settings
+    from core.shipping import ship, verify
+
+    out = Path(args.out) if args.out else Settings.from_env().shipped_dir
+    if args.verify:
+        problems = verify(out)
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    ship(out, args.names or None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +144,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--download", action="store_true", help="download torchvision files if missing")
     p.set_defaults(func=_cmd_describe)
+
+    p = sub.add_parser("train", help="train a model into a run folder (the dashboard runs this too)")
+    p.add_argument("--run", help="train the queued run in this folder (as the dashboard does)")
+    p.add_argument("--resume", nargs="?", const="", default=None,
+                   help="continue a run (id or folder) from its last checkpoint")
+    p.add_argument("--config", help="a TrainConfig JSON file; flags override its values")
+    p.add_argument("--dataset", help="dataset spec, default digits")
+    p.add_argument("--model", help="model name (see the Train page or core.models.MODELS)")
+    p.add_argument("--param", action="append", help="model parameter name=value (repeatable)")
+    p.add_argument("--loss")
+    p.add_argument("--loss-param", action="append", help="loss parameter name=value")
+    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    p.add_argument("--lr", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--schedule", choices=["none", "cosine", "step", "onecycle"])
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--patience", type=int)
+    p.add_argument("--augment", action="store_true", default=None)
+    p.add_argument("--denoise", help="gaussian:0.3 or mask:0.3")
+    p.add_argument("--normal-classes", help="comma-separated: train on these classes only")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--name")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("ship", help="retrain the shipped digits runs and rewrite weights/")
+    p.add_argument("names", nargs="*", help="only these (default: all)")
+    p.add_argument("--out", help="folder (default: the shipped weights folder)")
+    p.add_argument("--verify", action="store_true", help="check files against the manifest")
+    p.set_defaults(func=_cmd_ship)
     return parser
 
 

@@ -1,7 +1,8 @@
 """Where the dashboard keeps its files and which folders a user may point it at.
 
 Environment overrides: DASH_WORKSPACE (default ./workspace) and DASH_DATA_ROOTS
-(os.pathsep-separated; default: <workspace>/data and ./data).
+(os.pathsep-separated; default: <workspace>/data and ./data), DASH_WEIGHTS (shipped runs,
+default <repo>/weights).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from core.errors import PathNotAllowed
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_UPLOAD_BYTES = 1 << 30  # unpacked size limit for an uploaded zip (1 GiB)
 MAX_UPLOAD_FILES = 200_000
 
@@ -19,6 +21,7 @@ MAX_UPLOAD_FILES = 200_000
 class Settings:
     workspace: Path = Path("workspace")
     data_roots: tuple[Path, ...] = field(default_factory=tuple)
+    shipped_dir: Path = REPO_ROOT / "weights"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -27,11 +30,17 @@ class Settings:
         roots = [Path(p) for p in roots_env.split(os.pathsep) if p.strip()]
         if not roots:
             roots = [workspace / "data", Path("data")]
-        return cls(workspace=workspace, data_roots=tuple(p.resolve() for p in roots))
+        shipped = Path(os.environ.get("DASH_WEIGHTS", REPO_ROOT / "weights")).resolve()
+        return cls(workspace=workspace, data_roots=tuple(p.resolve() for p in roots),
+                   shipped_dir=shipped)
 
     @property
     def cache_dir(self) -> Path:
         return self.workspace / "cache"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.workspace / "runs"
 
     @property
     def uploads_dir(self) -> Path:

@@ -1,0 +1,1 @@
+"""Training: data tensors, the loop, checkpoints, DDP, launching runs as processes."""

@@ -1,0 +1,72 @@
+"""A dataset turned into the tensors the loop slices: uint8 on the device, labels, split indices."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from core.datasets import ImageDataset, load_dataset
+from core.errors import UserError
+from core.splits import AnomalySplit
+from core.train_config import TrainConfig
+
+
+@dataclass
+class TrainData:
+    x_train: torch.Tensor  # uint8 (N, C, H, W) on the device; scaled to [0, 1] per batch
+    y_train: torch.Tensor  # int64
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    classes: tuple[str, ...]
+    in_shape: tuple[int, int, int]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+def training_arrays(ds: ImageDataset, normal_classes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Train and val indices; with normal classes, both hold normal images only.
+
+    Validation must be normal-only too: it picks the best checkpoint, and an anomaly seen there
+    would leak the anomaly class into model selection.
+    """
+    train, val = ds.indices("train"), ds.indices("val")
+    if normal_classes:
+        view = AnomalySplit.choose(ds.classes, normal=normal_classes)
+        normal = ~view.is_anomaly(ds.labels, ds.classes)
+        train, val = train[normal[train]], val[normal[val]]
+    if len(train) == 0:
+        raise UserError("no training images left after choosing the normal classes")
+    return {"train": train, "val": val}
+
+
+def prepare(config: TrainConfig, device: torch.device, ds: ImageDataset | None = None) -> TrainData:
+    ds = ds or load_dataset(config.dataset)
+    idx = training_arrays(ds, config.normal_classes)
+    if len(idx["val"]) == 0:
+        raise UserError("the validation split is empty; set a validation fraction above 0")
+
+    def tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+    return TrainData(
+        x_train=tensor(ds.images[idx["train"]]), y_train=tensor(ds.labels[idx["train"]]),
+        x_val=tensor(ds.images[idx["val"]]), y_val=tensor(ds.labels[idx["val"]]),
+        classes=ds.classes, in_shape=ds.shape)
+
+
+def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Shift each image by a random whole number of pixels (zeros fill in); a batched op."""
+    if max_shift < 1:
+        return x
+    n, _, h, w = x.shape
+    shifts = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator,
+                           device=generator.device).to(x.device)
+    padded = torch.nn.functional.pad(x, (max_shift, max_shift, max_shift, max_shift))
+    rows = (torch.arange(h, device=x.device).view(1, h) + max_shift - shifts[:, :1])  # (n, h)
+    cols = (torch.arange(w, device=x.device).view(1, w) + max_shift - shifts[:, 1:])  # (n, w)
+    batch = torch.arange(n, device=x.device).view(n, 1, 1)
+    out = padded.permute(0, 2, 3, 1)[batch, rows.view(n, h, 1), cols.view(n, 1, w)]
+    return out.permute(0, 3, 1, 2)

@@ -1,0 +1,284 @@
+"""The one training loop: index slices over in-memory tensors, seeded, resumable, reporting
+through callbacks so the CLI prints a table and the dashboard reads the run folder."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from core.errors import UserError
+from core.losses import check_loss, class_probabilities, default_loss, make_loss
+from core.models import build_model, count_parameters, model_kind
+from core.models.autoencoders import corrupt
+from core.train_config import TrainConfig
+from core.training.data import TrainData, random_shift
+from core.training.distributed import DistContext
+
+EVAL_BATCH = 1024
+# A loss this many times its first logged value has blown up even if it is still finite: with
+# ReLUs it then often sits at a huge constant instead of reaching inf/NaN.
+EXPLODED_FACTOR = 1e4
+
+
+@dataclass
+class Callbacks:
+    on_step: Callable[[dict], None] | None = None  # every log_every steps: step, epoch, train_loss
+    on_epoch: Callable[[dict], None] | None = None  # per epoch: losses, accuracy, images/s, lr
+    on_checkpoint: Callable[[str, dict], None] | None = None  # ("last" | "best", state)
+    should_stop: Callable[[], bool] | None = None  # polled every step
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device cuda was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+class Trainer:
+    """Model, optimizer, schedule and RNG state for one config; fit() runs the epochs."""
+
+    def __init__(self, config: TrainConfig, data: TrainData, device: torch.device,
+                 ctx: DistContext = DistContext(), callbacks: Callbacks | None = None):
+        self.config, self.data, self.device, self.ctx = config, data, device, ctx
+        self.callbacks = callbacks or Callbacks()
+        torch.manual_seed(config.seed)
+        self.kind = model_kind(config.model)
+        self.loss_name = default_loss(self.kind, data.n_classes) if config.loss == "auto" else config.loss
+        check_loss(self.loss_name, self.kind)
+        if self.loss_name == "bce" and data.n_classes != 2:
+            raise UserError(f"binary cross-entropy needs two classes, this dataset has {data.n_classes}")
+        self.loss_fn = make_loss(self.loss_name, **config.loss_params)
+        self.model = build_model(config.model, data.in_shape, data.n_classes, config.model_params,
+                                 binary_head=self.loss_name == "bce").to(device)
+        self.n_parameters = count_parameters(self.model)
+        self.net = self.model
+        if ctx.enabled:
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model)
+        self.batch_size = max(1, config.batch_size // ctx.world_size)  # global batch stays the same
+        n_local = math.ceil(len(data.y_train) / ctx.world_size)
+        self.steps_per_epoch = max(1, math.ceil(n_local / self.batch_size))
+        self.optimizer = _optimizer(config, self.model.parameters())
+        self.scheduler = _scheduler(config, self.optimizer, self.steps_per_epoch)
+        self.shuffle_gen = torch.Generator().manual_seed(config.seed)
+        self.noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+        self.epoch = 0  # completed epochs
+        self.step = 0
+        self.best_metric: float | None = None
+        self.best_epoch = -1
+        self.bad_epochs = 0
+        self.monitor = "val_acc" if self.kind == "classifier" else "val_loss"
+        self.partial_epoch: dict | None = None  # where a stopped epoch left off, for exact resume
+        self.first_loss: float | None = None
+
+    # -- one epoch ---------------------------------------------------------------
+    def _inputs(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.augment and self.kind == "classifier":
+            x = random_shift(x, max(1, x.shape[-1] // 8), self.noise_gen)
+        if self.config.denoise and self.kind != "classifier":
+            kind, _, level = self.config.denoise.partition(":")
+            x = corrupt(x, kind, float(level), self.noise_gen)
+        return x
+
+    def _loss(self, out, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.kind != "classifier":
+            return self.loss_fn(out, x)
+        return self.loss_fn(out, y.float().view(-1, 1) if self.loss_name == "bce" else y)
+
+    def train_one_epoch(self) -> dict:
+        """Returns train_loss, train_acc (classifiers), images_per_s, and stop/diverged flags."""
+        self.net.train()
+        partial, self.partial_epoch = self.partial_epoch, None
+        if partial:  # resuming a stopped epoch: same order, same running totals
+            full_perm, begin = partial["perm"], partial["next"]
+            total = torch.tensor(partial["total"], device=self.device)
+            correct, seen, earlier_seconds = partial["correct"], partial["seen"], partial["seconds"]
+        else:
+            full_perm = torch.randperm(len(self.data.y_train), generator=self.shuffle_gen)
+            begin, total, correct, seen, earlier_seconds = 0, torch.zeros((), device=self.device), 0, 0, 0.0
+        perm = full_perm
+        if self.ctx.enabled:  # equal shards: every rank must run the same number of batches
+            usable = len(full_perm) - len(full_perm) % self.ctx.world_size
+            perm = full_perm[:usable][self.ctx.rank::self.ctx.world_size]
+        stopped = diverged = False
+        start = time.perf_counter()
+        for first in range(begin, len(perm), self.batch_size):
+            idx = perm[first:first + self.batch_size].to(self.device)
+            if len(idx) < 2 and seen:  # batch norm cannot train on a single image
+                continue
+            x = self.data.x_train[idx].float().div_(255.0)
+            y = self.data.y_train[idx]
+            out = self.net(self._inputs(x))
+            loss = self._loss(out, x, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            if self.scheduler is not None and self.config.schedule in ("cosine", "onecycle"):
+                self.scheduler.step()
+            self.step += 1
+            total += loss.detach() * len(idx)
+            seen += len(idx)
+            if self.kind == "classifier":
+                correct += int((class_probabilities(out.detach()).argmax(1) == y).sum())
+            should_log = self.step % self.config.log_every == 0
+            # Under DDP every rank joins the flag exchange at every step, or the collectives hang.
+            if should_log or self.ctx.enabled or self.callbacks.should_stop:
+                asked = bool(self.callbacks.should_stop and self.callbacks.should_stop())
+                value = loss.item() if should_log else 0.0
+                stopped, diverged = self.ctx.any_flag(asked, self._blew_up(value))
+                if should_log and not diverged and self.callbacks.on_step:
+                    self.callbacks.on_step({"type": "step", "step": self.step, "train_loss": value,
+                                            "epoch": self.epoch + (first + len(idx)) / len(perm)})
+                if stopped:
+                    self.partial_epoch = {"perm": full_perm, "next": first + self.batch_size,
+                                          "total": float(total), "correct": correct, "seen": seen,
+                                          "seconds": earlier_seconds + time.perf_counter() - start}
+                if stopped or diverged:
+                    break
+        seconds = earlier_seconds + time.perf_counter() - start
+        train_loss = self.ctx.mean(float(total) / max(seen, 1))
+        diverged = diverged or not math.isfinite(train_loss)
+        result = {"train_loss": train_loss, "images_per_s": seen * self.ctx.world_size / seconds,
+                  "seconds": seconds, "stopped": stopped, "diverged": diverged}
+        if self.kind == "classifier":
+            result["train_acc"] = self.ctx.mean(correct / max(seen, 1))
+        if self.scheduler is not None and self.config.schedule == "step":
+            self.scheduler.step()
+        return result
+
+    def _blew_up(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return True
+        if self.first_loss is None and value > 0:
+            self.first_loss = value
+        return self.first_loss is not None and value > EXPLODED_FACTOR * self.first_loss
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        """Validation loss, plus accuracy (classifiers) or per-pixel MSE (autoencoders)."""
+        self.model.eval()
+        total, correct, sq_err, n = 0.0, 0, 0.0, len(self.data.y_val)
+        for first in range(0, n, EVAL_BATCH):
+            x = self.data.x_val[first:first + EVAL_BATCH].float().div_(255.0)
+            y = self.data.y_val[first:first + EVAL_BATCH]
+            out = self.model(x)
+            total += float(self._loss(out, x, y)) * len(y)
+            if self.kind == "classifier":
+                correct += int((class_probabilities(out).argmax(1) == y).sum())
+            else:
+                recon = out[0] if isinstance(out, tuple) else out
+                sq_err += float(((recon - x) ** 2).mean(dim=(1, 2, 3)).sum())
+        result = {"val_loss": total / n}
+        if self.kind == "classifier":
+            result["val_acc"] = correct / n
+        else:
+            result["val_mse"] = sq_err / n
+        return result
+
+    # -- epochs ----------------------------------------------------------------
+    def _improved(self, value: float) -> bool:
+        if self.best_metric is None:
+            return True
+        return value > self.best_metric if self.monitor == "val_acc" else value < self.best_metric
+
+    def fit(self) -> str:
+        """Train until the last epoch, early stopping, a stop request or divergence.
+
+        Returns the final state: done, stopped or diverged.
+        """
+        while self.epoch < self.config.epochs:
+            train = self.train_one_epoch()
+            if train["diverged"]:
+                return "diverged"  # best.pt is left as it was: the last good weights
+            if train["stopped"]:
+                self._checkpoint("last")  # with partial_epoch: resuming finishes this epoch exactly
+                return "stopped"
+            val = self.evaluate()
+            if not math.isfinite(val["val_loss"]):
+                return "diverged"
+            self.epoch += 1
+            improved = self._improved(val[self.monitor])
+            if improved:
+                self.best_metric, self.best_epoch, self.bad_epochs = val[self.monitor], self.epoch, 0
+            else:
+                self.bad_epochs += 1
+            record = {"type": "epoch", "epoch": self.epoch, "step": self.step,
+                      **{k: v for k, v in train.items() if k not in ("stopped", "diverged")},
+                      **val, "lr": self.optimizer.param_groups[0]["lr"], "best": improved}
+            if self.callbacks.on_epoch:
+                self.callbacks.on_epoch(record)
+            if improved:
+                self._checkpoint("best")
+            self._checkpoint("last")
+            if self.config.patience and self.bad_epochs >= self.config.patience:
+                break
+        return "done"
+
+    def _checkpoint(self, which: str) -> None:
+        if self.callbacks.on_checkpoint and self.ctx.is_main:
+            self.callbacks.on_checkpoint(which, self.state())
+
+    # -- checkpoint state --------------------------------------------------------
+    def state(self) -> dict:
+        rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle_gen.get_state(),
+               "noise": self.noise_gen.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "config": self.config.to_dict(), "epoch": self.epoch, "step": self.step,
+            "best_metric": self.best_metric, "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs, "monitor": self.monitor, "rng": rng,
+            "in_shape": list(self.data.in_shape), "classes": list(self.data.classes),
+            "loss": self.loss_name, "n_parameters": self.n_parameters,
+            "partial_epoch": self.partial_epoch, "first_loss": self.first_loss,
+        }
+
+    def load_state(self, state: dict) -> None:
+        planned = state["config"]["epochs"]
+        if planned != self.config.epochs and self.config.schedule in ("cosine", "onecycle"):
+            raise UserError(f"this run's {self.config.schedule} learning-rate schedule was planned "
+                            f"for {planned} epochs; it cannot be resumed for {self.config.epochs}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler"):
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.best_metric, self.best_epoch = state["best_metric"], state["best_epoch"]
+        self.bad_epochs = state["bad_epochs"]
+        self.partial_epoch = state.get("partial_epoch")
+        self.first_loss = state.get("first_loss")
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        self.shuffle_gen.set_state(state["rng"]["shuffle"].cpu())
+        self.noise_gen.set_state(state["rng"]["noise"].cpu())
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
+
+
+def _optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+    if config.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, config.epochs // 3),
+                                               gamma=0.1)
+    return None
