@@ -25,4 +25,9 @@ PAGES = [
     PageInfo("pages/data.py", "Data", ":material/photo_library:", "data",
              "Look at a dataset: how many images per split and class, how skewed the classes "
              "are, random samples per class, and what preprocessing does to them."),
+    PageInfo("pages/train.py", "Train", ":material/model_training:", "train",
+             "Train a classifier or an autoencoder and watch its loss curves live; runs keep going "
+             "when you leave the page, and two can run at once."),
+    PageInfo("pages/runs.py", "Runs", ":material/table_rows:", "runs",
+             "Every run, shipped ones included: compare curves, rename, delete, download, resume."),
 ]

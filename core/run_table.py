@@ -1,0 +1,45 @@
+"""One row per run for the Runs page and `python -m core runs`: plain values, no UI."""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+from core.runs import Run
+
+
+def run_row(run: Run) -> dict:
+    status = run.status()
+    try:
+        config = run.config()
+        dataset, model = config.dataset, config.model
+    except Exception:  # an unreadable config still gets a row, so it can be deleted
+        dataset, model = "?", "?"
+    progress = status.get("progress") or {}
+    started, finished = status.get("started"), status.get("finished")
+    seconds = (finished or status.get("heartbeat") or 0) - started if started else None
+    return {
+        "id": run.id,
+        "name": run.name(),
+        "status": status.get("state"),
+        "shipped": run.read_only,
+        "dataset": dataset,
+        "model": model,
+        "parameters": status.get("n_parameters"),
+        "monitor": status.get("monitor"),
+        "best": status.get("best_metric"),
+        "epochs": progress.get("epoch"),
+        "seconds": round(seconds, 1) if seconds is not None else None,
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else None,
+    }
+
+
+def export_zip(run: Run) -> bytes:
+    """config.json, status.json, metrics.jsonl and the best checkpoint, for download."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("config.json", "status.json", "metrics.jsonl", "best.pt", "meta.json"):
+            path = run.path / name
+            if path.exists():
+                zf.write(path, f"{run.id}/{name}")
+    return buf.getvalue()

@@ -1,0 +1,81 @@
+"""The shipped runs in weights/: what they are, and the one command that regenerates them.
+
+    python -m core ship            # retrain all four on digits and rewrite weights/
+
+Each shipped run is an ordinary run folder (config, status, metrics, best.pt) that the store lists
+read-only; manifest.json records each one's config, final metrics and checkpoint sha256.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from core.runs import RunStore, write_json_atomic
+from core.train_config import TrainConfig
+from core.training.runner import train_run
+
+SHIPPED: dict[str, TrainConfig] = {
+    "digits-classifier": TrainConfig(model="default_cnn", epochs=10, seed=0,
+                                     name="Digits classifier (default CNN)"),
+    "digits-conv-ae": TrainConfig(model="conv_ae", epochs=30, lr=3e-3, seed=0,
+                                  name="Digits conv autoencoder"),
+    "digits-denoising-ae": TrainConfig(model="conv_ae", epochs=30, lr=3e-3, denoise="gaussian:0.3",
+                                       seed=0, name="Digits denoising autoencoder"),
+    "digits-vae": TrainConfig(model="vae", epochs=40, lr=3e-3, seed=0, name="Digits VAE"),
+}
+KEEP = ("config.json", "status.json", "metrics.jsonl", "best.pt", "meta.json")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ship(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
+    """Train the shipped configs and write them (and the manifest) into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(Path(tmp))
+        for name in names or list(SHIPPED):
+            config = SHIPPED[name]
+            echo(f"training {name}: {config.model} on {config.dataset}")
+            run = store.create(config)
+            state, trainer = train_run(run, config)
+            if state != "done":
+                raise RuntimeError(f"{name} ended {state}; not shipped")
+            target = out_dir / name
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            for file in KEEP:
+                if (run.path / file).exists():
+                    shutil.copy2(run.path / file, target / file)
+            status = json.loads((target / "status.json").read_text())
+            for private in ("pid", "host", "heartbeat"):  # machine-specific, meaningless shipped
+                status.pop(private, None)
+            write_json_atomic(target / "status.json", status)
+            last_epoch = [m for m in run.metrics() if m.get("type") == "epoch"][-1]
+            manifest[name] = {"config": config.to_dict(), "final_epoch": last_epoch,
+                              "best_metric": trainer.best_metric, "monitor": trainer.monitor,
+                              "n_parameters": trainer.n_parameters,
+                              "sha256": {"best.pt": sha256(target / "best.pt")}}
+            echo(f"  {name}: best {trainer.monitor} {trainer.best_metric:.4f}")
+    write_json_atomic(manifest_path, manifest)
+    return manifest
+
+
+def verify(out_dir: Path) -> list[str]:
+    """Problems with the shipped files (missing, or a checksum that does not match)."""
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    problems = []
+    for name, entry in manifest.items():
+        for file, digest in entry["sha256"].items():
+            path = out_dir / name / file
+            if not path.exists():
+                problems.append(f"{path} is missing")
+            elif sha256(path) != digest:
+                problems.append(f"{path} does not match its sha256 in the manifest")
+    return problems

@@ -1,0 +1,62 @@
+"""Runs: every run with its status and best score; overlay curves; rename, delete, download."""
+import pandas as pd
+import streamlit as st
+
+from core.errors import UserError
+from core.run_table import export_zip, run_row
+from core.runs import ACTIVE, open_store
+from core.training.launch import launch
+from dashboard.dataset_picker import settings
+from dashboard.figures import compare_runs_figure
+
+st.title("Runs")
+store = open_store(settings())
+runs = {r.id: r for r in store.list()}
+if not runs:
+    st.info("No runs yet. Train one on the Train page.")
+    st.stop()
+
+table = pd.DataFrame([run_row(r) for r in runs.values()])
+event = st.dataframe(table.drop(columns=["id"]), hide_index=True, on_select="rerun",
+                     selection_mode="multi-row", key="runs_table",
+                     column_config={"best": st.column_config.NumberColumn(format="%.4f")})
+selected = [table.iloc[i]["id"] for i in event.selection.rows]
+if not selected:
+    st.info("Select runs in the table to compare their curves and act on them.")
+    st.stop()
+
+chosen = [runs[i] for i in selected]
+metrics = {r.name(): r.metrics() for r in chosen}
+keys = sorted({k for records in metrics.values() for m in records if m.get("type") == "epoch"
+               for k in m if k.startswith(("val_", "train_"))})
+cols = st.columns([3, 1])
+metric = cols[0].selectbox("Metric", keys, index=keys.index("val_loss") if "val_loss" in keys else 0)
+log_y = cols[1].toggle("Log scale", key="runs_log")
+st.plotly_chart(compare_runs_figure(metrics, metric, log_y), key="runs_compare")
+
+for run in chosen:
+    with st.expander(f"{run.name()} · {run.status().get('state')}", expanded=len(chosen) == 1):
+        state = run.status().get("state")
+        cols = st.columns(4)
+        cols[0].download_button("Download checkpoint", export_zip(run), f"{run.id}.zip",
+                                key=f"dl_{run.id}", disabled=not run.checkpoint("best").exists())
+        if run.read_only:
+            cols[1].caption("Shipped run: read-only.")
+            continue
+        new_name = cols[1].text_input("Name", run.name(), key=f"name_{run.id}",
+                                      label_visibility="collapsed")
+        if new_name != run.name():
+            run.rename(new_name)
+            st.rerun()
+        if state in ("stopped", "interrupted") and cols[2].button("Resume", key=f"resume_{run.id}"):
+            launch(run, settings(), resume=True)
+            st.rerun()
+        if state in ACTIVE and cols[2].button("Stop", key=f"stop_{run.id}"):
+            run.request_stop()
+        confirm = cols[3].checkbox("Really delete", key=f"confirm_{run.id}")
+        if cols[3].button("Delete", key=f"del_{run.id}", disabled=not confirm):
+            try:
+                run.delete()
+                st.rerun()
+            except UserError as exc:
+                st.error(str(exc))

@@ -1,0 +1,43 @@
+"""Train: pick a model and settings, press Train, watch the curves. Runs go on in the background."""
+import streamlit as st
+
+from core.runs import ACTIVE, open_store
+from core.training.launch import launch, train_command
+from dashboard.dataset_picker import dataset_picker_ui, load_dataset_ui, settings
+from dashboard.run_views import live_run_ui
+from dashboard.train_form import model_picker_ui, train_form_ui
+
+st.title("Train")
+spec = dataset_picker_ui()
+if spec is None:
+    st.info("Choose a dataset in the sidebar first.")
+    st.stop()
+ds = load_dataset_ui(spec)
+store = open_store(settings())
+form_col, live_col = st.columns([2, 3], gap="large")
+with form_col:
+    st.caption(f"Dataset **{spec.to_text()}**: {len(ds.indices('train')):,} training and "
+               f"{len(ds.indices('val')):,} validation images of {ds.shape[1]}x{ds.shape[2]}.")
+    config = train_form_ui(spec.to_text(), ds, model_picker_ui())
+if config is not None:
+    run = store.create(config)
+    launch(run, settings())
+    st.session_state["train_runs"] = [run.id, *st.session_state.get("train_runs", [])]
+    st.toast(f"Started {run.name()}")
+
+with live_col:
+    # Runs started here, plus any other active run (started elsewhere, or before a reload).
+    watched = st.session_state.get("train_runs", [])
+    active = [r.id for r in store.list() if r.status().get("state") in ACTIVE]
+    shown = list(dict.fromkeys(active + watched))[:4]
+    if not shown:
+        st.info("No run yet: choose settings and press Train. Past runs are on the Runs page.")
+        st.stop()
+    cols = st.columns([3, 1])
+    smoothing = cols[0].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
+    log_y = cols[1].toggle("Log-scale loss", key="train_log")
+    for run_id in shown:
+        run = store.get(run_id)
+        live_run_ui(run, smoothing, log_y)
+        with st.expander("The same run from a terminal"):
+            st.code(" ".join(train_command(run)), language="bash")
