@@ -29,7 +29,9 @@ LOSS_OPTIONS: dict[str, dict[str, object]] = {
     "mse": {},
     "l1": {},
     "mse_l1": {"mse_weight": 0.8, "l1_weight": 0.2},
-    "elbo": {"beta": 1.0, "reconstruction": "sse"},
+    # Bernoulli (bce) reconstruction: with sum-of-squares the KL term wins on 8x8 digits and the
+    # VAE collapses to decoding the mean image.
+    "elbo": {"beta": 1.0, "reconstruction": "bce"},
 }
 
 Loss = Callable[..., torch.Tensor]
@@ -87,7 +89,7 @@ def make_loss(name: str, **opts) -> Loss:
 
 def elbo(
     recon: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, x: torch.Tensor,
-    beta: float = 1.0, reconstruction: str = "sse",
+    beta: float = 1.0, reconstruction: str = "bce",
 ) -> torch.Tensor:
     """Negative ELBO: per-image summed reconstruction term + beta * KL(q(z|x) || N(0, I)), batch mean."""
     if reconstruction == "bce":

@@ -24,7 +24,8 @@ SHIPPED: dict[str, TrainConfig] = {
                                   name="Digits conv autoencoder"),
     "digits-denoising-ae": TrainConfig(model="conv_ae", epochs=30, lr=3e-3, denoise="gaussian:0.3",
                                        seed=0, name="Digits denoising autoencoder"),
-    "digits-vae": TrainConfig(model="vae", epochs=40, lr=3e-3, seed=0, name="Digits VAE"),
+    "digits-vae": TrainConfig(model="vae", epochs=40, lr=3e-3, seed=0, name="Digits VAE",
+                              loss_params={"beta": 0.5}),
 }
 KEEP = ("config.json", "status.json", "metrics.jsonl", "best.pt", "meta.json")
 

@@ -17,12 +17,13 @@ if not runs:
     st.stop()
 
 table = pd.DataFrame([run_row(r) for r in runs.values()])
-event = st.dataframe(table.drop(columns=["id"]), hide_index=True, on_select="rerun",
-                     selection_mode="multi-row", key="runs_table",
-                     column_config={"best": st.column_config.NumberColumn(format="%.4f")})
-selected = [table.iloc[i]["id"] for i in event.selection.rows]
+st.dataframe(table.drop(columns=["id"]), hide_index=True,
+             column_config={"best": st.column_config.NumberColumn(format="%.4f"),
+                            "parameters": st.column_config.NumberColumn(format="localized")})
+selected = st.multiselect("Runs to compare", list(runs), default=list(runs)[:2], key="runs_selected",
+                          format_func=lambda i: runs[i].name())
 if not selected:
-    st.info("Select runs in the table to compare their curves and act on them.")
+    st.info("Choose runs to compare their curves and act on them.")
     st.stop()
 
 chosen = [runs[i] for i in selected]

@@ -1,0 +1,72 @@
+"""The Train and Runs pages through AppTest, with a short real run launched as a process."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.runs import open_store
+from core.shipping import SHIPPED
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(f"../pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_until_finished(store, run_id: str, timeout: float = 120) -> dict:
+    end = time.time() + timeout
+    while time.time() < end:
+        status = store.get(run_id).status()
+        if status["state"] not in ("queued", "running"):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still {status['state']}")
+
+
+def test_train_page_starts_a_real_run_and_shows_its_curves(settings) -> None:
+    at = open_page("train")
+    assert "No run yet" in at.info[0].value
+    at.selectbox(key="train_model").set_value("mlp").run()
+    at.number_input[0].set_value(3)  # epochs
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception and not at.error
+    store = open_store(settings)
+    (run,) = [r for r in store.list() if not r.read_only]
+    assert run.config().model == "mlp" and run.config().epochs == 3
+    status = wait_until_finished(store, run.id)
+    assert status["state"] == "done"
+    at.run()
+    assert any("Finished" in s.value for s in at.success)
+    (chart,) = at.get("plotly_chart")
+    assert '"train per epoch"' in chart.proto.spec and '"val per epoch"' in chart.proto.spec
+
+
+def test_invalid_settings_are_refused_in_the_form(settings) -> None:
+    at = open_page("train")
+    at.selectbox(key="train_model").set_value("default_cnn").run()
+    loss = next(s for s in at.selectbox if s.label == "Loss")
+    loss.set_value("bce")
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert at.error[0].value == "Not started: a binary head needs exactly 2 classes, the data has 10"
+    assert not [r for r in open_store(settings).list() if not r.read_only]
+
+
+def test_runs_page_lists_shipped_runs_and_compares_curves(settings) -> None:
+    at = open_page("runs")
+    table = at.dataframe[0].value
+    shipped = table[table["shipped"]]
+    assert set(shipped["name"]) == {c.name for c in SHIPPED.values()}
+    assert set(shipped["status"]) == {"done"} and shipped["best"].notna().all()
+    at.multiselect(key="runs_selected").set_value(["digits-classifier", "digits-conv-ae"]).run()
+    assert not at.exception
+    (chart,) = at.get("plotly_chart")
+    assert "Digits classifier" in chart.proto.spec and "Digits conv autoencoder" in chart.proto.spec
+    assert any(b.label == "Download checkpoint" for b in at.get("download_button"))
+    assert any("read-only" in c.value for c in at.caption)
