@@ -119,6 +119,27 @@ def _cmd_train(args) -> int:
     return {"done": 0, "stopped": 0, "diverged": 3}.get(state, 1)
 
 
+def _cmd_evaluate(args) -> int:
+    from core.evaluation import classification_metrics, confusion, per_class_frame, predict
+    from core.runs import open_store
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    run = open_store(settings).get(args.run)
+    p = predict(run, args.split, settings)
+    metrics = classification_metrics(p)
+    if args.json:
+        print(json.dumps({**metrics, "run": run.id, "split": args.split,
+                          "confusion": confusion(p).tolist(), "classes": list(p.classes)}, indent=2))
+        return 0
+    print(f"{run.name()} on the {args.split} split ({metrics['n']} images)")
+    for key in ("balanced_accuracy", "macro_f1", "accuracy", "weighted_f1"):
+        print(f"  {key:<18} {metrics[key]:.4f}")
+    print(f"  {'majority baseline':<18} {metrics['majority_baseline']:.4f}")
+    print(per_class_frame(metrics).round(4).to_string())
+    return 0
+
+
 def _cmd_ship(args) -> int:
     from core.settings import Settings
     from core.shipping import ship, verify
@@ -169,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--name")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="classification metrics of a run on a split")
+    p.add_argument("run", help="run id (see the Runs page) or a shipped run's name")
+    p.add_argument("--split", choices=["val", "test"], default="test")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("ship", help="retrain the shipped digits runs and rewrite weights/")
     p.add_argument("names", nargs="*", help="only these (default: all)")

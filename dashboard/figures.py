@@ -68,3 +68,42 @@ def compare_runs_figure(curves: dict[str, list[dict]], metric: str, log_y: bool 
     fig.update_layout(xaxis_title="epoch", yaxis_title=metric, height=380,
                       margin=dict(l=10, r=10, t=30, b=10), yaxis_type="log" if log_y else None)
     return fig
+
+
+def confusion_figure(matrix: np.ndarray, classes, normalized: bool,
+                     selected: tuple[int, int] | None = None) -> go.Figure:
+    """Heatmap with rows = true class, columns = predicted; the chosen cell outlined."""
+    labels = [str(c) for c in classes]
+    text = [[f"{v:.2f}" if normalized else f"{int(v)}" for v in row] for row in matrix]
+    fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=text,
+                               texttemplate="%{text}" if len(labels) <= 20 else None,
+                               hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
+    if selected is not None:
+        t, p = selected
+        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
+                      line=dict(color="#E4572E", width=3))
+    fig.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
+                      xaxis_type="category", yaxis_type="category", height=min(700, 140 + 28 * len(labels)),
+                      margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal: bool,
+                  extra: dict[str, tuple] | None = None, point: tuple[float, float] | None = None) -> go.Figure:
+    """Lines named 'name (AUC 0.97)'; optional dashed averages, chance diagonal, operating point."""
+    fig = go.Figure()
+    for name, (x, y, area) in curves.items():
+        fig.add_scatter(x=x, y=y, mode="lines", name=f"{name} ({area:.3f})")
+    for name, (x, y, area) in (extra or {}).items():
+        fig.add_scatter(x=x, y=y, mode="lines", name=f"{name} ({area:.3f})",
+                        line=dict(dash="dash", width=3))
+    if diagonal:
+        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                        line=dict(color="gray", dash="dot"), showlegend=False)
+    if point is not None:
+        fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="current threshold",
+                        marker=dict(size=12, color="#E4572E", symbol="x"))
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, height=420,
+                      xaxis_range=[-0.01, 1.01], yaxis_range=[-0.01, 1.02],
+                      margin=dict(l=10, r=10, t=10, b=10), legend_title="AUC")
+    return fig

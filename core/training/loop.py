@@ -91,7 +91,7 @@ class Trainer:
     def _loss(self, out, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.kind != "classifier":
             return self.loss_fn(out, x)
-        return self.loss_fn(out, y.float().view(-1, 1) if self.loss_name == "bce" else y)
+        return self.loss_fn(out, y)
 
     def train_one_epoch(self) -> dict:
         """Returns train_loss, train_acc (classifiers), images_per_s, and stop/diverged flags."""

@@ -1,0 +1,174 @@
+"""Classifier evaluation: predictions cached per run and split, metrics from scikit-learn."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (auc, balanced_accuracy_score, classification_report, confusion_matrix,
+                             precision_recall_curve, roc_auc_score, roc_curve)
+
+from core.datasets import ImageDataset, load_dataset
+from core.errors import UserError
+from core.models import model_kind
+from core.run_cache import cached_arrays, checkpoint_key
+from core.runs import Run
+from core.settings import Settings
+
+EVAL_BATCH = 1024
+
+
+@dataclass
+class Predictions:
+    """One row per image of a split: dataset index, true class, probabilities."""
+
+    index: np.ndarray
+    y_true: np.ndarray
+    proba: np.ndarray  # (N, n_classes)
+    classes: tuple[str, ...]
+    from_cache: bool = False
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        return self.proba.argmax(1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.proba.max(1)
+
+
+def require_classifier(run: Run) -> None:
+    kind = model_kind(run.config().model)
+    if kind != "classifier":
+        raise UserError(f"{run.name()} is a {kind}; evaluate classifiers here and autoencoders on "
+                        "the Anomaly page")
+
+
+def predict(run: Run, split: str, settings: Settings, ds: ImageDataset | None = None) -> Predictions:
+    """Class probabilities for every image of the split, computed once and cached in the run."""
+    import torch
+
+    from core.losses import class_probabilities
+    from core.training.checkpoint import load_model
+
+    require_classifier(run)
+    config = run.config()
+    ds = ds or load_dataset(config.dataset, settings)
+    index = ds.indices(split)
+    if len(index) == 0:
+        raise UserError(f"the {split} split of {config.dataset} is empty")
+
+    def compute() -> dict[str, np.ndarray]:
+        model, _ = load_model(run)
+        chunks = []
+        with torch.no_grad():
+            for first in range(0, len(index), EVAL_BATCH):
+                x = torch.from_numpy(ds.images[index[first:first + EVAL_BATCH]]).float() / 255.0
+                chunks.append(class_probabilities(model(x)).numpy())
+        return {"index": index, "y_true": ds.labels[index], "proba": np.concatenate(chunks)}
+
+    key = {"checkpoint": checkpoint_key(run), "dataset": config.dataset, "split": split}
+    arrays, hit = cached_arrays(run, settings, f"predictions-{split}", key, compute)
+    return Predictions(arrays["index"], arrays["y_true"], arrays["proba"], ds.classes, hit)
+
+
+def classification_metrics(p: Predictions) -> dict:
+    """Headline numbers and a per-class table, all from scikit-learn."""
+    labels = list(range(len(p.classes)))
+    report = classification_report(p.y_true, p.y_pred, labels=labels, target_names=list(p.classes),
+                                   output_dict=True, zero_division=0)
+    per_class = []
+    for i, name in enumerate(p.classes):
+        row = report[name]
+        present = (p.y_true == i).any() and (p.y_true != i).any()
+        per_class.append({"class": name, "precision": row["precision"], "recall": row["recall"],
+                          "f1": row["f1-score"], "support": int(row["support"]),
+                          "roc_auc": roc_auc_score(p.y_true == i, p.proba[:, i]) if present
+                          else float("nan")})
+    counts = np.bincount(p.y_true, minlength=len(p.classes))
+    return {
+        "accuracy": report["accuracy"] if "accuracy" in report else float(np.mean(p.y_true == p.y_pred)),
+        "balanced_accuracy": balanced_accuracy_score(p.y_true, p.y_pred),
+        "macro_precision": report["macro avg"]["precision"],
+        "macro_recall": report["macro avg"]["recall"],
+        "macro_f1": report["macro avg"]["f1-score"],
+        "weighted_precision": report["weighted avg"]["precision"],
+        "weighted_recall": report["weighted avg"]["recall"],
+        "weighted_f1": report["weighted avg"]["f1-score"],
+        "majority_baseline": float(counts.max() / counts.sum()),
+        "imbalance_ratio": float(counts.max() / max(counts[counts > 0].min(), 1)),
+        "n": int(len(p.y_true)),
+        "per_class": per_class,
+    }
+
+
+def confusion(p: Predictions, normalize: bool = False) -> np.ndarray:
+    return confusion_matrix(p.y_true, p.y_pred, labels=list(range(len(p.classes))),
+                            normalize="true" if normalize else None)
+
+
+def _most_confident_first(p: Predictions, mask: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(mask)
+    return rows[np.argsort(-p.confidence[rows], kind="stable")]
+
+
+def cell_members(p: Predictions, true_class: int, predicted_class: int) -> np.ndarray:
+    """Rows of the predictions in one confusion-matrix cell, most confident first."""
+    return _most_confident_first(p, (p.y_true == true_class) & (p.y_pred == predicted_class))
+
+
+def confident_mistakes(p: Predictions) -> np.ndarray:
+    """Rows of the misclassified images, most confident mistakes first."""
+    return _most_confident_first(p, p.y_true != p.y_pred)
+
+
+def roc_pr_curves(p: Predictions, class_ids: list[int]) -> dict:
+    """One-vs-rest ROC and PR curves per class, plus micro and macro ROC averages."""
+    n_classes = len(p.classes)
+    onehot = np.eye(n_classes, dtype=bool)[p.y_true]
+    out: dict = {"roc": {}, "pr": {}}
+    per_class_roc = {}
+    for i in range(n_classes):
+        if not onehot[:, i].any() or onehot[:, i].all():
+            continue
+        fpr, tpr, _ = roc_curve(onehot[:, i], p.proba[:, i])
+        per_class_roc[i] = (fpr, tpr)
+        if i in class_ids:
+            precision, recall, _ = precision_recall_curve(onehot[:, i], p.proba[:, i])
+            out["roc"][p.classes[i]] = (fpr, tpr, auc(fpr, tpr))
+            out["pr"][p.classes[i]] = (recall, precision, auc(recall, precision))
+    fpr, tpr, _ = roc_curve(onehot.ravel(), p.proba.ravel())
+    out["micro"] = (fpr, tpr, auc(fpr, tpr))
+    if per_class_roc:  # macro: average the per-class TPRs on every FPR any class reaches
+        grid = np.unique(np.concatenate([fpr for fpr, _ in per_class_roc.values()]))
+        mean_tpr = np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in per_class_roc.values()], 0)
+        out["macro"] = (grid, mean_tpr, auc(grid, mean_tpr))
+    return out
+
+
+def predictions_frame(p: Predictions) -> pd.DataFrame:
+    """The CSV export: index, true, predicted, confidence, one probability column per class."""
+    frame = pd.DataFrame({"index": p.index, "true": np.asarray(p.classes)[p.y_true],
+                          "predicted": np.asarray(p.classes)[p.y_pred], "confidence": p.confidence})
+    probs = pd.DataFrame(p.proba, columns=[f"p_{c}" for c in p.classes])
+    return pd.concat([frame, probs], axis=1)
+
+
+def per_class_frame(metrics: dict) -> pd.DataFrame:
+    return pd.DataFrame(metrics["per_class"]).set_index("class")
+
+
+COMPARED = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "mean_roc_auc")
+
+
+def comparison_row(run: Run, split: str, settings: Settings) -> dict:
+    """One run's headline metrics with its size and training time, for side-by-side tables."""
+    metrics = classification_metrics(predict(run, split, settings))
+    status = run.status()
+    aucs = [c["roc_auc"] for c in metrics["per_class"] if c["roc_auc"] == c["roc_auc"]]
+    started, finished = status.get("started"), status.get("finished")
+    return {"run": run.name(), "model": run.config().model, "optimizer": run.config().optimizer,
+            **{k: metrics[k] for k in COMPARED if k in metrics},
+            "mean_roc_auc": float(np.mean(aucs)) if aucs else float("nan"),
+            "parameters": status.get("n_parameters"),
+            "train_seconds": round(finished - started, 1) if started and finished else None}

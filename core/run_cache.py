@@ -1,0 +1,48 @@
+"""Per-run cached results (predictions, scores, embeddings) keyed by what they depend on.
+
+They live in the run folder; for read-only shipped runs, under <workspace>/cache/shipped/<id>/.
+A cache entry is a .npz plus the key it was computed for; a changed checkpoint or dataset spec
+changes the key, so stale results are recomputed instead of shown.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.runs import Run
+from core.settings import Settings
+
+
+def cache_dir(run: Run, settings: Settings) -> Path:
+    folder = settings.cache_dir / "shipped" / run.id if run.read_only else run.path / "cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def checkpoint_key(run: Run, which: str = "best") -> str:
+    st = run.checkpoint(which).stat()
+    return f"{which}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def cached_arrays(run: Run, settings: Settings, name: str, key: dict,
+                  compute: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
+    """(arrays, from_cache). Recomputes when the stored key differs from `key`."""
+    folder = cache_dir(run, settings)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = folder / f"{name}-{digest}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}, True
+        except (OSError, ValueError):
+            pass  # unreadable (a killed writer): compute again
+    arrays = compute()
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return arrays, False

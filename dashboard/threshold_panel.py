@@ -1,0 +1,62 @@
+"""The threshold panel shared by the Evaluate (two classes) and Anomaly pages.
+
+A slider in the score's own units; the confusion matrix and rates follow. It lives in a fragment
+so a slider move reruns only this panel, and every number comes from the core ThresholdSweep.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.thresholds import ThresholdSweep
+
+
+def binary_confusion_figure(m: dict, positive: str, negative: str) -> go.Figure:
+    z = [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]
+    names = [["TN", "FP"], ["FN", "TP"]]
+    text = [[f"{names[i][j]}<br>{z[i][j]:,}" for j in range(2)] for i in range(2)]
+    fig = go.Figure(go.Heatmap(z=z, x=[f"called {negative}", f"called {positive}"],
+                               y=[f"{negative}", f"{positive}"], text=text, texttemplate="%{text}",
+                               colorscale="Blues", showscale=False, hoverinfo="skip"))
+    fig.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), yaxis_autorange="reversed",
+                      yaxis_title="true", font=dict(size=14))
+    return fig
+
+
+def _fmt(v: float) -> str:
+    return "n/a" if v != v else f"{v:.3f}"
+
+
+def threshold_panel_ui(sweep: ThresholdSweep, key: str, *, default: float, score_label: str,
+                       positive: str, negative: str, normal_scores: np.ndarray | None = None,
+                       bounds: tuple[float, float] | None = None, on_change=None) -> None:
+    """Slider + live confusion matrix and rates. on_change(threshold, metrics) draws extras."""
+
+    @st.fragment
+    def panel() -> None:
+        lo, hi = bounds or (float(sweep.sorted_scores_[0]), float(sweep.sorted_scores_[-1]))
+        if hi <= lo:
+            hi = lo + 1.0
+        if key not in st.session_state:
+            st.session_state[key] = float(np.clip(default, lo, hi))
+        threshold = st.slider(f"Threshold on {score_label}: at or above it an image is called "
+                              f"{positive}", lo, hi, key=key, step=(hi - lo) / 1000, format="%.4g")
+        m = sweep.metrics(threshold)
+        if normal_scores is not None:
+            st.caption(f"This threshold sits at the {sweep.percentile_of(threshold, normal_scores):.1f}th "
+                       f"percentile of the {negative} scores: that share of {negative} images "
+                       f"falls below it.")
+        for warning in sweep.warnings:
+            st.warning(warning)
+        cols = st.columns(6)
+        for col, (label, name) in zip(cols, [("TPR (recall)", "tpr"), ("TNR", "tnr"),
+                                             ("precision", "precision"), ("F1", "f1"),
+                                             ("accuracy", "accuracy"),
+                                             ("balanced acc.", "balanced_accuracy")]):
+            col.metric(label, _fmt(m[name]))
+        st.plotly_chart(binary_confusion_figure(m, positive, negative), key=f"{key}_matrix")
+        if on_change is not None:
+            on_change(threshold, m)
+
+    panel()

@@ -1,0 +1,74 @@
+"""The Evaluate page through AppTest, on the shipped classifier and on a real two-class run."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.evaluation import predict
+from core.runs import open_store
+from core.thresholds import ThresholdSweep
+from core.train_config import TrainConfig
+from core.training.runner import train_run
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def open_evaluate(run_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    if run_id:
+        at.query_params["run"] = run_id
+    at.run()
+    at.switch_page("../pages/evaluate.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_shipped_classifier_metrics_and_cell_images(settings) -> None:
+    at = open_evaluate("digits-classifier")
+    p = predict(open_store(settings).get("digits-classifier"), "test", settings)
+    assert metric(at, "accuracy") == f"{np.mean(p.y_true == p.y_pred):.4f}"
+    assert at.dataframe[0].value.shape[0] == 10  # one row per class
+    # choose a cell: true 3 predicted 3 holds the correctly classified 3s, most confident first
+    at.selectbox(key="cell_true").set_value("3")
+    at.selectbox(key="cell_pred").set_value("3").run()
+    expected = int(((p.y_true == 3) & (p.y_pred == 3)).sum())
+    assert any(f"**{expected}** images of **3** predicted as **3**" in m.value for m in at.markdown)
+    cell_images = at.get("image")[0]
+    shown = [int(c.split(" ·")[0][1:]) for c in cell_images.captions]
+    assert set(shown) <= set(p.index[(p.y_true == 3) & (p.y_pred == 3)].tolist())
+    assert len(shown) == min(expected, 40)
+    at.toggle(key="cm_normalized").set_value(True).run()
+    assert not at.exception
+
+
+def test_binary_run_threshold_slider_moves_tpr_and_tnr(settings) -> None:
+    store = open_store(settings)
+    config = TrainConfig(dataset="digits?classes=3,8", model="mlp", model_params={"hidden": [16]},
+                         loss="bce", epochs=2, schedule="none", lr=1e-2)
+    run = store.create(config)
+    assert train_run(run, config)[0] == "done"
+    at = open_evaluate(run.id)
+    assert not at.exception
+    p = predict(run, "test", settings)
+    sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
+    seen = set()
+    for threshold in (0.5, 0.95, 0.05):
+        at.slider(key="binary_threshold").set_value(threshold).run()
+        m = sweep.metrics(threshold)
+        assert metric(at, "TPR (recall)") == f"{m['tpr']:.3f}"
+        assert metric(at, "TNR") == f"{m['tnr']:.3f}"
+        seen.add((metric(at, "TPR (recall)"), metric(at, "TNR")))
+    assert len(seen) == 3  # the numbers follow the slider
+
+
+def test_no_classifier_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("DASH_WEIGHTS", str(tmp_path / "no-weights"))
+    at = open_evaluate()
+    assert "No classifier run" in at.info[0].value
