@@ -140,6 +140,45 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_threshold(args) -> int:
+    from core.anomaly import compute_scores
+    from core.auto_thresholds import make_strategy
+    from core.runs import open_store
+    from core.settings import Settings
+    from core.thresholds import ThresholdSweep
+
+    settings = Settings.from_env()
+    run = open_store(settings).get(args.run)
+    normal = tuple(c for c in (args.normal or "").split(",") if c) or None
+    scores = compute_scores(run, settings, normal)
+    if args.score not in scores.scores:
+        raise UserError(f"unknown score {args.score!r}; this run has: {', '.join(scores.scores)}")
+    values = scores.scores[args.score]
+    val, test = scores.part("val"), scores.part("test")
+    strategy = make_strategy(args.strategy).fit(values[val], scores.is_anomaly[val])
+    for warning in strategy.warnings_:
+        print(f"warning: {warning}", file=sys.stderr)
+    if strategy.threshold_ is None:
+        raise UserError(f"strategy {args.strategy} could not be fitted on the validation split")
+    result = {"run": run.id, "score": args.score, "strategy": args.strategy,
+              "threshold": strategy.threshold_, "normal_classes": list(scores.view.normal_classes),
+              "trained_on_normal_only": scores.trained_on_normal_only,
+              "val": ThresholdSweep(values[val], scores.is_anomaly[val]).metrics(strategy.threshold_),
+              "test": ThresholdSweep(values[test], scores.is_anomaly[test]).metrics(strategy.threshold_)}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{run.name()}: {args.score} >= {strategy.threshold_:.6g} is an anomaly ({args.strategy}, "
+          f"tuned on val, reported on test)")
+    for split in ("val", "test"):
+        m = result[split]
+        print(f"  {split:<5} TPR {m['tpr']:.3f}  TNR {m['tnr']:.3f}  precision {m['precision']:.3f}"
+              f"  F1 {m['f1']:.3f}  TP {m['tp']} FP {m['fp']} TN {m['tn']} FN {m['fn']}")
+    if not scores.trained_on_normal_only:
+        print("note: this run saw the anomaly classes during training", file=sys.stderr)
+    return 0
+
+
 def _cmd_ship(args) -> int:
     from core.settings import Settings
     from core.shipping import ship, verify
@@ -196,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["val", "test"], default="test")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("threshold", help="tune an anomaly threshold on val, report it on test")
+    p.add_argument("run", help="autoencoder or VAE run id")
+    p.add_argument("--strategy", default="f1",
+                   help="f1, youden, mean, gmm, tnr=0.95, fpr=0.05 or percentile=99")
+    p.add_argument("--score", default="mse", help="mse, l1, mse_l1, neg_elbo, gmm_nll, knn, mahalanobis")
+    p.add_argument("--normal", help="comma-separated normal classes (default: the run's own)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_threshold)
 
     p = sub.add_parser("ship", help="retrain the shipped digits runs and rewrite weights/")
     p.add_argument("names", nargs="*", help="only these (default: all)")

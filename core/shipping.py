@@ -1,6 +1,6 @@
 """The shipped runs in weights/: what they are, and the one command that regenerates them.
 
-    python -m core ship            # retrain all four on digits and rewrite weights/
+    python -m core ship            # retrain all of them on digits and rewrite weights/
 
 Each shipped run is an ordinary run folder (config, status, metrics, best.pt) that the store lists
 read-only; manifest.json records each one's config, final metrics and checkpoint sha256.
@@ -26,6 +26,10 @@ SHIPPED: dict[str, TrainConfig] = {
                                        seed=0, name="Digits denoising autoencoder"),
     "digits-vae": TrainConfig(model="vae", epochs=40, lr=3e-3, seed=0, name="Digits VAE",
                               loss_params={"beta": 0.5}),
+    # Normal-only training for the Anomaly page: 9 is the anomaly, as one letter was in seed 000.
+    "digits-anomaly-ae": TrainConfig(model="conv_ae", epochs=30, lr=3e-3, denoise="gaussian:0.3",
+                                     normal_classes=tuple("012345678"), seed=0,
+                                     name="Digits anomaly AE (9 is the anomaly)"),
 }
 KEEP = ("config.json", "status.json", "metrics.jsonl", "best.pt", "meta.json")
 

@@ -55,7 +55,8 @@ def test_shipped_classifier_is_accurate_on_the_test_split(settings, shipped) -> 
     assert state["classes"] == [str(i) for i in range(10)]
 
 
-@pytest.mark.parametrize("name", ["digits-conv-ae", "digits-denoising-ae", "digits-vae"])
+@pytest.mark.parametrize("name", ["digits-conv-ae", "digits-denoising-ae", "digits-vae",
+                                  "digits-anomaly-ae"])
 def test_shipped_autoencoders_reconstruct_test_digits(settings, shipped, name: str) -> None:
     model, _ = load_model(shipped[name])
     x, _ = _test_images(settings)

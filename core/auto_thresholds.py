@@ -1,0 +1,145 @@
+"""Automatic thresholds: standalone objects fitted on validation scores, then applied to test.
+
+Each has fit(scores, is_anomaly) -> self, a learned threshold_, warnings_ (why the validation data
+cannot support it, when that happens) and a one-line explanation for the page.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import UserError
+from core.thresholds import ThresholdSweep
+
+
+class AutoThreshold:
+    name = ""
+    explanation = ""
+    needs_anomalies = False  # True: labelled anomalies in validation are required
+
+    def fit(self, scores, is_anomaly) -> "AutoThreshold":
+        scores = np.asarray(scores, dtype=float)
+        is_anomaly = np.asarray(is_anomaly, dtype=bool)
+        self.warnings_: list[str] = []
+        self.threshold_: float | None = None
+        if not (~is_anomaly).any():
+            self.warnings_.append("The validation split has no normal images.")
+            return self
+        if self.needs_anomalies and not is_anomaly.any():
+            self.warnings_.append(f"{self.name} needs anomalies in the validation split and there "
+                                  "are none; use a percentile or target-false-alarm threshold.")
+            return self
+        self.threshold_ = float(self._fit(scores, is_anomaly))
+        return self
+
+    def _fit(self, scores: np.ndarray, is_anomaly: np.ndarray) -> float:
+        raise NotImplementedError
+
+
+class MeanValidationError(AutoThreshold):
+    name = "mean"
+    explanation = ("The mean score of the normal validation images (the letters and leaks "
+                   "projects' baseline): about half the normal images end up above it.")
+
+    def _fit(self, scores, is_anomaly):
+        return scores[~is_anomaly].mean()
+
+
+class MaxF1(AutoThreshold):
+    name = "f1"
+    explanation = "The threshold with the best F1 on validation (anomaly = positive)."
+    needs_anomalies = True
+
+    def _fit(self, scores, is_anomaly):
+        curves = ThresholdSweep(scores, is_anomaly).curves()
+        return curves["thresholds"][int(np.argmax(curves["f1"]))]
+
+
+class YoudenJ(AutoThreshold):
+    name = "youden"
+    explanation = "Maximises TPR - FPR (Youden's J): the ROC point farthest above chance."
+    needs_anomalies = True
+
+    def _fit(self, scores, is_anomaly):
+        curves = ThresholdSweep(scores, is_anomaly).curves()
+        return curves["thresholds"][int(np.argmax(curves["tpr"] - curves["fpr"]))]
+
+
+class TargetFalseAlarms(AutoThreshold):
+    """The lowest threshold whose false-positive rate on normal validation images is <= max_fpr."""
+
+    name = "tnr"
+    needs_anomalies = False
+
+    def __init__(self, tnr: float = 0.95):
+        if not 0 < tnr < 1:
+            raise UserError("the target TNR must be between 0 and 1, e.g. 0.95")
+        self.tnr = tnr
+        self.explanation = (f"At most {100 * (1 - tnr):.3g}% false alarms: the lowest threshold "
+                            f"that keeps {100 * tnr:.3g}% of normal validation images below it.")
+
+    def _fit(self, scores, is_anomaly):
+        normal = np.sort(scores[~is_anomaly])
+        allowed = int(np.floor((1 - self.tnr) * len(normal)))  # normals that may score >= t
+        # Scores >= t are called anomalous: t just above the (n - allowed)-th smallest normal score.
+        cut = normal[len(normal) - allowed - 1]
+        return np.nextafter(cut, np.inf)
+
+
+class NormalPercentile(AutoThreshold):
+    name = "percentile"
+    needs_anomalies = False
+
+    def __init__(self, percentile: float = 99.0):
+        if not 0 < percentile < 100:
+            raise UserError("the percentile must be between 0 and 100, e.g. 99")
+        self.percentile = percentile
+        self.explanation = (f"The {percentile:g}th percentile of the normal validation scores; "
+                            "needs no anomaly labels.")
+
+    def _fit(self, scores, is_anomaly):
+        return np.percentile(scores[~is_anomaly], self.percentile)
+
+
+class MixtureSplit(AutoThreshold):
+    name = "gmm"
+    explanation = ("Fits two Gaussians to all validation scores (no labels) and puts the threshold "
+                   "where the high-score component becomes the more likely one.")
+
+    def _fit(self, scores, is_anomaly):
+        from sklearn.mixture import GaussianMixture
+
+        if np.ptp(scores) == 0:
+            self.warnings_.append("All validation scores are equal; the mixture cannot split them.")
+            return scores[0]
+        gmm = GaussianMixture(2, random_state=0).fit(scores.reshape(-1, 1))
+        low, high = np.argsort(gmm.means_.ravel())
+        grid = np.linspace(gmm.means_[low, 0], gmm.means_[high, 0], 2001)
+        posterior = gmm.predict_proba(grid.reshape(-1, 1))[:, high]
+        crossing = np.flatnonzero(posterior >= 0.5)
+        if min(gmm.weights_) < 0.02:
+            self.warnings_.append("One mixture component holds under 2% of the scores; the split "
+                                  "is unreliable.")
+        return grid[crossing[0]] if len(crossing) else grid[-1]
+
+
+def make_strategy(text: str) -> AutoThreshold:
+    """'f1', 'youden', 'mean', 'gmm', 'tnr=0.95', 'fpr=0.05' or 'percentile=99'."""
+    name, _, value = text.partition("=")
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        raise UserError(f"bad strategy {text!r}: {value!r} is not a number") from None
+    simple = {"f1": MaxF1, "youden": YoudenJ, "mean": MeanValidationError, "gmm": MixtureSplit}
+    if name in simple and number is None:
+        return simple[name]()
+    if name == "tnr":
+        return TargetFalseAlarms(number if number is not None else 0.95)
+    if name == "fpr":
+        return TargetFalseAlarms(1 - (number if number is not None else 0.05))
+    if name == "percentile":
+        return NormalPercentile(number if number is not None else 99.0)
+    raise UserError(f"unknown strategy {text!r}; use f1, youden, mean, gmm, tnr=0.95, fpr=0.05 "
+                    "or percentile=99")
+
+
+STRATEGIES = ("mean", "f1", "youden", "tnr=0.95", "percentile=99", "gmm")
