@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from core.errors import UserError
 
 
@@ -179,6 +181,67 @@ def _cmd_threshold(args) -> int:
     return 0
 
 
+def _cmd_embed(args) -> int:
+    import time
+
+    from core.latent import extract, projection
+    from core.runs import open_store, write_json_atomic
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    run = open_store(settings).get(args.run)
+    params = json.loads(args.params) if args.params else {}
+    job = Path(args.job_file) if args.job_file else None
+    started = time.time()
+    try:
+        features = extract(run, settings)
+        rows, xy, hit = projection(run, settings, args.method, params, features)
+    except Exception as exc:
+        if job:
+            write_json_atomic(job, {"state": "failed", "error": str(exc), "started": started})
+        raise
+    seconds = time.time() - started
+    if job:
+        write_json_atomic(job, {"state": "done", "started": started, "seconds": seconds})
+    info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
+            "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
+    if args.json:
+        info["xy"] = xy.tolist()
+        info["rows"] = rows.tolist()
+        print(json.dumps(info))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in info.items()))
+    return 0
+
+
+def _cmd_disputable(args) -> int:
+    import pandas as pd
+
+    from core.datasets import load_dataset
+    from core.latent import extract
+    from core.latent_analysis import class_centres, disputable
+    from core.runs import open_store
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    run = open_store(settings).get(args.run)
+    ds = load_dataset(run.config().dataset, settings)
+    codes = extract(run, settings, ds).codes
+    train, split = ds.indices("train"), ds.indices(args.split)
+    centres = class_centres(codes[train], ds.labels[train], len(ds.classes))
+    d = disputable(codes[split], ds.labels[split], centres, args.tol, args.mode)
+    names = np.asarray(ds.classes)
+    table = pd.DataFrame({"index": split[d.rows], "class": names[ds.labels[split][d.rows]],
+                          "other_class": names[d.other_class[d.rows]], "d_own": d.own[d.rows],
+                          "d_other": d.other[d.rows], args.mode: d.measure[d.rows]})
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"{len(table)} disputable images written to {args.csv}")
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
 def _cmd_ship(args) -> int:
     from core.settings import Settings
     from core.shipping import ship, verify
@@ -244,6 +307,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normal", help="comma-separated normal classes (default: the run's own)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_threshold)
+
+    p = sub.add_parser("embed", help="project a run's codes to 2-D (cached in the run)")
+    p.add_argument("run")
+    p.add_argument("--method", choices=["pca", "umap", "tsne"], default="pca")
+    p.add_argument("--params", help='JSON, e.g. {"n_neighbors": 15} or {"perplexity": 30}')
+    p.add_argument("--job-file", help=argparse.SUPPRESS)  # status file the dashboard polls
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_embed)
+
+    p = sub.add_parser("disputable", help="rank images about as close to another class centre")
+    p.add_argument("run")
+    p.add_argument("--tol", type=float, default=0.2)
+    p.add_argument("--mode", choices=["ratio", "difference"], default="ratio")
+    p.add_argument("--split", choices=["train", "val", "test"], default="test")
+    p.add_argument("--csv", help="write the ranking here instead of printing it")
+    p.set_defaults(func=_cmd_disputable)
 
     p = sub.add_parser("ship", help="retrain the shipped digits runs and rewrite weights/")
     p.add_argument("names", nargs="*", help="only these (default: all)")
