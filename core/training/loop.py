@@ -51,6 +51,9 @@ class Trainer:
         self.config, self.data, self.device, self.ctx = config, data, device, ctx
         self.callbacks = callbacks or Callbacks()
         torch.manual_seed(config.seed)
+        if device.type == "cuda":  # same seed, same metrics (and exact resume) on GPUs too
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
         self.kind = model_kind(config.model)
         self.loss_name = default_loss(self.kind, data.n_classes) if config.loss == "auto" else config.loss
         check_loss(self.loss_name, self.kind)
