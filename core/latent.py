@@ -87,7 +87,9 @@ def _project(codes: np.ndarray, method: str, params: dict, seed: int) -> np.ndar
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        return PCA(2, random_state=seed).fit_transform(codes)
+        # Eigen-decomposing the D x D covariance beats an SVD of the N x D codes when N >> D.
+        solver = "covariance_eigh" if codes.shape[1] <= 1024 else "auto"
+        return PCA(2, svd_solver=solver, random_state=seed).fit_transform(codes)
     if method == "tsne":
         from sklearn.manifold import TSNE
 

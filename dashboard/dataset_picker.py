@@ -163,3 +163,12 @@ def load_dataset_ui(spec: DatasetSpec) -> ImageDataset:
                 except UserError as download_exc:
                     st.error(str(download_exc))
         st.stop()
+
+
+def dataset_ui(missing: str = "Choose a folder or upload a zip in the sidebar to see a dataset.") -> ImageDataset:
+    """The sidebar picker plus the load: the dataset, or the page stops with guidance."""
+    spec = dataset_picker_ui()
+    if spec is None:
+        st.info(missing)
+        st.stop()
+    return load_dataset_ui(spec)

@@ -3,14 +3,10 @@ import streamlit as st
 
 from dashboard.data_views import (balance_ui, preprocessing_ui, samples_ui, skipped_ui,
                                   summary_ui)
-from dashboard.dataset_picker import dataset_picker_ui, load_dataset_ui
+from dashboard.dataset_picker import dataset_ui
 
 st.title("Data")
-spec = dataset_picker_ui()
-if spec is None:
-    st.info("Choose a folder or upload a zip in the sidebar to see a dataset.")
-    st.stop()
-ds = load_dataset_ui(spec)
+ds = dataset_ui()
 
 skipped_ui(ds)
 summary_ui(ds)

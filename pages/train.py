@@ -3,16 +3,13 @@ import streamlit as st
 
 from core.runs import ACTIVE, open_store
 from core.training.launch import launch, train_command
-from dashboard.dataset_picker import dataset_picker_ui, load_dataset_ui, settings
+from dashboard.dataset_picker import dataset_ui, settings
 from dashboard.run_views import live_run_ui
 from dashboard.train_form import model_picker_ui, train_form_ui
 
 st.title("Train")
-spec = dataset_picker_ui()
-if spec is None:
-    st.info("Choose a dataset in the sidebar first.")
-    st.stop()
-ds = load_dataset_ui(spec)
+ds = dataset_ui("Choose a dataset in the sidebar first.")
+spec = ds.spec
 store = open_store(settings())
 form_col, live_col = st.columns([2, 3], gap="large")
 with form_col:

@@ -17,8 +17,18 @@ from core.errors import DatasetError
 from core.sources.base import RawData, files_fingerprint, register, require_root
 
 
-def _download_failed(title: str, root: Path, exc: Exception) -> DatasetError:
-    return DatasetError(f"could not download {title} into {root}: {exc}")
+def _torchvision_class(name: str):
+    import torchvision.datasets  # imported on use: ~1 s, and only file sources need it
+
+    return getattr(torchvision.datasets, name)
+
+
+def _download(cls, title: str, root: Path) -> None:
+    """torchvision's own download (only when the user asked for it)."""
+    try:
+        cls(root=str(root), train=True, download=True)
+    except Exception as exc:  # network errors come in many types
+        raise DatasetError(f"could not download {title} into {root}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -32,9 +42,7 @@ class MnistLikeSource:
     needs_root: bool = True
 
     def _cls(self):
-        import torchvision.datasets
-
-        return getattr(torchvision.datasets, self.class_name)
+        return _torchvision_class(self.class_name)
 
     def expected_files(self, root: Path) -> list[Path]:
         raw = root / self.class_name / "raw"
@@ -47,10 +55,7 @@ class MnistLikeSource:
         root = require_root(spec)
         cls = self._cls()
         if download:
-            try:
-                cls(root=str(root), train=True, download=True)
-            except Exception as exc:  # network errors come in many types
-                raise _download_failed(self.title, root, exc) from exc
+            _download(cls, self.title, root)
         missing = [p for p in self.expected_files(root) if not p.exists()]
         for path in missing:  # accept the files as distributed (.gz) next to where they belong
             if path.with_name(path.name + ".gz").exists():
@@ -112,9 +117,7 @@ class CifarSource:
     needs_root: bool = True
 
     def _cls(self):
-        import torchvision.datasets
-
-        return getattr(torchvision.datasets, self.class_name)
+        return _torchvision_class(self.class_name)
 
     def _files(self, root: Path) -> tuple[list[Path], list[Path], Path]:
         cls = self._cls()
@@ -130,10 +133,7 @@ class CifarSource:
         root = require_root(spec)
         cls = self._cls()
         if download:
-            try:
-                cls(root=str(root), train=True, download=True)
-            except Exception as exc:
-                raise _download_failed(self.title, root, exc) from exc
+            _download(cls, self.title, root)
         train_files, test_files, meta_file = self._files(root)
         expected = [*train_files, *test_files, meta_file]
         if any(not p.exists() for p in expected):
