@@ -143,7 +143,7 @@ def compute_scores(run: Run, settings: Settings, normal: tuple[str, ...] | None 
                          scores, view, normal_only, hit)
 
 
-def test_view(is_anomaly: np.ndarray, view: str, seed: int = 0,
+def view_rows(is_anomaly: np.ndarray, view: str, seed: int = 0,
               anomaly_share: float = 0.03) -> np.ndarray:
     """Rows of a test set as is, balanced (equal counts) or imbalanced (3% anomalies, as the
     cracks project's 970/30 set): subsampled with a fixed seed, so every view is repeatable."""

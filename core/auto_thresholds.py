@@ -19,6 +19,9 @@ class AutoThreshold:
     def fit(self, scores, is_anomaly) -> "AutoThreshold":
         scores = np.asarray(scores, dtype=float)
         is_anomaly = np.asarray(is_anomaly, dtype=bool)
+        if not np.isfinite(scores).all():
+            raise UserError(f"{int((~np.isfinite(scores)).sum())} validation score(s) are NaN or "
+                            "infinite; no threshold can be fitted on them")
         self.warnings_: list[str] = []
         self.threshold_: float | None = None
         if not (~is_anomaly).any():

@@ -69,11 +69,11 @@ def test_strategy_parsing() -> None:
 
 def test_balanced_and_imbalanced_views() -> None:
     y = np.r_[np.zeros(500, bool), np.ones(80, bool)]
-    balanced = anomaly.test_view(y, "balanced")
+    balanced = anomaly.view_rows(y, "balanced")
     assert y[balanced].sum() == (~y[balanced]).sum() == 80
-    imbalanced = anomaly.test_view(y, "imbalanced")
+    imbalanced = anomaly.view_rows(y, "imbalanced")
     assert (~y[imbalanced]).sum() == 500 and y[imbalanced].sum() == round(0.03 / 0.97 * 500)
-    assert np.array_equal(anomaly.test_view(y, "balanced"), balanced)  # seeded, repeatable
+    assert np.array_equal(anomaly.view_rows(y, "balanced"), balanced)  # seeded, repeatable
 
 
 def test_scores_of_the_shipped_anomaly_ae(settings) -> None:

@@ -1,6 +1,7 @@
 """Checkpoints: weights, optimizer, config, epoch, best metric and RNG state, saved atomically."""
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -40,6 +41,19 @@ def model_from_checkpoint(state: dict, device: str | torch.device = "cpu") -> to
 
 
 def load_model(run, which: str = "best", device: str | torch.device = "cpu"):
-    """(model in eval mode, checkpoint dict) for a run; refuses a mismatching checkpoint."""
-    state = load(run.checkpoint(which), device)
+    """(model in eval mode, checkpoint dict) for a run; refuses a mismatching checkpoint.
+
+    Memoised on the file's size and mtime: pages ask for the same model on every rerun, and a
+    rewritten checkpoint (a run still training) is loaded afresh. Callers must not modify it.
+    """
+    path = run.checkpoint(which)
+    if not path.exists():
+        raise UserError(f"no checkpoint at {path}")
+    st = path.stat()
+    return _load_model_cached(str(path), st.st_size, st.st_mtime_ns, str(device))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_model_cached(path: str, size: int, mtime_ns: int, device: str):
+    state = load(Path(path), device)
     return model_from_checkpoint(state, device), state

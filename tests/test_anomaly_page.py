@@ -1,0 +1,235 @@
+"""The Anomaly page through AppTest on the shipped autoencoder runs, checked against core."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import anomaly as core_anomaly
+from core.anomaly import compute_scores
+from core.auto_thresholds import make_strategy
+from core.run_cache import cache_dir
+from core.runs import open_store
+from core.thresholds import ThresholdSweep
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+RUN = "digits-anomaly-ae"
+SLIDER = "anomaly_threshold"
+
+
+def open_anomaly(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("../pages/anomaly.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def fmt(v: float) -> str:
+    return "n/a" if v != v else f"{v:.3f}"
+
+
+@pytest.fixture
+def scores(settings):
+    run = open_store(settings).get(RUN)
+    return run, compute_scores(run, settings)
+
+
+def test_slider_moves_rates_and_they_match_the_sweep(settings, scores) -> None:
+    run, a = scores
+    at = open_anomaly(run=RUN)
+    assert at.selectbox(key="anomaly_score").value == "mse"
+    test = a.part("test")
+    sweep = ThresholdSweep(a.scores["mse"][test], a.is_anomaly[test])
+    seen = set()
+    for threshold in np.quantile(a.scores["mse"][test], [0.3, 0.7, 0.95]):
+        at.slider(key=SLIDER).set_value(float(threshold)).run()
+        assert not at.exception, at.exception
+        m = sweep.metrics(float(threshold))
+        assert metric(at, "TPR (recall)") == fmt(m["tpr"])
+        assert metric(at, "TNR") == fmt(m["tnr"])
+        assert metric(at, "F1") == fmt(m["f1"])
+        seen.add((metric(at, "TPR (recall)"), metric(at, "TNR")))
+        assert float(at.query_params["threshold"]) == pytest.approx(threshold)
+    assert len(seen) == 3  # the numbers follow the slider
+    assert at.query_params["run"] == RUN and at.query_params["score"] == "mse"
+    # the ROC and PR curves and the histogram are drawn, and the gallery shows three rows of 8
+    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("image")) == 3 * 8 and all("·" in im.captions[0] for im in at.get("image"))
+
+
+def test_default_is_max_f1_on_validation(settings, scores) -> None:
+    run, a = scores
+    val = a.part("val")
+    expected = make_strategy("f1").fit(a.scores["mse"][val], a.is_anomaly[val]).threshold_
+    at = open_anomaly(run=RUN)
+    assert at.slider(key=SLIDER).value == pytest.approx(expected)
+
+
+def test_auto_threshold_button_sets_the_slider(settings, scores) -> None:
+    run, a = scores
+    at = open_anomaly(run=RUN)
+    val = a.part("val")
+    strategy = make_strategy("percentile=99").fit(a.scores["mse"][val], a.is_anomaly[val])
+    at.button(key="auto_percentile=99").click().run()
+    assert not at.exception, at.exception
+    assert at.slider(key=SLIDER).value == pytest.approx(strategy.threshold_)
+    test = a.part("test")
+    m = ThresholdSweep(a.scores["mse"][test], a.is_anomaly[test]).metrics(strategy.threshold_)
+    assert metric(at, "TNR") == fmt(m["tnr"])
+    table = at.dataframe[0].value
+    assert len(table) == 6 and "test F1" in table.columns and "val F1" in table.columns
+    assert any("tuned on the validation split" in c.value for c in at.caption)
+
+
+def test_query_params_reopen_the_same_view(settings, scores) -> None:
+    run, a = scores
+    at = open_anomaly(run=RUN)
+    at.selectbox(key="anomaly_score").set_value("l1").run()
+    test = a.part("test")
+    threshold = float(np.quantile(a.scores["l1"][test], 0.8))
+    at.slider(key=SLIDER).set_value(threshold).run()
+    query = dict(at.query_params)
+    assert query["run"] == RUN and query["score"] == "l1"
+    assert float(query["threshold"]) == pytest.approx(threshold)
+    tpr = metric(at, "TPR (recall)")
+
+    again = open_anomaly(**query)
+    assert again.selectbox(key="anomaly_score").value == "l1"
+    assert again.slider(key=SLIDER).value == pytest.approx(threshold)
+    assert metric(again, "TPR (recall)") == tpr
+
+
+def test_saved_threshold_is_written_and_is_the_next_default(settings, scores) -> None:
+    run, a = scores
+    at = open_anomaly(run=RUN)
+    threshold = float(np.quantile(a.scores["mse"][a.part("test")], 0.9))
+    at.slider(key=SLIDER).set_value(threshold).run()
+    at.button(key="anomaly_save").click().run()
+    assert not at.exception, at.exception
+    path = cache_dir(run, settings) / "threshold-mse.json"
+    saved = json.loads(path.read_text())
+    assert saved["run"] == RUN and saved["score"] == "mse" and saved["strategy"] == "manual"
+    assert saved["threshold"] == pytest.approx(threshold)
+    assert saved["normal_classes"] == [str(d) for d in range(9)] and saved["saved"]
+    assert any("Saved" in s.value for s in at.success)
+    assert open_anomaly(run=RUN).slider(key=SLIDER).value == pytest.approx(threshold)
+
+
+def test_run_trained_on_every_class_asks_for_normal_classes(settings) -> None:
+    at = open_anomaly(run="digits-vae")
+    assert any("choose which classes are normal" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+    at.multiselect(key="anomaly_normal_digits-vae").set_value(["0"]).run()
+    assert not at.exception, at.exception
+    assert any("saw the anomaly classes" in w.value for w in at.warning)
+    assert "neg_elbo" in at.selectbox(key="anomaly_score").options
+    assert at.query_params["normal"] == "0"
+
+
+def charts(at: AppTest, trace_type: str) -> list[dict]:
+    """The page's plotly figures (as JSON) that hold a trace of trace_type."""
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [f for f in figures if any(t.get("type") == trace_type for t in f["data"])]
+
+
+def histogram_counts(at: AppTest) -> list[int]:
+    (figure,) = charts(at, "histogram")
+    return [len(t["x"]) for t in figure["data"] if t["type"] == "histogram"]
+
+
+def matrix_counts(at: AppTest) -> dict[str, int]:
+    """TN/FP/FN/TP as the heatmap's cells say them."""
+    (figure,) = charts(at, "heatmap")
+    cells = [c.split("<br>") for row in figure["data"][0]["text"] for c in row]
+    return {name: int(n.replace(",", "")) for name, n in cells}
+
+
+def test_balanced_view_has_equal_counts(settings, scores) -> None:
+    run, a = scores
+    at = open_anomaly(run=RUN)
+    flags = a.is_anomaly[a.part("test")]
+    assert histogram_counts(at) == [int((~flags).sum()), int(flags.sum())]
+    at.radio(key="anomaly_view").set_value("balanced").run()
+    assert not at.exception, at.exception
+    n = int(flags.sum())
+    assert histogram_counts(at) == [n, n]
+    m = matrix_counts(at)
+    assert m["TP"] + m["FN"] == m["TN"] + m["FP"] == n
+    at.radio(key="anomaly_view").set_value("imbalanced").run()
+    normal, anomalous = histogram_counts(at)
+    assert normal == int((~flags).sum())
+    assert anomalous == len(core_anomaly.view_rows(flags, "imbalanced")) - normal
+    assert anomalous / (normal + anomalous) == pytest.approx(0.03, abs=0.005)
+    assert at.query_params["view"] == "imbalanced"
+
+
+def test_classifier_runs_are_not_offered(settings) -> None:
+    at = open_anomaly(run="digits-classifier")
+    assert "digits-classifier" not in at.selectbox(key="run_picker").options
+    assert at.selectbox(key="run_picker").value != "digits-classifier"
+
+
+def _edited_scores_page(edit: str) -> None:
+    """A page script: the real run's scores, edited to a bad case, through the page's views."""
+    import numpy as np
+    import streamlit as st
+
+    from core.anomaly import compute_scores
+    from core.datasets import load_dataset
+    from core.runs import open_store
+    from dashboard import anomaly_views as views
+    from dashboard.dataset_picker import settings
+
+    run = open_store(settings()).get("digits-anomaly-ae")
+    ds = load_dataset(run.config().dataset, settings())
+    a = compute_scores(run, settings(), ds=ds)
+    test = a.part("test")
+    if edit == "nan":
+        a.scores["mse"][test[:3]] = np.nan
+    elif edit == "nan in val":
+        a.scores["mse"][a.part("val")[:3]] = np.nan
+    elif edit == "nan in val":  # test scores are fine: the page works, nothing is tuned
+        assert at.get("plotly_chart")
+        table = at.dataframe[0].value
+        assert table["threshold"].isna().all() and table["note"].str.contains("NaN").all()
+    elif edit == "equal":
+        a.scores["mse"][:] = 0.25
+    elif edit == "no anomalies":
+        a.is_anomaly[:] = False
+    st.session_state.setdefault("anomaly_view", "balanced")
+    analysis = views.analysis_ui(run, ds, a, "mse", st.session_state["anomaly_view"])
+    views.prepare_threshold(analysis)
+    views.auto_thresholds_ui(analysis)
+    views.threshold_ui(analysis)
+
+
+@pytest.mark.parametrize("edit", ["nan", "nan in val", "equal", "no anomalies"])
+def test_bad_scores_give_a_message_not_a_traceback(settings, edit) -> None:
+    at = AppTest.from_function(_edited_scores_page, args=(edit,), default_timeout=120).run()
+    assert not at.exception, at.exception
+    if edit == "nan":
+        assert "NaN" in at.error[0].value
+        assert not at.get("plotly_chart")
+    elif edit == "nan in val":  # test scores are fine: the page works, nothing is tuned
+        assert at.get("plotly_chart")
+        table = at.dataframe[0].value
+        assert table["threshold"].isna().all() and table["note"].str.contains("NaN").all()
+    elif edit == "equal":
+        assert any("All scores are equal" in w.value for w in at.warning)
+    else:
+        assert any("needs both normal and anomalous" in i.value for i in at.info)
+        assert any("no positive (anomalous) images" in w.value for w in at.warning)
+        assert any("No curves" in i.value for i in at.info)
+        table = at.dataframe[0].value
+        assert table.set_index("strategy").loc["max F1", "threshold"] != table.set_index(
+            "strategy").loc["max F1", "threshold"]  # NaN: max F1 cannot be fitted without anomalies
