@@ -202,7 +202,8 @@ def _cmd_embed(args) -> int:
         raise
     seconds = time.time() - started
     if job:
-        write_json_atomic(job, {"state": "done", "started": started, "seconds": seconds})
+        write_json_atomic(job, {"state": "done", "started": started, "seconds": seconds,
+                                "pid": os.getpid()})
     info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
             "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
     if args.json:

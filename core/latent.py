@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from core.datasets import ImageDataset, load_dataset
 from core.errors import UserError
 from core.models import model_kind
 from core.run_cache import cache_dir, cached_arrays, checkpoint_key
-from core.runs import Run, read_json, write_json_atomic
+from core.runs import Run, pid_alive, read_json, write_json_atomic
 from core.settings import REPO_ROOT, Settings
 
 METHODS = ("pca", "umap", "tsne")
@@ -125,38 +126,45 @@ def projection(run: Run, settings: Settings, method: str, params: dict | None = 
 
 
 def cached_projection(run: Run, settings: Settings, method: str, params: dict | None = None,
-                      n: int | None = None, seed: int = 0):
-    """The projection if it is on disk already, else None; never computes."""
+                      features: Features | None = None, seed: int = 0):
+    """(rows, xy) if the projection is on disk already, else None; never computes."""
     params = params or {}
-    rows = sample_rows(n if n is not None else extract(run, settings).n, seed=seed)
+    features = features or extract(run, settings)
+    rows = sample_rows(features.n, seed=seed)
     digest = hashlib.sha256(json.dumps(_key(run, method, params, rows), sort_keys=True,
                                        default=str).encode()).hexdigest()[:16]
-    path = cache_dir(run, settings) / f"projection-{method}-{digest}.npz"
-    if not path.exists():
+    if not (cache_dir(run, settings) / f"projection-{method}-{digest}.npz").exists():
         return None
-    return projection(run, settings, method, params, seed=seed)[:2]
+    return projection(run, settings, method, params, features, seed)[:2]
 
 
 # -- background jobs ------------------------------------------------------------------
 def job_file(run: Run, settings: Settings, method: str, params: dict) -> Path:
-    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    tag = "-".join(f"{k}{float(v):g}" for k, v in sorted(params.items()))
     return cache_dir(run, settings) / f"job-{method}-{tag}.json"
 
 
 def start_background(run: Run, settings: Settings, method: str, params: dict) -> None:
     """Run `python -m core embed` in its own process; the page polls job_status()."""
     path = job_file(run, settings, method, params)
-    status = read_json(path)
-    if status and status.get("state") == "running" and time.time() - status.get("started", 0) < 3600:
+    status = job_status(run, settings, method, params)
+    if status and status.get("state") == "running":
         return  # already on its way
     cmd = [sys.executable, "-m", "core", "embed", run.id, "--method", method,
            "--params", json.dumps(params), "--job-file", str(path)]
-    env = {**os.environ, "DASH_WORKSPACE": str(settings.workspace)}
-    write_json_atomic(path, {"state": "running", "started": time.time()})
+    # One thread: on a shared 2-core machine t-SNE ran 4-8x slower with competing thread pools.
+    env = {**os.environ, "DASH_WORKSPACE": str(settings.workspace), "OMP_NUM_THREADS": "1"}
     with open(path.with_suffix(".log"), "ab") as log:
-        subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    write_json_atomic(path, {"state": "running", "started": time.time(), "pid": proc.pid,
+                             "host": socket.gethostname()})
 
 
 def job_status(run: Run, settings: Settings, method: str, params: dict) -> dict | None:
-    return read_json(job_file(run, settings, method, params))
+    """The job's status file; a "running" job whose process is gone reads as failed."""
+    status = read_json(job_file(run, settings, method, params))
+    if status and status.get("state") == "running" and status.get("pid") and \
+            status.get("host") == socket.gethostname() and not pid_alive(int(status["pid"])):
+        status = {**status, "state": "failed", "error": "the background process died"}
+    return status

@@ -84,6 +84,12 @@ class Clusters:
     confusion: np.ndarray  # rows: true class, columns: cluster name (as class)
     train_components: np.ndarray
     test_components: np.ndarray
+    pca: object = None
+    gmm: object = None
+
+    def components(self, codes: np.ndarray) -> np.ndarray:
+        """The fitted mixture's component for any codes (e.g. every point drawn on a map)."""
+        return self.gmm.predict(self.pca.transform(codes))
 
 
 def mixture_clusters(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
@@ -116,7 +122,8 @@ def mixture_clusters(train_codes: np.ndarray, train_labels: np.ndarray, test_cod
     report = classification_report(test_labels, assigned, labels=ids, target_names=list(classes),
                                    output_dict=True, zero_division=0)
     return Clusters(best, [classes[m] if m >= 0 else "(empty)" for m in majority], bic, assigned,
-                    report, confusion_matrix(test_labels, assigned, labels=ids), train_comp, test_comp)
+                    report, confusion_matrix(test_labels, assigned, labels=ids), train_comp, test_comp,
+                    pca, gmm)
 
 
 def interpolate(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:

@@ -107,3 +107,103 @@ def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal
                       xaxis_range=[-0.01, 1.01], yaxis_range=[-0.01, 1.02],
                       margin=dict(l=10, r=10, t=10, b=10), legend_title="AUC")
     return fig
+
+
+def score_histogram_figure(normal_scores, anomaly_scores, threshold: float | None,
+                           score_label: str, bins: int = 40) -> go.Figure:
+    """Normal and anomalous scores on one axis with shared bins, the threshold a vertical line."""
+    normal = np.asarray(normal_scores, dtype=float)
+    anomalous = np.asarray(anomaly_scores, dtype=float)
+    both = np.concatenate([normal, anomalous])
+    fig = go.Figure()
+    if len(both):
+        lo, hi = float(both.min()), float(both.max())
+        size = (hi - lo) / bins if hi > lo else 1.0
+        xbins = dict(start=lo, end=hi + size, size=size)
+        for name, values, color in (("normal", normal, "#4C78A8"), ("anomaly", anomalous, "#E4572E")):
+            fig.add_histogram(x=values.tolist(), name=f"{name} ({len(values):,})", xbins=xbins,
+                              marker_color=color, opacity=0.6)
+    if threshold is not None:
+        line = dict(color="black", dash="dash", width=2)
+        fig.add_vline(x=float(threshold), line=line)
+        # a legend entry instead of an annotation, which would collide with the legend
+        fig.add_scatter(x=[None], y=[None], mode="lines", line=line,
+                        name=f"threshold {float(threshold):.4g}")
+    fig.update_layout(barmode="overlay", xaxis_title=score_label, yaxis_title="test images",
+                      height=320, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def latent_scatter_figure(xy: np.ndarray, ids: np.ndarray, colour, colour_title: str,
+                          continuous: bool = False, order: list | None = None, hover=None,
+                          centres: dict[str, tuple[float, float]] | None = None,
+                          axis_title: str = "", height: int = 560) -> go.Figure:
+    """A 2-D map of codes: one Scattergl trace per category (or one with a colour scale), every
+    point carrying its dataset row in customdata, so a box/lasso selection maps back to images
+    whatever trace it lands on. Centres are text-labelled markers without customdata."""
+    xy = np.asarray(xy, dtype=np.float32)
+    ids = np.asarray(ids)
+    colour = np.asarray(colour)
+    hover = np.asarray(hover if hover is not None else [f"#{i}" for i in ids], dtype=object)
+    marker = dict(size=5, opacity=0.8)
+    fig = go.Figure()
+    if continuous:
+        fig.add_trace(go.Scattergl(
+            x=xy[:, 0], y=xy[:, 1], mode="markers", name=colour_title, customdata=ids,
+            text=hover, hovertemplate="%{text}<extra></extra>", showlegend=False,
+            marker=dict(**marker, color=colour.astype(np.float32), colorscale="Viridis",
+                        colorbar=dict(title=dict(text=colour_title, side="right"), thickness=12))))
+    else:
+        for value in (order if order is not None else sorted(set(colour.tolist()), key=str)):
+            mask = colour == value
+            if not mask.any():
+                continue
+            fig.add_trace(go.Scattergl(
+                x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=str(value), customdata=ids[mask],
+                text=hover[mask], hovertemplate="%{text}<extra></extra>", marker=marker))
+    if centres:
+        names = list(centres)
+        fig.add_trace(go.Scatter(
+            x=[centres[n][0] for n in names], y=[centres[n][1] for n in names], mode="markers+text",
+            text=names, textposition="top center", name="class centres", showlegend=False,
+            textfont=dict(size=15, color="black"),
+            marker=dict(symbol="x", size=11, color="black", line=dict(width=1, color="white")),
+            unselected=dict(marker=dict(opacity=1), textfont=dict(color="black")),
+            hovertemplate="centre of class %{text}: mean map position of its points<extra></extra>"))
+    fig.update_layout(dragmode="select", height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title=f"{axis_title} 1", yaxis_title=f"{axis_title} 2",
+                      legend=dict(title=colour_title, itemsizing="constant"), uirevision="latent")
+    return fig
+
+
+def interpolation_figure(t, proba_a, proba_b, name_a: str, name_b: str,
+                         highlight=()) -> go.Figure:
+    """A classifier's probability of each of two classes along the line between their centres;
+    the most ambiguous steps ringed."""
+    t = np.asarray(t, dtype=float)
+    fig = go.Figure()
+    for name, p, colour in ((name_a, proba_a, "#4C78A8"), (name_b, proba_b, "#E4572E")):
+        fig.add_scatter(x=t.tolist(), y=np.asarray(p, dtype=float).tolist(), mode="lines+markers",
+                        name=f"P({name})", line=dict(color=colour))
+    rows = np.asarray(highlight, dtype=int)
+    if len(rows):
+        fig.add_scatter(x=t[rows].tolist(), y=np.asarray(proba_a, dtype=float)[rows].tolist(),
+                        mode="markers", name="most ambiguous",
+                        marker=dict(size=16, symbol="circle-open", color="black", line=dict(width=2)))
+    fig.update_layout(xaxis_title=f"position on the line (0 = centre of {name_a}, 1 = centre of "
+                                  f"{name_b})", yaxis_title="probability", yaxis_range=[-0.02, 1.02],
+                      height=300, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def bic_figure(bic: dict[int, float], chosen: int) -> go.Figure:
+    """BIC of the Gaussian mixture per number of components (lower is better), the choice marked."""
+    ks = sorted(bic)
+    fig = go.Figure(go.Scatter(x=ks, y=[bic[k] for k in ks], mode="lines+markers", name="BIC"))
+    fig.add_scatter(x=[chosen], y=[bic[chosen]], mode="markers", name=f"chosen: {chosen}",
+                    marker=dict(size=14, color="#E4572E", symbol="star"))
+    fig.update_layout(xaxis_title="components", yaxis_title="BIC (lower is better)", height=260,
+                      margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
+    return fig

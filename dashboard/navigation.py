@@ -33,4 +33,10 @@ PAGES = [
     PageInfo("pages/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate",
              "How good is a classifier: balanced accuracy and F1 per class, the confusion matrix "
              "with the images in each cell, ROC curves, the most confident mistakes."),
+    PageInfo("pages/anomaly.py", "Anomaly", ":material/troubleshoot:", "anomaly",
+             "Tune an anomaly threshold by hand on an autoencoder's scores, with the confusion "
+             "matrix, ROC/PR curves and the images it gets wrong following the slider."),
+    PageInfo("pages/latent.py", "Latent", ":material/scatter_plot:", "latent",
+             "See how a model organises the images: codes projected to 2-D to select from, class "
+             "centres, disputable images, mixture clusters, and images generated between two classes."),
 ]

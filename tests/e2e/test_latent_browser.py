@@ -1,0 +1,82 @@
+"""The Latent page in a real browser: a box dragged over the map shows the selected images."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e import server as srv
+
+pytestmark = pytest.mark.browser
+MAP = ".st-key-latent_map"
+SELECTED = ".st-key-latent_selected"
+COUNT = re.compile(r"([\d,]+) images selected")
+
+# Dataset rows of the points plotly marks as selected, read from every trace's customdata.
+SELECTED_ROWS_JS = """(sel) => {
+    const g = document.querySelector(`${sel} .js-plotly-plot`);
+    const rows = [];
+    for (const t of g._fullData) {
+        if (!t.selectedpoints || !t.customdata) continue;
+        for (const i of t.selectedpoints) rows.push(Number(t.customdata[i]));
+    }
+    return rows;
+}"""
+
+
+def _wait_map(page) -> None:
+    page.wait_for_selector(f"{MAP} .js-plotly-plot", state="visible")
+    page.wait_for_function(
+        """(sel) => { const g = document.querySelector(`${sel} .js-plotly-plot`);
+                      return g && g._fullData && g._fullData.length > 1
+                          && document.querySelector(`${sel} .nsewdrag`)
+                          && !document.querySelector('[data-stale="true"]'); }""", arg=MAP)
+
+
+def test_box_selection_shows_the_selected_images(page, app_server):
+    page.goto(app_server + "/latent?run=digits-vae")
+    _wait_map(page)
+    expect(page.locator(srv.EXCEPTION)).to_have_count(0)
+    assert page.evaluate(
+        f"() => document.querySelector('{MAP} .js-plotly-plot').layout.dragmode") == "select"
+
+    area = page.locator(f"{MAP} .nsewdrag").first.bounding_box()
+    # a box over part of the plot area (plotly's drag mode is "select")
+    x0, y0 = area["x"] + 0.4 * area["width"], area["y"] + 0.4 * area["height"]
+    x1, y1 = area["x"] + 0.55 * area["width"], area["y"] + 0.55 * area["height"]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=12)
+    page.mouse.up()
+    released = time.perf_counter()
+
+    caption = page.locator(SELECTED).get_by_text(COUNT)
+    expect(caption).to_be_visible(timeout=60_000)
+    print(f"selection to grid caption: {1000 * (time.perf_counter() - released):.0f} ms")
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
+    n = int(COUNT.search(caption.inner_text()).group(1).replace(",", ""))
+    images = page.locator(SELECTED).locator(srv.IMAGES)
+    expect(images.first).to_be_visible()
+    page.wait_for_function(
+        """(sel) => Array.from(document.querySelectorAll(sel))
+                         .every(i => i.complete && i.naturalWidth > 0)""",
+        arg=f"{SELECTED} img")
+    shown = images.count()
+    assert shown > 0
+    assert shown == min(n, 60)
+
+    # the images are those of the points plotly selected: captions start with "#<dataset row>"
+    plotted = page.evaluate(SELECTED_ROWS_JS, MAP)
+    assert len(plotted) == n
+    captions = page.locator(f'{SELECTED} [data-testid="stImageCaption"]').all_inner_texts()
+    ids = [int(re.match(r"#(\d+)", c).group(1)) for c in captions]
+    assert len(ids) == shown
+    assert set(ids) <= set(plotted)
+    if n <= 60:
+        assert sorted(ids) == sorted(plotted)
+
+    expect(page.locator(srv.EXCEPTION)).to_have_count(0)
+    shot = srv.full_page_screenshot(page, srv.ARTIFACTS / "latent_page.png")
+    print(f"screenshot: {shot}")

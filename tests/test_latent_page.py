@@ -1,0 +1,306 @@
+"""The Latent page through AppTest on the shipped VAE and classifier, and its pure helpers.
+
+AppTest cannot send plotly selection events, so the selection -> rows mapping is a pure function
+tested here on a realistic payload; tests/e2e/test_latent_browser.py drags a real box.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.datasets import load_dataset
+from core.generation import decode_between
+from core.latent import extract, job_status
+from core.latent_analysis import class_centres, disputable, mixture_clusters
+from core.runs import open_store
+from core.train_config import TrainConfig
+from core.training.runner import train_run
+from dashboard.figures import latent_scatter_figure
+from dashboard.latent_views import GALLERY, selected_rows, strip_png
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+N_DIGITS = 1797
+
+
+def open_latent(run_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if run_id:
+        at.query_params["run"] = run_id
+    at.run()
+    at.switch_page("../pages/latent.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def decoded(value) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (plotly >= 6)."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value)
+
+
+def map_traces(at: AppTest) -> list[dict]:
+    """The map's traces that carry dataset rows (the centre markers carry none)."""
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return [t for t in spec["data"] if "customdata" in t]
+
+
+def shown_rows(images) -> list[int]:
+    return [int(re.match(r"#(\d+)", c).group(1)) for c in images.captions]
+
+
+def image_list_with(at: AppTest, first_row: int):
+    """The st.image list whose first caption names dataset row first_row."""
+    return next(el for el in at.get("image") if el.captions and
+                re.match(rf"#{first_row}\b", el.captions[0]))
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture
+def vae(settings):
+    run = open_store(settings).get("digits-vae")
+    ds = load_dataset(run.config().dataset, settings)
+    return run, ds, extract(run, settings, ds)
+
+
+def test_vae_page_draws_every_image_once(settings) -> None:
+    at = open_latent("digits-vae")
+    traces = map_traces(at)
+    assert {t["type"] for t in traces} == {"scattergl"}
+    assert len(traces) == 10  # one trace per class
+    assert sum(len(decoded(t["x"])) for t in traces) == N_DIGITS
+    ids = np.concatenate([decoded(t["customdata"]) for t in traces])
+    assert sorted(ids.tolist()) == list(range(N_DIGITS))  # each point carries its dataset row
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["dragmode"] == "select"
+    assert any("VAE mean code (16 dimensions) of all 1,797 images" in c.value for c in at.caption)
+    assert len(at.get("image")[0].value) == 10  # a decoded image per class centre
+    at.radio(key="latent_colour").set_value("distance").run()
+    assert not at.exception
+    (trace,) = map_traces(at)  # one trace with a colour scale
+    assert len(decoded(trace["x"])) == N_DIGITS
+
+
+def test_disputable_grid_follows_the_rule(settings, vae) -> None:
+    run, ds, features = vae
+    tr, te = ds.indices("train"), ds.indices("test")
+    centres = class_centres(features.codes[tr], ds.labels[tr], len(ds.classes))
+    at = open_latent("digits-vae")
+    for mode, tol in (("ratio", 0.2), ("difference", 0.3)):
+        at.radio(key="latent_rule").set_value(mode).run()
+        at.slider(key=f"latent_tol_{mode}").set_value(tol).run()
+        assert not at.exception
+        d = disputable(features.codes[te], ds.labels[te], centres, tol, mode)
+        expected = te[d.rows]
+        assert any(m.value.startswith(f"**{len(expected)}** disputable test images")
+                   for m in at.markdown)
+        grid = image_list_with(at, expected[0])
+        assert shown_rows(grid) == expected[:GALLERY].tolist()
+        assert len(grid.value) == min(len(expected), GALLERY)
+        first = d.rows[0]
+        assert f"{d.own[first]:.2f}" in grid.captions[0] and f"{d.other[first]:.2f}" in grid.captions[0]
+    # the other two notions need a classifier
+    assert sum("needs a classifier" in i.value for i in at.info) == 2
+    # bad input: one class is not a comparison
+    at.multiselect(key="latent_dispute_classes").set_value(["3"]).run()
+    assert not at.exception
+    assert any("at least two classes" in e.value for e in at.error)
+
+
+def test_clusters_match_mixture_clusters_and_colour_the_map(settings, vae) -> None:
+    run, ds, features = vae
+    tr, te = ds.indices("train"), ds.indices("test")
+    at = open_latent("digits-vae")
+    assert "mixture cluster" not in at.radio(key="latent_colour").options
+    at.number_input(key="latent_k").set_value(10)
+    at.button(key="latent_fit").click().run()
+    assert not at.exception
+    c = mixture_clusters(features.codes[tr], ds.labels[tr], features.codes[te], ds.labels[te],
+                         ds.classes, n_components=10)
+    macro = c.report["macro avg"]
+    assert metric(at, "accuracy") == f"{c.report['accuracy']:.4f}"
+    assert metric(at, "macro precision") == f"{macro['precision']:.4f}"
+    assert metric(at, "macro recall") == f"{macro['recall']:.4f}"
+    assert metric(at, "macro F1") == f"{macro['f1-score']:.4f}"
+    table = next(d.value for d in at.dataframe if "named as" in d.value.columns)
+    assert table["named as"].tolist() == c.names
+    assert any("majority class of the TRAINING codes" in cap.value for cap in at.caption)
+    # the map can now be coloured by cluster: every image still drawn once
+    assert "mixture cluster" in at.radio(key="latent_colour").options
+    at.radio(key="latent_colour").set_value("cluster").run()
+    assert not at.exception
+    traces = map_traces(at)
+    assert all(t["name"].startswith("cluster ") for t in traces)
+    assert sum(len(decoded(t["x"])) for t in traces) == N_DIGITS
+
+
+def test_clusters_chosen_by_bic_show_the_bic_chart(settings) -> None:
+    store = open_store(settings)
+    run = store.get("digits-classifier")
+    ds = load_dataset(run.config().dataset, settings)
+    f = extract(run, settings, ds)
+    tr, te = ds.indices("train"), ds.indices("test")
+    at = open_latent("digits-classifier")
+    at.checkbox(key="latent_bic").check()
+    at.button(key="latent_fit").click().run()
+    assert not at.exception
+    c = mixture_clusters(f.codes[tr], ds.labels[tr], f.codes[te], ds.labels[te], ds.classes)
+    assert metric(at, "macro F1") == f"{c.report['macro avg']['f1-score']:.4f}"
+    assert any(f"chose {c.n_components}" in m.value for m in at.markdown)
+    bic = json.loads(at.get("plotly_chart")[1].proto.spec)  # map, then the BIC chart
+    assert decoded(bic["data"][0]["x"]).tolist() == sorted(c.bic)
+
+
+def test_generation_between_3_and_8_shows_the_classifier_probabilities(settings, vae) -> None:
+    run, ds, features = vae
+    tr = ds.indices("train")
+    at = open_latent("digits-vae")
+    at.selectbox(key="latent_gen_a").set_value("3")
+    at.selectbox(key="latent_gen_b").set_value("8")
+    at.slider(key="latent_gen_steps").set_value(9).run()
+    assert not at.exception
+    assert at.selectbox(key="latent_gen_clf").value == "digits-classifier"
+    clf = open_store(settings).get("digits-classifier")
+    strip = decode_between(run, features.codes[tr], ds.labels[tr], 10, 3, 8, 9, clf)
+    table = next(d.value for d in at.dataframe if "P(3)" in d.value.columns)
+    np.testing.assert_allclose(table["P(3)"], strip.proba[:, 3], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(table["P(8)"], strip.proba[:, 8], rtol=1e-5, atol=1e-6)
+    assert np.flatnonzero(table["most ambiguous"]).tolist() == sorted(strip.ambiguous.tolist())
+    strip_images = next(el for el in at.get("image") if el.captions and el.captions[0].startswith("t 0.00"))
+    assert len(strip_images.value) == 9
+    assert strip_images.captions[4].split("  \n")[1:] == [f"3: {strip.proba[4, 3]:.2f}",
+                                                         f"8: {strip.proba[4, 8]:.2f}"]
+    ambiguous = at.get("image")[[i for i, el in enumerate(at.get("image")) if el is strip_images][0] + 1]
+    assert len(ambiguous.value) == len(strip.ambiguous) == 3
+    # bad input: the same class twice
+    at.selectbox(key="latent_gen_b").set_value("3").run()
+    assert not at.exception
+    assert any("two different classes" in e.value for e in at.error)
+
+
+def test_classifier_run_compares_margins_and_mistakes_but_cannot_generate(settings) -> None:
+    at = open_latent("digits-classifier")
+    assert any("needs a decoder" in i.value for i in at.info)
+    assert "predicted class" in at.radio(key="latent_colour").options
+    assert any(c.value.startswith("Codes: the penultimate layer") for c in at.caption)
+    run = open_store(settings).get("digits-classifier")
+    ds = load_dataset(run.config().dataset, settings)
+    f = extract(run, settings, ds)
+    te = ds.indices("test")
+    wrong = te[f.proba[te].argmax(1) != ds.labels[te]]
+    assert any(m.value.startswith(f"**{len(wrong)}** misclassified test images") for m in at.markdown)
+    at.radio(key="latent_colour").set_value("predicted").run()
+    assert not at.exception
+    assert sum(len(decoded(t["x"])) for t in map_traces(at)) == N_DIGITS
+
+
+def test_tsne_is_computed_in_the_background_then_drawn(settings, monkeypatch) -> None:
+    # a small two-class run of its own keeps t-SNE (and this test) quick; one OpenMP thread for
+    # the background process, which inherits the environment: on a busy 2-core machine sklearn's
+    # t-SNE is about 8x slower with a thread per core (oversubscription)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    store = open_store(settings)
+    config = TrainConfig(dataset="digits?classes=3,8", model="mlp", model_params={"hidden": [16]},
+                         loss="bce", epochs=2, schedule="none", lr=1e-2)
+    run = store.create(config)
+    assert train_run(run, config)[0] == "done"
+    n = len(load_dataset(config.dataset, settings).images)
+    at = open_latent(run.id)
+    at.radio(key="latent_method").set_value("tsne").run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "PCA 1"  # PCA meanwhile
+    assert any("Showing PCA until t-SNE is computed" in c.value for c in at.caption)
+    at.button(key="latent_compute").click().run()
+    assert not at.exception
+    params = {"perplexity": 30.0}
+    deadline = time.monotonic() + 180
+    while (job_status(run, settings, "tsne", params) or {}).get("state") == "running":
+        assert time.monotonic() < deadline, "t-SNE did not finish in 180 s"
+        time.sleep(0.5)
+    assert job_status(run, settings, "tsne", params)["state"] == "done"
+    at.run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "t-SNE 1"
+    assert sum(len(decoded(t["x"])) for t in map_traces(at)) == n
+
+
+def test_no_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("DASH_WEIGHTS", str(tmp_path / "no-weights"))
+    at = open_latent()
+    assert "No run with a checkpoint" in at.info[0].value
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+def test_selection_maps_to_rows_through_customdata_whatever_the_trace() -> None:
+    # what st.plotly_chart returns for a box over three traces (class 0, class 5, the centres)
+    selection = {
+        "points": [
+            {"curve_number": 0, "point_number": 3, "point_index": 3, "x": 0.1, "y": 0.2,
+             "customdata": 1201, "legendgroup": ""},
+            {"curve_number": 5, "point_number": 3, "point_index": 3, "x": 0.1, "y": 0.3,
+             "customdata": 17},
+            {"curve_number": 5, "point_number": 0, "point_index": 0, "x": 0.2, "y": 0.3,
+             "customdata": [42]},
+            {"curve_number": 10, "point_number": 2, "point_index": 2, "x": 0.0, "y": 0.0},  # centre
+            {"curve_number": 0, "point_number": 3, "point_index": 3, "customdata": 1201},  # again
+        ],
+        "point_indices": [3, 3, 0, 2, 3], "box": [{"x": [0, 1], "y": [0, 1]}], "lasso": [],
+    }
+    assert selected_rows(selection).tolist() == [1201, 17, 42]
+    assert selected_rows(selection, limit=1000).tolist() == [17, 42]
+    assert selected_rows(None).tolist() == []
+    assert selected_rows({"points": [], "point_indices": [], "box": [], "lasso": []}).tolist() == []
+
+
+def test_scatter_figure_carries_rows_on_every_trace() -> None:
+    xy = np.random.default_rng(0).normal(size=(50, 2))
+    ids = np.arange(50) * 7
+    colour = np.array(list("abcde") * 10, dtype=object)
+    fig = latent_scatter_figure(xy, ids, colour, "class", order=list("edcba"),
+                                centres={"a": (0.0, 0.0)})
+    data = [t for t in fig.data if t.customdata is not None]
+    assert [t.name for t in data] == list("edcba")
+    assert sorted(np.concatenate([t.customdata for t in data]).tolist()) == ids.tolist()
+    for t in data:  # positions travel with their rows
+        rows = np.asarray(t.customdata) // 7
+        np.testing.assert_allclose(t.x, xy[rows, 0], rtol=1e-6)
+    assert fig.layout.dragmode == "select"
+    assert fig.data[-1].customdata is None and fig.data[-1].text == ("a",)
+
+
+def test_strip_png_is_one_row_of_upscaled_images() -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    images = np.zeros((3, 1, 8, 8), dtype=np.uint8)
+    im = Image.open(BytesIO(strip_png(images)))
+    assert im.size == (3 * 72 + 2 * 4, 72)
+
+
+def test_projection_csv_has_one_row_per_drawn_point(settings, vae) -> None:
+    from core.latent import projection
+    from dashboard.latent_views import Projection, Space, projection_frame
+
+    run, ds, features = vae
+    rows, xy, _ = projection(run, settings, "pca", {}, features)
+    space = Space(run, ds, features, "csv-test")
+    frame = projection_frame(space, Projection("pca", rows, xy))
+    assert list(frame.columns) == ["id", "split", "x", "y", "class", "distance_to_centre"]
+    assert frame["id"].tolist() == rows.tolist() and len(frame) == N_DIGITS
+    np.testing.assert_allclose(frame[["x", "y"]].to_numpy(), xy)
+    assert (frame["class"] == np.asarray(ds.classes)[ds.labels[rows]]).all()
+    assert frame.loc[frame["split"] == "test", "id"].tolist() == ds.indices("test").tolist()
+    assert (frame["distance_to_centre"] > 0).all()
