@@ -6,6 +6,9 @@ import streamlit as st
 from core.models import model_kind
 from core.runs import Run, open_store
 from dashboard.dataset_picker import settings
+from dashboard.navigation import PAGES
+
+PAGE_PATHS = {p.url_path: p.path for p in PAGES}
 
 FINISHED = ("done", "stopped", "interrupted", "diverged")
 
@@ -38,3 +41,17 @@ def run_picker_ui(kinds: tuple[str, ...], label: str = "Run") -> Run | None:
     st.query_params["run"] = chosen
     st.session_state["selected_run"] = chosen
     return by_id[chosen]
+
+
+def open_in_ui(run: Run) -> None:
+    """Buttons that open this run on the pages that can show it (the picker reads the choice)."""
+    if not run.checkpoint("best").exists():
+        return
+    kind = model_kind(run.config().model)
+    targets = [("Evaluate", "evaluate")] if kind == "classifier" else [("Anomaly", "anomaly")]
+    targets.append(("Latent space", "latent"))
+    for col, (title, page) in zip(st.columns(len(targets)), targets):
+        if col.button(f"Open in {title}", key=f"open_{page}_{run.id}"):
+            st.session_state["selected_run"] = run.id
+            st.session_state.pop("run_picker", None)
+            st.switch_page(PAGE_PATHS[page])

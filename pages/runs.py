@@ -8,6 +8,7 @@ from core.runs import ACTIVE, open_store
 from core.training.launch import launch
 from dashboard.dataset_picker import settings
 from dashboard.figures import compare_runs_figure
+from dashboard.run_picker import open_in_ui
 
 st.title("Runs")
 store = open_store(settings())
@@ -41,6 +42,7 @@ for run in chosen:
         cols = st.columns(4)
         cols[0].download_button("Download checkpoint", export_zip(run), f"{run.id}.zip",
                                 key=f"dl_{run.id}", disabled=not run.checkpoint("best").exists())
+        open_in_ui(run)
         if run.read_only:
             cols[1].caption("Shipped run: read-only.")
             continue

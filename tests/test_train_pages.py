@@ -70,3 +70,12 @@ def test_runs_page_lists_shipped_runs_and_compares_curves(settings) -> None:
     assert "Digits classifier" in chart.proto.spec and "Digits conv autoencoder" in chart.proto.spec
     assert any(b.label == "Download checkpoint" for b in at.get("download_button"))
     assert any("read-only" in c.value for c in at.caption)
+
+
+def test_runs_page_opens_a_run_in_the_evaluate_page(settings) -> None:
+    at = open_page("runs")
+    at.multiselect(key="runs_selected").set_value(["digits-classifier"]).run()
+    next(b for b in at.button if b.label == "Open in Evaluate").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Evaluate"
+    assert at.selectbox(key="run_picker").value == "digits-classifier"
