@@ -18,7 +18,7 @@ from core.train_config import TrainConfig
 from core.training.runner import train_run
 
 SHIPPED: dict[str, TrainConfig] = {
-    "digits-classifier": TrainConfig(model="default_cnn", epochs=10, seed=0,
+    "digits-classifier": TrainConfig(model="default_cnn", epochs=20, seed=0,
                                      name="Digits classifier (default CNN)"),
     "digits-conv-ae": TrainConfig(model="conv_ae", epochs=30, lr=3e-3, seed=0,
                                   name="Digits conv autoencoder"),

@@ -16,11 +16,19 @@ from tests.bench.app_memory import app_memory
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
+from tests.bench.anomaly_quality import anomaly_digits
+from tests.bench.latent_projection import latent_projection
+from tests.bench.thresholds import threshold_sweep
+from tests.bench.training import default_cnn_digits, engine_vs_bare, metric_to_browser, train_memory
 from tests.e2e import server as srv
 
 BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": idx_60k,
-              "app_memory": app_memory}
-NEEDS_BROWSER = {"cold_start", "app_memory"}
+              "app_memory": app_memory, "engine_vs_bare": engine_vs_bare,
+              "default_cnn_digits": default_cnn_digits, "metric_to_browser": metric_to_browser,
+              "train_memory": train_memory,
+              "threshold_sweep": threshold_sweep, "latent_projection": latent_projection,
+              "anomaly_digits": anomaly_digits}
+NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser"}
 JSON_PATH = srv.ARTIFACTS / "bench.json"
 
 
