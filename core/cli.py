@@ -55,7 +55,7 @@ def _cmd_describe(args) -> int:
     return 0
 
 
-def _config_from_args(args) -> "TrainConfig":
+def _config_from_args(args):
     from core.train_config import TrainConfig
 
     base = TrainConfig.from_json(open(args.config).read()).to_dict() if args.config else {}

@@ -40,7 +40,7 @@ def summary_ui(ds: ImageDataset) -> None:
     stats = _pixel_stats(ds.spec.to_text(), ds.images)
     channels = ["gray"] if c == 1 else ["red", "green", "blue"][:c]
     table = pd.DataFrame({k: stats[k] for k in ("mean", "std", "min", "max")}, index=channels)
-    st.caption(f"Pixel statistics on the 0..255 scale, after preprocessing"
+    st.caption("Pixel statistics on the 0..255 scale, after preprocessing"
                + (f" (a random sample of {stats['sampled']:,} of {stats['total']:,} images)"
                   if stats["sampled"] < stats["total"] else "")
                + f". Loaded in {ds.load_seconds:.2f} s" + (" from the workspace cache." if

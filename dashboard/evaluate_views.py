@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.datasets import ImageDataset
-from core.evaluation import (Predictions, cell_members, classification_metrics, confident_mistakes,
+from core.evaluation import (Predictions, cell_members, confident_mistakes,
                              confusion, per_class_frame, roc_pr_curves)
 from core.thresholds import ThresholdSweep
 from dashboard.figures import confusion_figure, curves_figure

@@ -3,6 +3,7 @@ images, mixture clusters and images generated between two class centres."""
 import streamlit as st
 
 from core.spec import DatasetSpec
+from dashboard import latent_sections as sections
 from dashboard import latent_views as views
 from dashboard.dataset_picker import load_dataset_ui
 from dashboard.run_picker import run_picker_ui
@@ -24,13 +25,13 @@ projection = views.projection_ui(space)
 views.map_ui(space, projection)
 
 st.subheader("Disputable images")
-views.disputable_ui(space)
+sections.disputable_ui(space)
 
 st.subheader("Clusters")
 views.clusters_ui(space)
 
 st.subheader("Generate between two class centres")
-views.generate_ui(space)
+sections.generate_ui(space)
 
 st.subheader("Download")
 views.download_ui(space, projection)

@@ -23,7 +23,8 @@ from core.runs import open_store
 from core.train_config import TrainConfig
 from core.training.runner import train_run
 from dashboard.figures import latent_scatter_figure
-from dashboard.latent_views import GALLERY, selected_rows, strip_png
+from dashboard.latent_sections import strip_png
+from dashboard.latent_views import GALLERY, selected_rows
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 N_DIGITS = 1797

@@ -1,7 +1,6 @@
 """The training engine for real: short runs on digits, in-process and as separate processes."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -8,8 +8,6 @@ from tests.bench.common import Figure, timed, tmp_dir
 
 
 def latent_projection(repeats: int) -> list[Figure]:
-    from sklearn.decomposition import PCA
-
     from core.latent import Features, _project
 
     rng = np.random.default_rng(0)
