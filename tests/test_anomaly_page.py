@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,24 +14,10 @@ from core.auto_thresholds import make_strategy
 from core.run_cache import cache_dir
 from core.runs import open_store
 from core.thresholds import ThresholdSweep
+from tests.apptest_helpers import metric, open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 RUN = "digits-anomaly-ae"
 SLIDER = "anomaly_threshold"
-
-
-def open_anomaly(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("../pages/anomaly.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def fmt(v: float) -> str:
@@ -47,7 +32,7 @@ def scores(settings):
 
 def test_slider_moves_rates_and_they_match_the_sweep(settings, scores) -> None:
     run, a = scores
-    at = open_anomaly(run=RUN)
+    at = open_page("anomaly", run=RUN)
     assert at.selectbox(key="anomaly_score").value == "mse"
     test = a.part("test")
     sweep = ThresholdSweep(a.scores["mse"][test], a.is_anomaly[test])
@@ -72,13 +57,13 @@ def test_default_is_max_f1_on_validation(settings, scores) -> None:
     run, a = scores
     val = a.part("val")
     expected = make_strategy("f1").fit(a.scores["mse"][val], a.is_anomaly[val]).threshold_
-    at = open_anomaly(run=RUN)
+    at = open_page("anomaly", run=RUN)
     assert at.slider(key=SLIDER).value == pytest.approx(expected)
 
 
 def test_auto_threshold_button_sets_the_slider(settings, scores) -> None:
     run, a = scores
-    at = open_anomaly(run=RUN)
+    at = open_page("anomaly", run=RUN)
     val = a.part("val")
     strategy = make_strategy("percentile=99").fit(a.scores["mse"][val], a.is_anomaly[val])
     at.button(key="auto_percentile=99").click().run()
@@ -94,7 +79,7 @@ def test_auto_threshold_button_sets_the_slider(settings, scores) -> None:
 
 def test_query_params_reopen_the_same_view(settings, scores) -> None:
     run, a = scores
-    at = open_anomaly(run=RUN)
+    at = open_page("anomaly", run=RUN)
     at.selectbox(key="anomaly_score").set_value("l1").run()
     test = a.part("test")
     threshold = float(np.quantile(a.scores["l1"][test], 0.8))
@@ -104,7 +89,7 @@ def test_query_params_reopen_the_same_view(settings, scores) -> None:
     assert float(query["threshold"]) == pytest.approx(threshold)
     tpr = metric(at, "TPR (recall)")
 
-    again = open_anomaly(**query)
+    again = open_page("anomaly", **query)
     assert again.selectbox(key="anomaly_score").value == "l1"
     assert again.slider(key=SLIDER).value == pytest.approx(threshold)
     assert metric(again, "TPR (recall)") == tpr
@@ -112,7 +97,7 @@ def test_query_params_reopen_the_same_view(settings, scores) -> None:
 
 def test_saved_threshold_is_written_and_is_the_next_default(settings, scores) -> None:
     run, a = scores
-    at = open_anomaly(run=RUN)
+    at = open_page("anomaly", run=RUN)
     threshold = float(np.quantile(a.scores["mse"][a.part("test")], 0.9))
     at.slider(key=SLIDER).set_value(threshold).run()
     at.button(key="anomaly_save").click().run()
@@ -123,11 +108,11 @@ def test_saved_threshold_is_written_and_is_the_next_default(settings, scores) ->
     assert saved["threshold"] == pytest.approx(threshold)
     assert saved["normal_classes"] == [str(d) for d in range(9)] and saved["saved"]
     assert any("Saved" in s.value for s in at.success)
-    assert open_anomaly(run=RUN).slider(key=SLIDER).value == pytest.approx(threshold)
+    assert open_page("anomaly", run=RUN).slider(key=SLIDER).value == pytest.approx(threshold)
 
 
 def test_run_trained_on_every_class_asks_for_normal_classes(settings) -> None:
-    at = open_anomaly(run="digits-vae")
+    at = open_page("anomaly", run="digits-vae")
     assert any("choose which classes are normal" in i.value for i in at.info)
     assert not at.get("plotly_chart")
     at.multiselect(key="anomaly_normal_digits-vae").set_value(["0"]).run()
@@ -157,7 +142,7 @@ def matrix_counts(at: AppTest) -> dict[str, int]:
 
 def test_balanced_view_has_equal_counts(settings, scores) -> None:
     run, a = scores
-    at = open_anomaly(run=RUN)
+    at = open_page("anomaly", run=RUN)
     flags = a.is_anomaly[a.part("test")]
     assert histogram_counts(at) == [int((~flags).sum()), int(flags.sum())]
     at.radio(key="anomaly_view").set_value("balanced").run()
@@ -175,7 +160,7 @@ def test_balanced_view_has_equal_counts(settings, scores) -> None:
 
 
 def test_classifier_runs_are_not_offered(settings) -> None:
-    at = open_anomaly(run="digits-classifier")
+    at = open_page("anomaly", run="digits-classifier")
     assert "digits-classifier" not in at.selectbox(key="run_picker").options
     assert at.selectbox(key="run_picker").value != "digits-classifier"
 

@@ -1,36 +1,20 @@
 """The Evaluate page through AppTest, on the shipped classifier and on a real two-class run."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
 from core.evaluation import predict
 from core.runs import open_store
 from core.thresholds import ThresholdSweep
 from core.train_config import TrainConfig
 from core.training.runner import train_run
+from tests.apptest_helpers import metric, open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-
-
-def open_evaluate(run_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    if run_id:
-        at.query_params["run"] = run_id
-    at.run()
-    at.switch_page("../pages/evaluate.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def test_shipped_classifier_metrics_and_cell_images(settings) -> None:
-    at = open_evaluate("digits-classifier")
+    at = open_page("evaluate", run="digits-classifier")
     p = predict(open_store(settings).get("digits-classifier"), "test", settings)
     assert metric(at, "accuracy") == f"{np.mean(p.y_true == p.y_pred):.4f}"
     assert at.dataframe[0].value.shape[0] == 10  # one row per class
@@ -53,7 +37,7 @@ def test_binary_run_threshold_slider_moves_tpr_and_tnr(settings) -> None:
                          loss="bce", epochs=2, schedule="none", lr=1e-2)
     run = store.create(config)
     assert train_run(run, config)[0] == "done"
-    at = open_evaluate(run.id)
+    at = open_page("evaluate", run=run.id)
     assert not at.exception
     p = predict(run, "test", settings)
     sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
@@ -69,5 +53,5 @@ def test_binary_run_threshold_slider_moves_tpr_and_tnr(settings) -> None:
 
 def test_no_classifier_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("DASH_WEIGHTS", str(tmp_path / "no-weights"))
-    at = open_evaluate()
+    at = open_page("evaluate")
     assert "No classifier run" in at.info[0].value

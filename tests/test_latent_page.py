@@ -9,7 +9,6 @@ import base64
 import json
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,19 +24,9 @@ from core.training.runner import train_run
 from dashboard.figures import latent_scatter_figure
 from dashboard.latent_sections import strip_png
 from dashboard.latent_views import GALLERY, selected_rows
+from tests.apptest_helpers import metric, open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 N_DIGITS = 1797
-
-
-def open_latent(run_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    if run_id:
-        at.query_params["run"] = run_id
-    at.run()
-    at.switch_page("../pages/latent.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def decoded(value) -> np.ndarray:
@@ -63,10 +52,6 @@ def image_list_with(at: AppTest, first_row: int):
                 re.match(rf"#{first_row}\b", el.captions[0]))
 
 
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
 @pytest.fixture
 def vae(settings):
     run = open_store(settings).get("digits-vae")
@@ -75,7 +60,7 @@ def vae(settings):
 
 
 def test_vae_page_draws_every_image_once(settings) -> None:
-    at = open_latent("digits-vae")
+    at = open_page("latent", run="digits-vae")
     traces = map_traces(at)
     assert {t["type"] for t in traces} == {"scattergl"}
     assert len(traces) == 10  # one trace per class
@@ -96,7 +81,7 @@ def test_disputable_grid_follows_the_rule(settings, vae) -> None:
     run, ds, features = vae
     tr, te = ds.indices("train"), ds.indices("test")
     centres = class_centres(features.codes[tr], ds.labels[tr], len(ds.classes))
-    at = open_latent("digits-vae")
+    at = open_page("latent", run="digits-vae")
     for mode, tol in (("ratio", 0.2), ("difference", 0.3)):
         at.radio(key="latent_rule").set_value(mode).run()
         at.slider(key=f"latent_tol_{mode}").set_value(tol).run()
@@ -121,7 +106,7 @@ def test_disputable_grid_follows_the_rule(settings, vae) -> None:
 def test_clusters_match_mixture_clusters_and_colour_the_map(settings, vae) -> None:
     run, ds, features = vae
     tr, te = ds.indices("train"), ds.indices("test")
-    at = open_latent("digits-vae")
+    at = open_page("latent", run="digits-vae")
     assert "mixture cluster" not in at.radio(key="latent_colour").options
     at.number_input(key="latent_k").set_value(10)
     at.button(key="latent_fit").click().run()
@@ -151,7 +136,7 @@ def test_clusters_chosen_by_bic_show_the_bic_chart(settings) -> None:
     ds = load_dataset(run.config().dataset, settings)
     f = extract(run, settings, ds)
     tr, te = ds.indices("train"), ds.indices("test")
-    at = open_latent("digits-classifier")
+    at = open_page("latent", run="digits-classifier")
     at.checkbox(key="latent_bic").check()
     at.button(key="latent_fit").click().run()
     assert not at.exception
@@ -165,7 +150,7 @@ def test_clusters_chosen_by_bic_show_the_bic_chart(settings) -> None:
 def test_generation_between_3_and_8_shows_the_classifier_probabilities(settings, vae) -> None:
     run, ds, features = vae
     tr = ds.indices("train")
-    at = open_latent("digits-vae")
+    at = open_page("latent", run="digits-vae")
     at.selectbox(key="latent_gen_a").set_value("3")
     at.selectbox(key="latent_gen_b").set_value("8")
     at.slider(key="latent_gen_steps").set_value(9).run()
@@ -190,7 +175,7 @@ def test_generation_between_3_and_8_shows_the_classifier_probabilities(settings,
 
 
 def test_classifier_run_compares_margins_and_mistakes_but_cannot_generate(settings) -> None:
-    at = open_latent("digits-classifier")
+    at = open_page("latent", run="digits-classifier")
     assert any("needs a decoder" in i.value for i in at.info)
     assert "predicted class" in at.radio(key="latent_colour").options
     assert any(c.value.startswith("Codes: the penultimate layer") for c in at.caption)
@@ -216,7 +201,7 @@ def test_tsne_is_computed_in_the_background_then_drawn(settings, monkeypatch) ->
     run = store.create(config)
     assert train_run(run, config)[0] == "done"
     n = len(load_dataset(config.dataset, settings).images)
-    at = open_latent(run.id)
+    at = open_page("latent", run=run.id)
     at.radio(key="latent_method").set_value("tsne").run()
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -239,7 +224,7 @@ def test_tsne_is_computed_in_the_background_then_drawn(settings, monkeypatch) ->
 
 def test_no_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("DASH_WEIGHTS", str(tmp_path / "no-weights"))
-    at = open_latent()
+    at = open_page("latent")
     assert "No run with a checkpoint" in at.info[0].value
 
 

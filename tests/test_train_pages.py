@@ -2,22 +2,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
 from core.runs import open_store
 from core.shipping import SHIPPED
+from tests.apptest_helpers import open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(f"../pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def wait_until_finished(store, run_id: str, timeout: float = 120) -> dict:
