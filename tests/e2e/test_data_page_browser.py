@@ -55,3 +55,20 @@ def test_home_links_to_data(page, app_server):
     link.click()
     expect(page).to_have_url(re.compile(r"/data/?$"))
     srv.wait_data_page(page)
+
+
+def test_uploaded_zip_is_unpacked_and_shown(page, app_server, tmp_path):
+    from tests import data_writers as dw
+
+    _open_data(page, app_server)
+    page.get_by_role("combobox", name="Source").click()
+    page.get_by_role("option", name="Image folder").click()
+    page.get_by_text("an uploaded .zip").click()
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploader.set_input_files(str(dw.write_zip_slip(tmp_path / "slip.zip")))
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text("points outside the archive")).to_be_visible()
+    uploader.set_input_files(str(dw.write_good_zip(tmp_path / "pets.zip", n_per_class=5)))
+    expect(_metric(page, "classes")).to_have_text("2")
+    expect(_class_headers(page)).to_have_count(2)
+    assert [t.split(" ·")[0] for t in _class_headers(page).all_inner_texts()] == ["cats", "dogs"]
+    expect(page.locator(srv.EXCEPTION)).to_have_count(0)
