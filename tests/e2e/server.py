@@ -159,3 +159,18 @@ def full_page_screenshot(page, path: Path) -> Path:
     finally:
         page.set_viewport_size(size)
     return path
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option in a Streamlit selectbox; retried, as a click during a rerun can be lost."""
+    for _ in range(5):
+        page.get_by_role("combobox", name=label).click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.wait_for(state="visible", timeout=5_000)
+        except Exception:
+            page.keyboard.press("Escape")
+            continue
+        choice.click()
+        return
+    raise AssertionError(f"could not choose {option!r} in {label!r}")

@@ -61,8 +61,7 @@ def test_uploaded_zip_is_unpacked_and_shown(page, app_server, tmp_path):
     from tests import data_writers as dw
 
     _open_data(page, app_server)
-    page.get_by_role("combobox", name="Source").click()
-    page.get_by_role("option", name="Image folder").click()
+    srv.choose(page, "Source", "Image folder")
     page.get_by_text("an uploaded .zip").click()
     uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     uploader.set_input_files(str(dw.write_zip_slip(tmp_path / "slip.zip")))

@@ -11,29 +11,14 @@ from tests.e2e import server as srv
 pytestmark = pytest.mark.browser
 
 
-def choose(page, label: str, option: str) -> None:
-    """Pick an option in a Streamlit selectbox; retried, as a click during a rerun can be lost."""
-    for _ in range(5):
-        page.get_by_role("combobox", name=label).click()
-        choice = page.get_by_role("option", name=option, exact=True)
-        try:
-            choice.wait_for(state="visible", timeout=5_000)
-        except Exception:
-            page.keyboard.press("Escape")
-            continue
-        choice.click()
-        return
-    raise AssertionError(f"could not choose {option!r} in {label!r}")
-
-
 def test_evaluate_page_shows_a_chosen_cell(page, app_server):
     page.goto(app_server + "/evaluate?run=digits-classifier")
     main = page.locator('[data-testid="stMain"]')
     expect(main.locator(srv.METRIC, has_text="balanced accuracy")).to_be_visible(timeout=60_000)
     expect(main.locator(srv.PLOT).first).to_be_visible()
     page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
-    choose(page, "True class", "3")
-    choose(page, "Predicted as", "3")
+    srv.choose(page, "True class", "3")
+    srv.choose(page, "Predicted as", "3")
     line = main.get_by_text(re.compile(r"images of 3 predicted as 3"))
     expect(line).to_be_visible(timeout=30_000)
     count = int(re.match(r"([\d,]+)", line.inner_text()).group(1).replace(",", ""))

@@ -36,10 +36,8 @@ CHART_IDS_JS = """() => Array.from(document.querySelectorAll('[class*="st-key-cu
 
 
 def _choose_model(page, label: str) -> None:
-    box = page.get_by_role("combobox", name="Model", exact=True)
-    box.click()
-    page.get_by_role("option", name=label, exact=True).click()
-    expect(box).to_have_value(label)
+    srv.choose(page, "Model", label)
+    expect(page.get_by_role("combobox", name="Model", exact=True)).to_have_value(label)
     page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
 
 
