@@ -13,6 +13,7 @@ import sys
 import time
 
 from tests.bench.app_memory import app_memory
+from tests.bench.browser_pages import anomaly_slider, evaluate_cell, latent_selection
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
@@ -27,8 +28,10 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "default_cnn_digits": default_cnn_digits, "metric_to_browser": metric_to_browser,
               "train_memory": train_memory,
               "threshold_sweep": threshold_sweep, "latent_projection": latent_projection,
-              "anomaly_digits": anomaly_digits}
-NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser"}
+              "anomaly_digits": anomaly_digits, "evaluate_cell": evaluate_cell,
+              "anomaly_slider": anomaly_slider, "latent_selection": latent_selection}
+NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
+                 "anomaly_slider", "latent_selection"}
 JSON_PATH = srv.ARTIFACTS / "bench.json"
 
 
