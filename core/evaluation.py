@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -28,13 +29,13 @@ class Predictions:
     classes: tuple[str, ...]
     from_cache: bool = False
 
-    @property
+    @cached_property
     def y_pred(self) -> np.ndarray:
         return self.proba.argmax(1)
 
-    @property
+    @cached_property
     def confidence(self) -> np.ndarray:
-        return self.proba.max(1)
+        return self.proba.max(1)  # computed once: galleries read it per caption
 
 
 def require_classifier(run: Run) -> None:
