@@ -23,7 +23,6 @@ not counted. Per-sample times go to stderr.
 """
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -32,7 +31,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.bench.common import Figure, tmp_dir, write_mnist_60k
+from tests.bench.common import Figure, env_vars, tmp_dir, write_mnist_60k
 from tests.e2e import server as srv
 
 VIEWPORT = {"width": 1400, "height": 900}
@@ -108,19 +107,6 @@ def _say(bench: str, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------ app and runs
-@contextmanager
-def _env(**values: str):
-    """Environment for the block: core reads DASH_* (Settings.from_env) while training."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _train(tmp: Path, root: Path, model: str, params: dict) -> Path:
@@ -134,7 +120,7 @@ def _train(tmp: Path, root: Path, model: str, params: dict) -> Path:
     settings = Settings(workspace=ws, data_roots=(root,))
     config = TrainConfig(dataset=f"mnist?root={root}", model=model, model_params=params,
                          epochs=1, batch_size=256, schedule="none", device="cpu")
-    with _env(DASH_WORKSPACE=str(ws), DASH_DATA_ROOTS=str(root)):
+    with env_vars(DASH_WORKSPACE=str(ws), DASH_DATA_ROOTS=str(root)):
         run = RunStore(settings.runs_dir).create(config)
         state, _ = train_run(run, config)
     if state != "done":

@@ -1,6 +1,7 @@
 """Shared pieces of the benchmarks: a figure type, a timer, tmp folders and the 60k IDX set."""
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -49,3 +50,18 @@ def write_mnist_60k(root: Path) -> Path:
     """root/MNIST/raw/* IDX files: 60,000 train + 10,000 test 28x28 images; returns root."""
     write_mnist_idx(root, n_train=60_000, n_test=10_000)
     return root
+
+
+@contextmanager
+def env_vars(**values: str):
+    """Set environment variables for the block (core reads DASH_* through Settings.from_env)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

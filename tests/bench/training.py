@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.bench.common import Figure, timed, tmp_dir, write_mnist_60k
+from tests.bench.common import Figure, env_vars, timed, tmp_dir, write_mnist_60k
 from tests.e2e import server as srv
 
 THREADS = os.cpu_count() or 1
@@ -36,19 +36,6 @@ FRAGMENT_EVERY_S = 1.0  # run_every of dashboard.run_views.live_run_ui
 TIME = Path("/usr/bin/time")  # GNU time: exact peak RSS of a command (%M)
 
 
-@contextmanager
-def _env(**values: str):
-    """Set environment variables for the block (core reads DASH_* through Settings.from_env)."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @contextmanager
@@ -211,7 +198,7 @@ def default_cnn_digits(repeats: int) -> list[Figure]:
     err = Figure(b, "test error = 1 - accuracy", unit="fraction", goal=0.01)
     with _threads(THREADS):
         for seed in range(repeats):
-            with tmp_dir("cnn") as ws, _env(DASH_WORKSPACE=str(ws)):
+            with tmp_dir("cnn") as ws, env_vars(DASH_WORKSPACE=str(ws)):
                 settings = Settings(workspace=ws)
                 config = replace(shipped, seed=seed)
                 run = open_store(settings).create(config)
