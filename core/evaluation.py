@@ -162,9 +162,12 @@ def per_class_frame(metrics: dict) -> pd.DataFrame:
 COMPARED = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "mean_roc_auc")
 
 
-def comparison_row(run: Run, split: str, settings: Settings) -> dict:
-    """One run's headline metrics with its size and training time, for side-by-side tables."""
-    metrics = classification_metrics(predict(run, split, settings))
+def comparison_row(run: Run, split: str, settings: Settings, metrics: dict | None = None) -> dict:
+    """One run's headline metrics with its size and training time, for side-by-side tables.
+
+    metrics: the run's classification_metrics if the caller has them already.
+    """
+    metrics = metrics or classification_metrics(predict(run, split, settings))
     status = run.status()
     aucs = [c["roc_auc"] for c in metrics["per_class"] if c["roc_auc"] == c["roc_auc"]]
     started, finished = status.get("started"), status.get("finished")

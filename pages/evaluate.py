@@ -45,14 +45,16 @@ chosen = st.multiselect("Runs", list(others), default=[run.id], key="compare_run
                         format_func=lambda i: others[i].name())
 if chosen:
     with st.spinner("Evaluating the chosen runs…"):
-        table = pd.DataFrame([comparison_row(others[i], split, settings()) for i in chosen])
+        table = pd.DataFrame([comparison_row(others[i], split, settings(),
+                                             metrics if i == run.id else None) for i in chosen])
     st.dataframe(table.style.highlight_max(subset=list(COMPARED), color="#cde8c5")
                  .format({k: "{:.4f}" for k in COMPARED}), hide_index=True)
     st.caption("Best value per column highlighted. Runs on other datasets are measured on their "
                "own test split.")
 
 cols = st.columns(2)
-cols[0].download_button("Predictions (CSV)", predictions_frame(p).to_csv(index=False).encode(),
+# A callable: the 10k-row CSV is built when clicked, not on every rerun.
+cols[0].download_button("Predictions (CSV)", lambda: predictions_frame(p).to_csv(index=False),
                         f"{run.id}-{split}-predictions.csv", "text/csv")
 cols[1].download_button("Metrics (CSV)", views.metrics_csv(metrics), f"{run.id}-{split}-metrics.csv",
                         "text/csv")
