@@ -1,5 +1,5 @@
 """The dashboard's library: datasets, models, training, evaluation. Never imports streamlit."""
 from core.errors import DatasetError, UserError
-from core.spec import DatasetSpec
+from core.data.spec import DatasetSpec
 
 __all__ = ["DatasetError", "DatasetSpec", "UserError"]

@@ -16,7 +16,7 @@ from core.errors import UserError
 
 
 def _cmd_sources(args) -> int:
-    from core.sources import all_sources
+    from core.data.sources import all_sources
 
     rows = [{"name": s.name, "title": s.title, "needs_root": s.needs_root,
              "description": s.description} for s in all_sources()]
@@ -29,8 +29,8 @@ def _cmd_sources(args) -> int:
 
 
 def _cmd_describe(args) -> int:
-    from core.datasets import load_dataset
-    from core.stats import summary
+    from core.data.dataset import load_dataset
+    from core.data.stats import summary
 
     ds = load_dataset(args.spec, download=args.download)
     info = summary(ds)
@@ -56,7 +56,7 @@ def _cmd_describe(args) -> int:
 
 
 def _config_from_args(args):
-    from core.train_config import TrainConfig
+    from core.training.config import TrainConfig
 
     base = TrainConfig.from_json(open(args.config).read()).to_dict() if args.config else {}
     flags = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs, "lr": args.lr,
@@ -91,7 +91,7 @@ def _print_epoch(record: dict) -> None:
 
 
 def _cmd_train(args) -> int:
-    from core.runs import Run, open_store, write_json_atomic
+    from core.runs.store import Run, open_store, write_json
     from core.settings import Settings
     from core.training.runner import train_run
 
@@ -112,7 +112,7 @@ def _cmd_train(args) -> int:
         raise UserError("shipped runs are read-only; train a new run instead")
     if run and resume and args.epochs and args.epochs != config.epochs:
         config.epochs = args.epochs  # continuing for longer than first planned
-        write_json_atomic(run.path / "config.json", config.to_dict())
+        write_json(run.path / "config.json", config.to_dict())
     if run:
         print(f"run {run.id} in {run.path}", flush=True)
     state, trainer = train_run(run, config, resume=resume, echo=_print_epoch)
@@ -122,8 +122,8 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from core.evaluation import classification_metrics, confusion, per_class_frame, predict
-    from core.runs import open_store
+    from core.evaluation.classification import classification_metrics, confusion, per_class_frame, predict
+    from core.runs.store import open_store
     from core.settings import Settings
 
     settings = Settings.from_env()
@@ -143,11 +143,11 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_threshold(args) -> int:
-    from core.anomaly import compute_scores
-    from core.auto_thresholds import make_strategy
-    from core.runs import open_store
+    from core.anomaly.scores import compute_scores
+    from core.anomaly.strategies import make_strategy
+    from core.runs.store import open_store
     from core.settings import Settings
-    from core.thresholds import ThresholdSweep
+    from core.evaluation.sweep import ThresholdSweep
 
     settings = Settings.from_env()
     run = open_store(settings).get(args.run)
@@ -184,8 +184,9 @@ def _cmd_threshold(args) -> int:
 def _cmd_embed(args) -> int:
     import time
 
-    from core.latent import extract, projection
-    from core.runs import open_store, write_json_atomic
+    from core.latent.features import extract
+    from core.latent.projection import projection
+    from core.runs.store import open_store, write_json
     from core.settings import Settings
 
     settings = Settings.from_env()
@@ -198,11 +199,11 @@ def _cmd_embed(args) -> int:
         rows, xy, hit = projection(run, settings, args.method, params, features)
     except Exception as exc:
         if job:
-            write_json_atomic(job, {"state": "failed", "error": str(exc), "started": started})
+            write_json(job, {"state": "failed", "error": str(exc), "started": started})
         raise
     seconds = time.time() - started
     if job:
-        write_json_atomic(job, {"state": "done", "started": started, "seconds": seconds,
+        write_json(job, {"state": "done", "started": started, "seconds": seconds,
                                 "pid": os.getpid()})
     info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
             "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
@@ -218,10 +219,10 @@ def _cmd_embed(args) -> int:
 def _cmd_disputable(args) -> int:
     import pandas as pd
 
-    from core.datasets import load_dataset
-    from core.latent import extract
-    from core.latent_analysis import class_centres, disputable
-    from core.runs import open_store
+    from core.data.dataset import load_dataset
+    from core.latent.features import extract
+    from core.latent.geometry import class_centres, disputable
+    from core.runs.store import open_store
     from core.settings import Settings
 
     settings = Settings.from_env()
@@ -245,7 +246,7 @@ def _cmd_disputable(args) -> int:
 
 def _cmd_ship(args) -> int:
     from core.settings import Settings
-    from core.shipping import ship, verify
+    from core.runs.shipping import ship, verify
 
     out = Path(args.out) if args.out else Settings.from_env().shipped_dir
     if args.verify:

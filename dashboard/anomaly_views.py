@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.anomaly import AnomalyScores, compute_scores, reconstructions, score_names, view_rows
-from core.auto_thresholds import STRATEGIES, make_strategy
-from core.datasets import ImageDataset
+from core.anomaly.decisions import reconstructions, view_rows
+from core.anomaly.scores import AnomalyScores, compute_scores, score_names
+from core.anomaly.strategies import STRATEGIES, make_strategy
+from core.data.dataset import ImageDataset
 from core.errors import UserError
-from core.run_cache import cache_dir, checkpoint_key
-from core.runs import Run, read_json, write_json_atomic
-from core.thresholds import ThresholdSweep
+from core.runs.results import cache_dir, checkpoint_key
+from core.runs.store import Run, read_json, write_json
+from core.evaluation.sweep import ThresholdSweep
 from dashboard.dataset_picker import settings
 from dashboard.figures import curves_figure, score_histogram_figure
 from dashboard.images import display_width, to_display
@@ -362,7 +363,7 @@ def save_threshold(an: Analysis, threshold: float) -> dict:
               "strategy": name if value is not None and np.isclose(value, threshold, rtol=0,
                                                                    atol=1e-12) else "manual",
               "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    write_json_atomic(saved_path(an), record)
+    write_json(saved_path(an), record)
     return record
 
 

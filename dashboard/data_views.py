@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import sampling
-from core.datasets import ImageDataset
-from core.preprocess import stages
-from core.splits import SPLITS
-from core.stats import class_counts, imbalance_ratio, pixel_stats
+from core.data import sampling
+from core.data.dataset import ImageDataset
+from core.data.preprocess import stages
+from core.data.splits import SPLITS
+from core.data.stats import class_counts, imbalance_ratio, pixel_stats
 from dashboard.figures import class_balance_figure
 from dashboard.images import display_width, to_display
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.archive import extract_zip
-from core.datasets import ImageDataset, load_dataset
+from core.data.archive import extract_zip
+from core.data.dataset import ImageDataset, load_dataset
 from core.errors import UserError
-from core.preprocess import CRACKS_RECIPE
+from core.data.preprocess import CRACKS_RECIPE
 from core.settings import Settings
-from core.sources import all_sources
-from core.spec import DatasetSpec
+from core.data.sources import all_sources
+from core.data.spec import DatasetSpec
 
 SPEC_KEY = "dataset_spec"
 STEP_CHOICES = ["grayscale", "rgb", "resize:16", "resize:28", "resize:32", "resize:64",

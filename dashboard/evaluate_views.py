@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.datasets import ImageDataset
-from core.evaluation import (Predictions, cell_members, confident_mistakes,
+from core.data.dataset import ImageDataset
+from core.evaluation.classification import (Predictions, cell_members, confident_mistakes,
                              confusion, per_class_frame, roc_pr_curves)
-from core.thresholds import ThresholdSweep
+from core.evaluation.sweep import ThresholdSweep
 from dashboard.figures import confusion_figure, curves_figure
 from dashboard.images import display_width, to_display
 from dashboard.threshold_panel import threshold_panel_ui

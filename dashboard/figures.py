@@ -24,7 +24,7 @@ def training_curves_figure(records: list[dict], smoothing: float = 0.6, log_y: b
     """Loss (per logged step, smoothed, and per epoch) and accuracy or MSE per epoch, by step."""
     from plotly.subplots import make_subplots
 
-    from core.curves import downsample, series, smooth_ema
+    from core.runs.curves import downsample, series, smooth_ema
 
     second = "val_acc" if any("val_acc" in r for r in records) else "val_mse"
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy" if second == "val_acc"
@@ -58,7 +58,7 @@ def training_curves_figure(records: list[dict], smoothing: float = 0.6, log_y: b
 
 def compare_runs_figure(curves: dict[str, list[dict]], metric: str, log_y: bool = False) -> go.Figure:
     """One line per run: a per-epoch metric against epoch, for overlaying selected runs."""
-    from core.curves import series
+    from core.runs.curves import series
 
     fig = go.Figure()
     for name, records in curves.items():

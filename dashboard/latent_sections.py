@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.datasets import ImageDataset
+from core.data.dataset import ImageDataset
 from core.errors import UserError
-from core.generation import decode_between
-from core.latent_analysis import disputable, lowest_margin
+from core.latent.generation import decode_between
+from core.latent.geometry import disputable, lowest_margin
 from dashboard.figures import interpolation_figure
 from dashboard.images import display_width, to_display
 from dashboard.latent_views import GALLERY, NO_CLASSIFIER, Space, lines

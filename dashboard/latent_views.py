@@ -1,7 +1,7 @@
 """The Latent page's shared state and its map: projection, selection, class centres, mixture
 clusters (they colour the map) and the CSV download. Other sections: latent_sections.py.
 
-Everything is computed in core (core.latent, core.latent_analysis, core.generation); this module
+Everything is computed in core (core.latent.features, core.latent.geometry, core.latent.generation); this module
 draws it. Centres are mean TRAINING codes; disputable images and cluster scores are on test.
 """
 from __future__ import annotations
@@ -14,12 +14,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.datasets import ImageDataset
+from core.data.dataset import ImageDataset
 from core.errors import UserError
-from core.latent import Features, cached_projection, extract, job_status, projection, start_background
-from core.latent_analysis import Clusters, class_centres, distances, mixture_clusters, nearest_rows
-from core.run_cache import checkpoint_key
-from core.runs import Run
+from core.latent.features import Features, extract
+from core.latent.projection import cached_projection, job_status, projection, start_background
+from core.latent.clusters import Clusters, mixture_clusters
+from core.latent.generation import centre_images
+from core.latent.geometry import class_centres, distances
+from core.runs.results import checkpoint_key
+from core.runs.store import Run
 from dashboard.dataset_picker import settings
 from dashboard.figures import bic_figure, confusion_figure, latent_scatter_figure
 from dashboard.images import display_width, to_display
@@ -186,24 +189,9 @@ def selected_rows(selection, limit: int | None = None) -> np.ndarray:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _centre_images(key: str, _space: Space) -> np.ndarray:
-    """(K, C, H, W) uint8: the decoded mean training code (autoencoder/VAE) or the training image
-    whose code is nearest the centre (classifier). Absent classes are blank."""
-    space, centres = _space, _space.centres
-    present = ~np.isnan(centres).any(1)
-    out = np.zeros((len(centres), *space.ds.shape), dtype=np.uint8)
-    if space.classifier:
-        near = nearest_rows(space.features.codes[space.train], np.nan_to_num(centres))
-        out[present] = space.ds.images[space.train[near[present]]]
-        return out
-    import torch
-
-    from core.training.checkpoint import load_model
-
-    model, _ = load_model(space.run)
-    with torch.no_grad():
-        decoded = model.decode(torch.from_numpy(centres[present]).float())
-    out[present] = (decoded * 255).round().byte().numpy()
-    return out
+    """(K, C, H, W) uint8 picture of each class centre (see core.latent.generation)."""
+    s = _space
+    return centre_images(s.run, s.features.codes[s.train], s.ds.images[s.train], s.centres)
 
 
 def _clusters_on(space: Space) -> bool:

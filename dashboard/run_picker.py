@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.models import model_kind
-from core.runs import Run, open_store
+from core.runs.store import Run, open_store
 from dashboard.dataset_picker import settings
 from dashboard.navigation import PAGES
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.runs import ACTIVE, Run
+from core.runs.store import ACTIVE, Run
 from dashboard.figures import training_curves_figure
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.thresholds import ThresholdSweep
+from core.evaluation.sweep import ThresholdSweep
 
 
 def binary_confusion_figure(m: dict, positive: str, negative: str) -> go.Figure:

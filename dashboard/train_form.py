@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.datasets import ImageDataset
+from core.data.dataset import ImageDataset
 from core.errors import UserError
-from core.losses import LOSSES_BY_KIND
+from core.models.losses import LOSSES_BY_KIND
 from core.models import MODELS, build_model
-from core.train_config import OPTIMIZERS, SCHEDULES, TrainConfig
+from core.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
 
 KIND_LABELS = {"classifier": "Classifier", "autoencoder": "Autoencoder", "vae": "VAE"}
 

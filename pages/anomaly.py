@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.models import model_kind
-from core.spec import DatasetSpec
+from core.data.spec import DatasetSpec
 from dashboard import anomaly_views as views
 from dashboard.dataset_picker import load_dataset_ui
 from dashboard.run_picker import run_picker_ui

@@ -3,8 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
-from core.evaluation import COMPARED, classification_metrics, comparison_row, predict, predictions_frame
-from core.spec import DatasetSpec
+from core.evaluation.classification import COMPARED, classification_metrics, comparison_row, predict, predictions_frame
+from core.data.spec import DatasetSpec
 from dashboard import evaluate_views as views
 from dashboard.dataset_picker import load_dataset_ui, settings
 from dashboard.run_picker import run_picker_ui, runs_of_kind

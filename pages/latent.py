@@ -2,7 +2,7 @@
 images, mixture clusters and images generated between two class centres."""
 import streamlit as st
 
-from core.spec import DatasetSpec
+from core.data.spec import DatasetSpec
 from dashboard import latent_sections as sections
 from dashboard import latent_views as views
 from dashboard.dataset_picker import load_dataset_ui

@@ -3,9 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
-from core.run_table import export_zip, run_row
-from core.runs import ACTIVE, open_store
-from core.training.launch import launch
+from core.runs.table import export_zip, run_row
+from core.runs.store import ACTIVE, open_store
+from core.runs.jobs import launch_training
 from dashboard.dataset_picker import settings
 from dashboard.figures import compare_runs_figure
 from dashboard.run_picker import open_in_ui
@@ -52,7 +52,7 @@ for run in chosen:
             run.rename(new_name)
             st.rerun()
         if state in ("stopped", "interrupted") and cols[2].button("Resume", key=f"resume_{run.id}"):
-            launch(run, settings(), resume=True)
+            launch_training(run, settings(), resume=True)
             st.rerun()
         if state in ACTIVE and cols[2].button("Stop", key=f"stop_{run.id}"):
             run.request_stop()

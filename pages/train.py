@@ -1,8 +1,8 @@
 """Train: pick a model and settings, press Train, watch the curves. Runs go on in the background."""
 import streamlit as st
 
-from core.runs import ACTIVE, open_store
-from core.training.launch import launch, train_command
+from core.runs.store import ACTIVE, open_store
+from core.runs.jobs import launch_training, train_command
 from dashboard.dataset_picker import dataset_ui, settings
 from dashboard.run_views import live_run_ui
 from dashboard.train_form import model_picker_ui, train_form_ui
@@ -18,7 +18,7 @@ with form_col:
     config = train_form_ui(spec.to_text(), ds, model_picker_ui())
 if config is not None:
     run = store.create(config)
-    launch(run, settings())
+    launch_training(run, settings())
     st.session_state["train_runs"] = [run.id, *st.session_state.get("train_runs", [])]
     st.toast(f"Started {run.name()}")
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from core import anomaly
-from core.anomaly import compute_scores
-from core.auto_thresholds import (MaxF1, MeanValidationError, MixtureSplit, NormalPercentile,
+from core.anomaly import decisions as anomaly
+from core.anomaly.scores import compute_scores
+from core.anomaly.strategies import (MaxF1, MeanValidationError, MixtureSplit, NormalPercentile,
                                   TargetFalseAlarms, YoudenJ, make_strategy)
 from core.errors import UserError
-from core.runs import open_store
+from core.runs.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import anomaly as core_anomaly
-from core.anomaly import compute_scores
-from core.auto_thresholds import make_strategy
-from core.run_cache import cache_dir
-from core.runs import open_store
-from core.thresholds import ThresholdSweep
+from core.anomaly import decisions as core_decisions
+from core.anomaly.scores import compute_scores
+from core.anomaly.strategies import make_strategy
+from core.runs.results import cache_dir
+from core.runs.store import open_store
+from core.evaluation.sweep import ThresholdSweep
 from tests.apptest_helpers import metric, open_page
 
 RUN = "digits-anomaly-ae"
@@ -154,7 +154,7 @@ def test_balanced_view_has_equal_counts(settings, scores) -> None:
     at.radio(key="anomaly_view").set_value("imbalanced").run()
     normal, anomalous = histogram_counts(at)
     assert normal == int((~flags).sum())
-    assert anomalous == len(core_anomaly.view_rows(flags, "imbalanced")) - normal
+    assert anomalous == len(core_decisions.view_rows(flags, "imbalanced")) - normal
     assert anomalous / (normal + anomalous) == pytest.approx(0.03, abs=0.005)
     assert at.query_params["view"] == "imbalanced"
 
@@ -170,9 +170,9 @@ def _edited_scores_page(edit: str) -> None:
     import numpy as np
     import streamlit as st
 
-    from core.anomaly import compute_scores
-    from core.datasets import load_dataset
-    from core.runs import open_store
+    from core.anomaly.scores import compute_scores
+    from core.data.dataset import load_dataset
+    from core.runs.store import open_store
     from dashboard import anomaly_views as views
     from dashboard.dataset_picker import settings
 

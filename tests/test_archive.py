@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from core.archive import extract_zip
-from core.datasets import load_dataset
+from core.data.archive import extract_zip
+from core.data.dataset import load_dataset
 from core.errors import UnsafeArchive
 from tests import data_writers as dw
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.datasets import load_dataset
+from core.data.dataset import load_dataset
 from core.errors import PathNotAllowed
 from core.settings import Settings
 from tests import data_writers as dw

@@ -46,9 +46,9 @@ def test_describe_table_and_errors(settings) -> None:
 
 
 def test_core_does_not_import_streamlit() -> None:
-    code = ("import sys, core, core.cli, core.datasets, core.stats, core.archive, core.sampling;"
-            "from core.sources import all_sources; all_sources();"
-            "import core.datasets as d, core.settings as s, tempfile, pathlib;"
+    code = ("import sys, core, core.cli, core.data.dataset, core.data.stats, core.data.archive, core.data.sampling;"
+            "from core.data.sources import all_sources; all_sources();"
+            "import core.data.dataset as d, core.settings as s, tempfile, pathlib;"
             "d.load_dataset('digits', s.Settings(workspace=pathlib.Path(tempfile.mkdtemp())));"
             "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,

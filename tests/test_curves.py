@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.curves import downsample, series, smooth_ema
+from core.runs.curves import downsample, series, smooth_ema
 from dashboard.figures import training_curves_figure
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.evaluation import predict
-from core.runs import open_store
-from core.thresholds import ThresholdSweep
-from core.train_config import TrainConfig
+from core.evaluation.classification import predict
+from core.runs.store import open_store
+from core.evaluation.sweep import ThresholdSweep
+from core.training.config import TrainConfig
 from core.training.runner import train_run
 from tests.apptest_helpers import metric, open_page
 

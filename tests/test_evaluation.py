@@ -12,10 +12,10 @@ from sklearn.metrics import (accuracy_score, auc, balanced_accuracy_score, confu
                              f1_score, precision_score, recall_score, roc_auc_score, roc_curve)
 
 from core.errors import UserError
-from core.evaluation import (Predictions, cell_members, classification_metrics, comparison_row,
+from core.evaluation.classification import (Predictions, cell_members, classification_metrics, comparison_row,
                              confident_mistakes, confusion, predict, predictions_frame,
                              roc_pr_curves)
-from core.runs import open_store
+from core.runs.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 

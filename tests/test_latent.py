@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from core.datasets import load_dataset
+from core.data.dataset import load_dataset
 from core.errors import UserError
-from core.generation import decode_between
-from core.latent import _project, extract, projection, sample_rows
-from core.latent_analysis import (class_centres, disputable, lowest_margin, mixture_clusters,
+from core.latent.generation import decode_between
+from core.latent.features import extract, sample_rows
+from core.latent.projection import _project, projection
+from core.latent.clusters import mixture_clusters
+from core.latent.geometry import (class_centres, disputable, lowest_margin,
                                   nearest_rows)
-from core.runs import open_store
-from core.training.checkpoint import load_model
+from core.runs.store import open_store
+from core.inference import load_model
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.datasets import load_dataset
-from core.generation import decode_between
-from core.latent import extract, job_status
-from core.latent_analysis import class_centres, disputable, mixture_clusters
-from core.runs import open_store
-from core.train_config import TrainConfig
+from core.data.dataset import load_dataset
+from core.latent.generation import decode_between
+from core.latent.features import extract
+from core.latent.projection import job_status
+from core.latent.clusters import mixture_clusters
+from core.latent.geometry import class_centres, disputable
+from core.runs.store import open_store
+from core.training.config import TrainConfig
 from core.training.runner import train_run
 from dashboard.figures import latent_scatter_figure
 from dashboard.latent_sections import strip_png
@@ -277,7 +279,7 @@ def test_strip_png_is_one_row_of_upscaled_images() -> None:
 
 
 def test_projection_csv_has_one_row_per_drawn_point(settings, vae) -> None:
-    from core.latent import projection
+    from core.latent.projection import projection
     from dashboard.latent_views import Projection, Space, projection_frame
 
     run, ds, features = vae

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from core.errors import DatasetError
-from core.preprocess import CRACKS_RECIPE, apply_steps, parse_step, stages
+from core.data.preprocess import CRACKS_RECIPE, apply_steps, parse_step, stages
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score
 
-from core.datasets import load_dataset
+from core.data.dataset import load_dataset
 from core.errors import UserError
-from core.runs import open_store
-from core.shipping import SHIPPED, verify
-from core.training.checkpoint import load_model
+from core.runs.store import open_store
+from core.runs.shipping import SHIPPED, verify
+from core.inference import load_model
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.datasets import load_dataset
+from core.data.dataset import load_dataset
 from core.errors import DatasetError
-from core.spec import DatasetSpec
+from core.data.spec import DatasetSpec
 from tests import data_writers as dw
 
 

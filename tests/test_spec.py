@@ -2,7 +2,7 @@
 import pytest
 
 from core.errors import DatasetError
-from core.spec import DatasetSpec
+from core.data.spec import DatasetSpec
 
 SPECS = [
     DatasetSpec(),

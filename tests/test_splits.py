@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.datasets import load_dataset
+from core.data.dataset import load_dataset
 from core.errors import DatasetError
-from core.splits import TEST, TRAIN, VAL, AnomalySplit, assign_splits
+from core.data.splits import TEST, TRAIN, VAL, AnomalySplit, assign_splits
 
 
 def test_stratified_and_repeatable() -> None:

@@ -8,7 +8,7 @@ from sklearn.metrics import (accuracy_score, average_precision_score, balanced_a
                              roc_auc_score, roc_curve)
 
 from core.errors import UserError
-from core.thresholds import ThresholdSweep
+from core.evaluation.sweep import ThresholdSweep
 
 
 def make_scores(tied: bool, seed: int = 0, n: int = 3000):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 
-from core.runs import open_store
-from core.shipping import SHIPPED
+from core.runs.store import open_store
+from core.runs.shipping import SHIPPED
 from tests.apptest_helpers import open_page
 
 

@@ -13,11 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.errors import UserError
-from core.models.classifiers import check_in_shape, positive_int, positive_ints
-
-CORRUPTIONS = ("gaussian", "mask")
-
+from core.models.layers import check_in_shape, positive_int, positive_ints
 
 class MLPAutoencoder(nn.Module):
     """Flattened pixels -> hidden ReLU layers -> code, mirrored back (the leaks project, seed 003)."""
@@ -155,26 +151,3 @@ class VAE(nn.Module):
         noise_device = generator.device if generator is not None else device
         z = torch.randn(n, self.code_dim, generator=generator, device=noise_device)
         return self.decode(z.to(device))
-
-
-def corrupt(
-    x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """A noisy copy of x for denoising training; x itself is left untouched.
-
-    "gaussian": add N(0, level^2) noise (level is the std) and clamp to [0, 1].
-    "mask": zero each pixel (all its channels) with probability `level`.
-    The generator, if given, must live on x's device.
-    """
-    if kind not in CORRUPTIONS:
-        raise UserError(f"unknown corruption {kind!r}; choose one of: {', '.join(CORRUPTIONS)}")
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or level < 0:
-        raise UserError(f"corruption level must be a number >= 0, got {level!r}")
-    if kind == "gaussian":
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return (x + level * noise).clamp(0.0, 1.0)
-    if level > 1:
-        raise UserError(f"mask level is a probability in [0, 1], got {level}")
-    batch, _, height, width = x.shape
-    keep = torch.rand((batch, 1, height, width), generator=generator, device=x.device) >= level
-    return x * keep.to(x.dtype)

@@ -14,16 +14,15 @@ from typing import Any
 from torch import nn
 
 from core.errors import UserError
+from core.models.kinds import Kind
 from core.models.autoencoders import VAE, ConvAutoencoder, MLPAutoencoder
-from core.models.classifiers import CNNClassifier, MLPClassifier, check_in_shape, default_cnn
-
-KINDS = ("classifier", "autoencoder", "vae")
-
+from core.models.classifiers import CNNClassifier, MLPClassifier, default_cnn
+from core.models.layers import check_in_shape
 
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    kind: str  # "classifier" | "autoencoder" | "vae"
+    kind: Kind
     title: str
     description: str
     builder: Callable[..., nn.Module]
@@ -40,7 +39,7 @@ def _builder_params(builder: Callable[..., nn.Module]) -> dict[str, Any]:
     }
 
 
-def _entry(name: str, kind: str, title: str, description: str, builder, **preset) -> ModelInfo:
+def _entry(name: str, kind: Kind, title: str, description: str, builder, **preset) -> ModelInfo:
     defaults = _builder_params(builder)
     assert set(preset) <= set(defaults), f"{name}: preset params {set(preset) - set(defaults)}"
     return ModelInfo(name, kind, title, description, builder, {**defaults, **preset})
@@ -49,44 +48,44 @@ def _entry(name: str, kind: str, title: str, description: str, builder, **preset
 # Seed 001 names its 12 variants but not their sizes; these are the usual Keras choices for
 # "1 / 2 / dense" at 28x28 (SGD vs Adam is the optimizer, set in the training config).
 _ENTRIES = [
-    _entry("default_cnn", "classifier", "Default CNN",
+    _entry("default_cnn", Kind.CLASSIFIER, "Default CNN",
            "Recommended: conv-bn-relu x2 blocks, global average pool, dropout; fast on CPU.", default_cnn),
-    _entry("mlp", "classifier", "MLP (custom)", "Fully connected classifier; choose the hidden layers.",
+    _entry("mlp", Kind.CLASSIFIER, "MLP (custom)", "Fully connected classifier; choose the hidden layers.",
            MLPClassifier),
-    _entry("cnn", "classifier", "CNN (custom)", "Conv blocks then dense layers; choose every size.",
+    _entry("cnn", Kind.CLASSIFIER, "CNN (custom)", "Conv blocks then dense layers; choose every size.",
            CNNClassifier),
-    _entry("NN_1", "classifier", "NN_1", "Kuzushiji-49 (seed 001): one hidden layer of 128.",
+    _entry("NN_1", Kind.CLASSIFIER, "NN_1", "Kuzushiji-49 (seed 001): one hidden layer of 128.",
            MLPClassifier, hidden=(128,)),
-    _entry("NN_2", "classifier", "NN_2", "Kuzushiji-49 (seed 001): two hidden layers, 256 and 128.",
+    _entry("NN_2", Kind.CLASSIFIER, "NN_2", "Kuzushiji-49 (seed 001): two hidden layers, 256 and 128.",
            MLPClassifier, hidden=(256, 128)),
-    _entry("NN_dense", "classifier", "NN_dense",
+    _entry("NN_dense", Kind.CLASSIFIER, "NN_dense",
            "Kuzushiji-49 (seed 001): four hidden layers, 512-512-256-128.",
            MLPClassifier, hidden=(512, 512, 256, 128)),
-    _entry("NN_dense_batchnorm", "classifier", "NN_dense + batchnorm",
+    _entry("NN_dense_batchnorm", Kind.CLASSIFIER, "NN_dense + batchnorm",
            "Kuzushiji-49 (seed 001): NN_dense with batch normalisation after each layer.",
            MLPClassifier, hidden=(512, 512, 256, 128), batchnorm=True),
-    _entry("CNN_1", "classifier", "CNN_1", "Kuzushiji-49 (seed 001): one conv block of 32, dense 128.",
+    _entry("CNN_1", Kind.CLASSIFIER, "CNN_1", "Kuzushiji-49 (seed 001): one conv block of 32, dense 128.",
            CNNClassifier, channels=(32,), dense=(128,)),
-    _entry("CNN_2", "classifier", "CNN_2", "Kuzushiji-49 (seed 001): conv blocks of 32 and 64, dense 128.",
+    _entry("CNN_2", Kind.CLASSIFIER, "CNN_2", "Kuzushiji-49 (seed 001): conv blocks of 32 and 64, dense 128.",
            CNNClassifier, channels=(32, 64), dense=(128,)),
-    _entry("CNN_dense", "classifier", "CNN_dense",
+    _entry("CNN_dense", Kind.CLASSIFIER, "CNN_dense",
            "Kuzushiji-49 (seed 001): conv blocks 32-64-128, dense 256-128.",
            CNNClassifier, channels=(32, 64, 128), dense=(256, 128)),
-    _entry("CNN_dense_batchnorm", "classifier", "CNN_dense + batchnorm",
+    _entry("CNN_dense_batchnorm", Kind.CLASSIFIER, "CNN_dense + batchnorm",
            "Kuzushiji-49 (seed 001): CNN_dense with batch normalisation after each layer.",
            CNNClassifier, channels=(32, 64, 128), dense=(256, 128), batchnorm=True),
-    _entry("lenet", "classifier", "LeNet-style CNN",
+    _entry("lenet", Kind.CLASSIFIER, "LeNet-style CNN",
            "Ukrainian letters (seed 000): MNIST-style 5x5 convs of 32 and 64, dense 128, dropout 0.5.",
            CNNClassifier, channels=(32, 64), kernel=5, dense=(128,), dropout=0.5),
-    _entry("clocks_cnn", "classifier", "Clocks-vs-crocodiles CNN",
+    _entry("clocks_cnn", Kind.CLASSIFIER, "Clocks-vs-crocodiles CNN",
            "Clocks and crocodiles (seed 002): three conv+pool+relu blocks, two dense layers.",
            CNNClassifier, channels=(16, 32, 64), dense=(128, 32)),
-    _entry("mlp_ae", "autoencoder", "MLP autoencoder",
+    _entry("mlp_ae", Kind.AUTOENCODER, "MLP autoencoder",
            "Leak detection (seed 003): three linear layers down to a 128-d code, mirrored decoder.",
            MLPAutoencoder),
-    _entry("conv_ae", "autoencoder", "Conv autoencoder",
+    _entry("conv_ae", Kind.AUTOENCODER, "Conv autoencoder",
            "Cracks (seed 004): strided convs to a 128-d code, transposed convs back.", ConvAutoencoder),
-    _entry("vae", "vae", "Variational autoencoder",
+    _entry("vae", Kind.VAE, "Variational autoencoder",
            "Ukrainian letters anomaly detector (seed 000): conv VAE with a 16-d latent.", VAE),
 ]
 MODELS: dict[str, ModelInfo] = {info.name: info for info in _ENTRIES}
@@ -101,8 +100,8 @@ def get_model_info(name: str) -> ModelInfo:
         raise UserError(f"unknown model {name!r}{hint}; models: {', '.join(MODELS)}") from None
 
 
-def model_kind(name: str) -> str:
-    """'classifier', 'autoencoder' or 'vae'."""
+def model_kind(name: str) -> Kind:
+    """The Kind of a registered model."""
     return get_model_info(name).kind
 
 
@@ -131,7 +130,7 @@ def build_model(
     except (TypeError, ValueError) as exc:
         raise UserError(f"model {name!r}: {exc}") from None
     args: list[Any] = [in_shape]
-    if info.kind == "classifier":
+    if info.kind.predicts_classes:
         if binary_head and n_classes != 2:
             raise UserError(f"a binary head needs exactly 2 classes, the data has {n_classes}")
         if n_classes < 2:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.datasets import ImageDataset, load_dataset
+from core.data.dataset import ImageDataset, load_dataset
 from core.errors import UserError
-from core.splits import AnomalySplit
-from core.train_config import TrainConfig
+from core.data.splits import AnomalySplit
+from core.training.config import TrainConfig
 
 
 @dataclass
@@ -55,18 +55,3 @@ def prepare(config: TrainConfig, device: torch.device, ds: ImageDataset | None =
         x_train=tensor(ds.images[idx["train"]]), y_train=tensor(ds.labels[idx["train"]]),
         x_val=tensor(ds.images[idx["val"]]), y_val=tensor(ds.labels[idx["val"]]),
         classes=ds.classes, in_shape=ds.shape)
-
-
-def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Shift each image by a random whole number of pixels (zeros fill in); a batched op."""
-    if max_shift < 1:
-        return x
-    n, _, h, w = x.shape
-    shifts = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator,
-                           device=generator.device).to(x.device)
-    padded = torch.nn.functional.pad(x, (max_shift, max_shift, max_shift, max_shift))
-    rows = (torch.arange(h, device=x.device).view(1, h) + max_shift - shifts[:, :1])  # (n, h)
-    cols = (torch.arange(w, device=x.device).view(1, w) + max_shift - shifts[:, 1:])  # (n, w)
-    batch = torch.arange(n, device=x.device).view(n, 1, 1)
-    out = padded.permute(0, 2, 3, 1)[batch, rows.view(n, h, 1), cols.view(n, 1, w)]
-    return out.permute(0, 3, 1, 2)

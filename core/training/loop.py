@@ -10,11 +10,11 @@ from typing import Callable
 import torch
 
 from core.errors import UserError
-from core.losses import check_loss, default_loss, make_loss
+from core.models.losses import check_loss, default_loss, make_loss
 from core.models import build_model, count_parameters, model_kind
-from core.models.autoencoders import corrupt
-from core.train_config import TrainConfig
-from core.training.data import TrainData, random_shift
+from core.training.augment import corrupt, random_shift
+from core.training.config import TrainConfig
+from core.training.data import TrainData
 from core.training.distributed import DistContext
 
 EVAL_BATCH = 1024
@@ -84,21 +84,21 @@ class Trainer:
         self.best_val_loss = float("inf")
         self.best_epoch = -1
         self.bad_epochs = 0
-        self.monitor = "val_acc" if self.kind == "classifier" else "val_loss"
+        self.monitor = self.kind.monitor
         self.partial_epoch: dict | None = None  # where a stopped epoch left off, for exact resume
         self.first_loss: float | None = None
 
     # -- one epoch ---------------------------------------------------------------
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        if self.config.augment and self.kind == "classifier":
+        if self.config.augment and self.kind.predicts_classes:
             x = random_shift(x, max(1, x.shape[-1] // 8), self.noise_gen)
-        if self.config.denoise and self.kind != "classifier":
+        if self.config.denoise and self.kind.has_decoder:
             kind, _, level = self.config.denoise.partition(":")
             x = corrupt(x, kind, float(level), self.noise_gen)
         return x
 
     def _loss(self, out, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self.kind != "classifier":
+        if self.kind.has_decoder:
             return self.loss_fn(out, x)
         return self.loss_fn(out, y)
 
@@ -138,7 +138,7 @@ class Trainer:
             self.step += 1
             total.add_(loss.detach(), alpha=len(idx))
             seen += len(idx)
-            if self.kind == "classifier":
+            if self.kind.predicts_classes:
                 # summed on the device, read once per epoch: a per-step int() costs ~4% of a step
                 correct += (predicted_class(out.detach()) == y).sum()
             should_log = self.step % self.config.log_every == 0
@@ -161,7 +161,7 @@ class Trainer:
         diverged = diverged or not math.isfinite(train_loss)
         result = {"train_loss": train_loss, "images_per_s": seen * self.ctx.world_size / seconds,
                   "seconds": seconds, "stopped": stopped, "diverged": diverged}
-        if self.kind == "classifier":
+        if self.kind.predicts_classes:
             result["train_acc"] = self.ctx.mean(int(correct) / max(seen, 1))
         if self.scheduler is not None and self.config.schedule == "step":
             self.scheduler.step()
@@ -184,13 +184,13 @@ class Trainer:
             y = self.data.y_val[first:first + EVAL_BATCH]
             out = self.model(x)
             total += float(self._loss(out, x, y)) * len(y)
-            if self.kind == "classifier":
+            if self.kind.predicts_classes:
                 correct += int((predicted_class(out) == y).sum())
             else:
                 recon = out[0] if isinstance(out, tuple) else out
                 sq_err += float(((recon - x) ** 2).mean(dim=(1, 2, 3)).sum())
         result = {"val_loss": total / n}
-        if self.kind == "classifier":
+        if self.kind.predicts_classes:
             result["val_acc"] = correct / n
         else:
             result["val_mse"] = sq_err / n

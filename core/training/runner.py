@@ -11,8 +11,8 @@ import traceback
 from typing import Callable
 
 from core.errors import UserError
-from core.runs import Run
-from core.train_config import TrainConfig
+from core.runs.store import Run
+from core.training.config import TrainConfig
 from core.training import checkpoint
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown

@@ -19,10 +19,10 @@ EPOCHS = int(os.environ.get("ANOMALY_BENCH_EPOCHS", "40"))
 def anomaly_digits(repeats: int) -> list[Figure]:
     from sklearn.metrics import roc_auc_score
 
-    from core.anomaly import compute_scores
-    from core.runs import RunStore
+    from core.anomaly.scores import compute_scores
+    from core.runs.store import RunStore
     from core.settings import Settings
-    from core.train_config import TrainConfig
+    from core.training.config import TrainConfig
     from core.training.runner import train_run
 
     per_score: dict[str, list[float]] = {}

@@ -111,9 +111,9 @@ def _say(bench: str, text: str) -> None:
 
 def _train(tmp: Path, root: Path, model: str, params: dict) -> Path:
     """Train a quick run into tmp/trained; returns its folder (copied into each repeat)."""
-    from core.runs import RunStore
+    from core.runs.store import RunStore
     from core.settings import Settings
-    from core.train_config import TrainConfig
+    from core.training.config import TrainConfig
     from core.training.runner import train_run
 
     ws = tmp / "trained"

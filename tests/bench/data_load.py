@@ -17,12 +17,12 @@ def _warm_imports() -> None:
     import torch  # noqa: F401
     import torchvision.datasets  # noqa: F401
 
-    import core.datasets  # noqa: F401
+    import core.data.dataset  # noqa: F401
 
 
 def _first_then_cached(spec: str, data_root: Path | None = None) -> tuple[float, float]:
     """In a fresh workspace: seconds of the load that reads the source, then of the cached one."""
-    from core.datasets import load_dataset
+    from core.data.dataset import load_dataset
     from core.settings import Settings
 
     with tmp_dir("ws") as ws:

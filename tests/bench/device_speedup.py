@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.runs import RunStore
-from core.train_config import TrainConfig
+from core.runs.store import RunStore
+from core.training.config import TrainConfig
 from core.training.runner import train_run
 from tests import data_writers as dw
 

@@ -1,5 +1,5 @@
 """latent_projection: PCA of 10,000 codes (goal <= 50 ms) and UMAP of the same codes, first
-(with umap's import and JIT) and from the run's cache, through core.latent."""
+(with umap's import and JIT) and from the run's cache, through core.latent.projection."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,8 @@ from tests.bench.common import Figure, timed, tmp_dir
 
 
 def latent_projection(repeats: int) -> list[Figure]:
-    from core.latent import Features, _project
+    from core.latent.features import Features
+    from core.latent.projection import _project
 
     rng = np.random.default_rng(0)
     codes = (rng.normal(size=(10_000, 128)) + rng.integers(0, 10, (10_000, 1))).astype(np.float32)
@@ -21,16 +22,16 @@ def latent_projection(repeats: int) -> list[Figure]:
     figures = [pca, copy]
     # UMAP: the first call pays umap's import and numba's compilation; later ones use the cache
     # that core.latent.projection writes in the run folder.
-    from core.runs import RunStore
+    from core.runs.store import RunStore
     from core.settings import Settings
-    from core.train_config import TrainConfig
+    from core.training.config import TrainConfig
 
     with tmp_dir("umap") as ws:
         settings = Settings(workspace=ws, data_roots=(ws,))
         store = RunStore(settings.runs_dir)
         run = store.create(TrainConfig())
         run.checkpoint("best").write_bytes(b"stand-in: the key needs a file")
-        import core.latent as latent
+        import core.latent.projection as latent
 
         features = Features(codes, None, "autoencoder", "code")
         first = Figure("latent_projection", "UMAP, 10,000 codes, first", [

@@ -10,7 +10,7 @@ from tests.bench.common import Figure, timed
 def threshold_sweep(repeats: int) -> list[Figure]:
     from sklearn.metrics import confusion_matrix
 
-    from core.thresholds import ThresholdSweep
+    from core.evaluation.sweep import ThresholdSweep
 
     rng = np.random.default_rng(0)
     n = 1_000_000

@@ -104,9 +104,9 @@ def engine_vs_bare(repeats: int) -> list[Figure]:
     """Alternating epochs of the bare loop and of the engine with live run-folder logging."""
     import torch
 
-    from core.runs import open_store
+    from core.runs.store import open_store
     from core.settings import Settings
-    from core.train_config import TrainConfig
+    from core.training.config import TrainConfig
     from core.training.loop import Trainer
     from core.training.runner import RunRecorder
 
@@ -154,8 +154,8 @@ def _test_accuracy(run, ds) -> float:
     import torch
     from sklearn.metrics import accuracy_score
 
-    from core.losses import class_probabilities
-    from core.training.checkpoint import load_model
+    from core.models.losses import class_probabilities
+    from core.inference import load_model
 
     model, state = load_model(run)
     assert tuple(state["classes"]) == tuple(ds.classes), "checkpoint classes differ from the set"
@@ -182,10 +182,10 @@ def _logistic_baseline(ds) -> tuple[float, float]:
 
 def default_cnn_digits(repeats: int) -> list[Figure]:
     """The shipped digits classifier trained from scratch (train_run, as `python -m core train`)."""
-    from core.datasets import load_dataset
-    from core.runs import open_store
+    from core.data.dataset import load_dataset
+    from core.runs.store import open_store
     from core.settings import Settings
-    from core.shipping import SHIPPED
+    from core.runs.shipping import SHIPPED
     from core.training.runner import train_run
 
     shipped = SHIPPED["digits-classifier"]
@@ -225,9 +225,9 @@ STEP_TRACE_JS = """([runId, name]) => {
 
 def _latencies(browser, tmp: Path, points: int, rng: random.Random) -> list[float]:
     """Seconds from append_metrics to the point being drawn, for `points` appended points."""
-    from core.runs import open_store
+    from core.runs.store import open_store
     from core.settings import Settings
-    from core.train_config import TrainConfig
+    from core.training.config import TrainConfig
 
     ws = tmp / "workspace"
     run = open_store(Settings(workspace=ws)).create(TrainConfig(epochs=10, name=""))

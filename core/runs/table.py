@@ -5,7 +5,7 @@ import io
 import time
 import zipfile
 
-from core.runs import Run
+from core.runs.store import Run
 
 
 def run_row(run: Run) -> dict:

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core import cache
+from core.data import array_cache as cache
 from core.errors import DatasetError
-from core.preprocess import apply_steps
+from core.data.preprocess import apply_steps
 from core.settings import Settings
-from core.sources import RawData, get_source
-from core.sources.base import Progress
-from core.spec import DatasetSpec
-from core.splits import SPLITS, assign_splits
+from core.data.sources import RawData, get_source
+from core.data.sources.base import Progress
+from core.data.spec import DatasetSpec
+from core.data.splits import SPLITS, assign_splits
 
 CACHE_VERSION = 1  # bump when a loader's output changes for the same files
 

@@ -9,14 +9,12 @@ import pandas as pd
 from sklearn.metrics import (auc, balanced_accuracy_score, classification_report, confusion_matrix,
                              precision_recall_curve, roc_auc_score, roc_curve)
 
-from core.datasets import ImageDataset, load_dataset
+from core.data.dataset import ImageDataset, load_dataset
 from core.errors import UserError
 from core.models import model_kind
-from core.run_cache import cached_arrays, checkpoint_key
-from core.runs import Run
+from core.runs.results import cached_arrays, checkpoint_key
+from core.runs.store import Run
 from core.settings import Settings
-
-EVAL_BATCH = 1024
 
 
 @dataclass
@@ -40,17 +38,15 @@ class Predictions:
 
 def require_classifier(run: Run) -> None:
     kind = model_kind(run.config().model)
-    if kind != "classifier":
+    if not kind.predicts_classes:
         raise UserError(f"{run.name()} is a {kind}; evaluate classifiers here and autoencoders on "
                         "the Anomaly page")
 
 
 def predict(run: Run, split: str, settings: Settings, ds: ImageDataset | None = None) -> Predictions:
     """Class probabilities for every image of the split, computed once and cached in the run."""
-    import torch
-
-    from core.losses import class_probabilities
-    from core.training.checkpoint import load_model
+    from core.inference import forward_batches, load_model
+    from core.models.losses import class_probabilities
 
     require_classifier(run)
     config = run.config()
@@ -61,12 +57,8 @@ def predict(run: Run, split: str, settings: Settings, ds: ImageDataset | None = 
 
     def compute() -> dict[str, np.ndarray]:
         model, _ = load_model(run)
-        chunks = []
-        with torch.no_grad():
-            for first in range(0, len(index), EVAL_BATCH):
-                x = torch.from_numpy(ds.images[index[first:first + EVAL_BATCH]]).float() / 255.0
-                chunks.append(class_probabilities(model(x)).numpy())
-        return {"index": index, "y_true": ds.labels[index], "proba": np.concatenate(chunks)}
+        out = forward_batches(lambda x: {"proba": class_probabilities(model(x))}, ds.images[index])
+        return {"index": index, "y_true": ds.labels[index], "proba": out["proba"]}
 
     key = {"checkpoint": checkpoint_key(run), "dataset": config.dataset, "split": split}
     arrays, hit = cached_arrays(run, settings, f"predictions-{split}", key, compute)

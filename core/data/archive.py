@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
+import secrets
 import stat
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from core.errors import UnsafeArchive
+from core.runs.atomic import atomic_dir
 from core.settings import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES
 
 _JUNK = ("__MACOSX/", ".DS_Store")
@@ -44,6 +44,17 @@ def check_zip(zf: zipfile.ZipFile, max_bytes: int = MAX_UPLOAD_BYTES,
     return [m for m in members if not m.is_dir() and not any(j in m.filename for j in _JUNK)]
 
 
+def _unwrap_single_folder(folder: Path) -> None:
+    """mydata/cats, mydata/dogs -> cats, dogs: the upload then reads as an image folder."""
+    top = list(folder.iterdir())
+    if len(top) != 1 or not top[0].is_dir():
+        return
+    inner = top[0].rename(folder / f".unwrap-{secrets.token_hex(4)}")
+    for entry in inner.iterdir():
+        entry.rename(folder / entry.name)
+    inner.rmdir()
+
+
 def extract_zip(source: str | Path | bytes, dest_parent: Path, name: str = "upload",
                 max_bytes: int = MAX_UPLOAD_BYTES) -> Path:
     """Unpack into dest_parent/<name>-<hash>/ and return that folder.
@@ -68,26 +79,21 @@ def extract_zip(source: str | Path | bytes, dest_parent: Path, name: str = "uplo
         members = check_zip(zf, max_bytes=max_bytes)
         if not members:
             raise UnsafeArchive("the zip holds no files")
-        dest_parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest_parent))
         try:
-            written = 0
-            for info in members:
-                target = tmp.joinpath(*PurePosixPath(info.filename).parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    # Count real bytes too: the declared sizes were checked, but trust neither alone.
-                    while chunk := src.read(1 << 20):
-                        written += len(chunk)
-                        if written > max_bytes:
-                            raise UnsafeArchive(f"refused: unpacks to more than "
-                                                f"{max_bytes / 2**20:.0f} MiB")
-                        dst.write(chunk)
-            top = [p for p in tmp.iterdir()]
-            root = top[0] if len(top) == 1 and top[0].is_dir() else tmp
-            root.rename(dest)
+            with atomic_dir(dest) as tmp:
+                written = 0
+                for info in members:
+                    target = tmp.joinpath(*PurePosixPath(info.filename).parts)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(target, "wb") as dst:
+                        # Count real bytes too: the declared sizes were checked, but trust neither.
+                        while chunk := src.read(1 << 20):
+                            written += len(chunk)
+                            if written > max_bytes:
+                                raise UnsafeArchive(f"refused: unpacks to more than "
+                                                    f"{max_bytes / 2**20:.0f} MiB")
+                            dst.write(chunk)
+                _unwrap_single_folder(tmp)
         except zipfile.BadZipFile as exc:
             raise UnsafeArchive(f"the zip is damaged: {exc}") from None
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return dest

@@ -13,8 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.runs import RunStore, write_json_atomic
-from core.train_config import TrainConfig
+from core.runs.store import RunStore, write_json
+from core.training.config import TrainConfig
 from core.training.runner import train_run
 
 SHIPPED: dict[str, TrainConfig] = {
@@ -61,14 +61,14 @@ def ship(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
             status = json.loads((target / "status.json").read_text())
             for private in ("pid", "host", "heartbeat"):  # machine-specific, meaningless shipped
                 status.pop(private, None)
-            write_json_atomic(target / "status.json", status)
+            write_json(target / "status.json", status)
             last_epoch = [m for m in run.metrics() if m.get("type") == "epoch"][-1]
             manifest[name] = {"config": config.to_dict(), "final_epoch": last_epoch,
                               "best_metric": trainer.best_metric, "monitor": trainer.monitor,
                               "n_parameters": trainer.n_parameters,
                               "sha256": {"best.pt": sha256(target / "best.pt")}}
             echo(f"  {name}: best {trainer.monitor} {trainer.best_metric:.4f}")
-    write_json_atomic(manifest_path, manifest)
+    write_json(manifest_path, manifest)
     return manifest
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.datasets import ImageDataset
-from core.splits import SPLITS
+from core.data.dataset import ImageDataset
+from core.data.splits import SPLITS
 
 
 def class_counts(ds: ImageDataset) -> dict[str, np.ndarray]:

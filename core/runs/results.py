@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from core.runs import Run
+from core.runs.atomic import atomic_path
+from core.runs.store import Run
 from core.settings import Settings
 
 
@@ -42,7 +42,6 @@ def cached_arrays(run: Run, settings: Settings, name: str, key: dict,
         except (OSError, ValueError):
             pass  # unreadable (a killed writer): compute again
     arrays = compute()
-    tmp = folder / f".{path.name}.{os.getpid()}.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
     return arrays, False

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DatasetError
-from core.sources.base import RawData, files_fingerprint, register, require_root
+from core.data.sources.base import RawData, files_fingerprint, register, require_root
 
 FILES = ("k49-train-imgs.npz", "k49-train-labels.npz", "k49-test-imgs.npz", "k49-test-labels.npz")
 CLASSMAP = "k49_classmap.csv"

@@ -8,7 +8,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from core.errors import DatasetError
-from core.spec import DatasetSpec
+from core.data.spec import DatasetSpec
 
 Progress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
 
@@ -62,7 +62,7 @@ def all_sources() -> list[Source]:
 
 def _ensure_loaded() -> None:
     # Importing the modules registers their sources; done lazily to keep `import core` light.
-    from core.sources import digits, folder, kuzushiji, torchvision_sets  # noqa: F401
+    from core.data.sources import digits, folder, kuzushiji, torchvision_sets  # noqa: F401
 
 
 def require_root(spec: DatasetSpec) -> Path:

@@ -19,40 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UserError
-from core.train_config import TrainConfig
+from core.runs.atomic import read_json, write_json, write_text
+from core.runs.jobs import pid_alive
+from core.training.config import TrainConfig
 
 STATES = ("queued", "running", "done", "stopped", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "running")
 STALE_AFTER_S = 30.0  # a run on another host is presumed dead after this long without a heartbeat
 QUEUED_GRACE_S = 60.0  # a queued run whose process never started becomes "interrupted" after this
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old or the new file
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) still answers signal 0.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 @dataclass
@@ -115,7 +89,7 @@ class Run:
     def write_status(self, **fields) -> None:
         current = read_json(self.path / "status.json") or {}
         current.update(fields, heartbeat=time.time())
-        write_json_atomic(self.path / "status.json", current)
+        write_json(self.path / "status.json", current)
 
     def append_metrics(self, records: list[dict]) -> None:
         if not records:
@@ -126,9 +100,7 @@ class Run:
 
     def truncate_metrics(self, after_step: int) -> None:
         kept = [r for r in self.metrics() if r.get("step", 0) <= after_step]
-        tmp = self.path / ".metrics.jsonl.tmp"
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        os.replace(tmp, self.path / "metrics.jsonl")
+        write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
 
     # -- user actions ---------------------------------------------------------
     def request_stop(self) -> None:
@@ -136,7 +108,7 @@ class Run:
 
     def rename(self, name: str) -> None:
         self._check_writable()
-        write_json_atomic(self.path / "meta.json", {"name": name.strip()})
+        write_json(self.path / "meta.json", {"name": name.strip()})
 
     def delete(self) -> None:
         self._check_writable()
@@ -166,7 +138,7 @@ class RunStore:
             except FileExistsError:
                 continue
         run = Run(self.runs_dir / run_id)
-        write_json_atomic(run.path / "config.json", config.to_dict())
+        write_json(run.path / "config.json", config.to_dict())
         run.write_status(state="queued", host=socket.gethostname(), created=time.time())
         if config.name:
             run.rename(config.name)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DatasetError
-from core.sources.base import RawData, files_fingerprint, register, require_root
+from core.data.sources.base import RawData, files_fingerprint, register, require_root
 
 
 def _torchvision_class(name: str):

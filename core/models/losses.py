@@ -11,12 +11,13 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import UserError
+from core.models.kinds import Kind
 
-MODEL_KINDS = ("classifier", "autoencoder", "vae")
-LOSSES_BY_KIND: dict[str, tuple[str, ...]] = {
-    "classifier": ("cross_entropy", "bce"),
-    "autoencoder": ("mse", "l1", "mse_l1"),
-    "vae": ("elbo",),
+# The first loss of each kind is its default ("auto").
+LOSSES_BY_KIND: dict[Kind, tuple[str, ...]] = {
+    Kind.CLASSIFIER: ("cross_entropy", "bce"),
+    Kind.AUTOENCODER: ("mse", "l1", "mse_l1"),
+    Kind.VAE: ("elbo",),
 }
 LOSS_NAMES = tuple(name for names in LOSSES_BY_KIND.values() for name in names)
 BINARY_HEAD_LOSSES = ("bce",)  # these need a model built with binary_head=True: logits (B, 1)
@@ -37,10 +38,16 @@ LOSS_OPTIONS: dict[str, dict[str, object]] = {
 Loss = Callable[..., torch.Tensor]
 
 
-def check_loss(loss_name: str, kind: str) -> None:
+def as_kind(kind: Kind | str) -> Kind:
+    try:
+        return Kind(kind)
+    except ValueError:
+        raise UserError(f"unknown model kind {kind!r}; kinds: {', '.join(Kind)}") from None
+
+
+def check_loss(loss_name: str, kind: Kind | str) -> None:
     """UserError unless `loss_name` exists and suits a model of this kind."""
-    if kind not in LOSSES_BY_KIND:
-        raise UserError(f"unknown model kind {kind!r}; kinds: {', '.join(MODEL_KINDS)}")
+    kind = as_kind(kind)
     if loss_name not in LOSS_NAMES:
         raise UserError(f"unknown loss {loss_name!r}; losses: {', '.join(LOSS_NAMES)}")
     if loss_name not in LOSSES_BY_KIND[kind]:
@@ -48,14 +55,12 @@ def check_loss(loss_name: str, kind: str) -> None:
         raise UserError(f"loss {loss_name!r} does not fit a {kind} model; use one of: {fits}")
 
 
-def default_loss(kind: str, n_classes: int) -> str:
+def default_loss(kind: Kind | str, n_classes: int) -> str:
     """cross_entropy for classifiers (needs >= 2 classes), mse for autoencoders, elbo for a VAE."""
-    if kind == "classifier" and n_classes < 2:
+    kind = as_kind(kind)
+    if kind.predicts_classes and n_classes < 2:
         raise UserError(f"a classifier needs at least 2 classes, the data has {n_classes}")
-    defaults = {"classifier": "cross_entropy", "autoencoder": "mse", "vae": "elbo"}
-    if kind not in defaults:
-        raise UserError(f"unknown model kind {kind!r}; kinds: {', '.join(MODEL_KINDS)}")
-    return defaults[kind]
+    return LOSSES_BY_KIND[kind][0]
 
 
 def make_loss(name: str, **opts) -> Loss:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.sources.base import RawData, register
+from core.data.sources.base import RawData, register
 
 
 def _bundled_csv() -> Path | None:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from core.runs.atomic import atomic_dir
 
 
 def cache_key(parts: dict) -> str:
@@ -31,15 +30,7 @@ def read(cache_dir: Path, key: str) -> tuple[dict[str, np.ndarray], dict] | None
 
 
 def write(cache_dir: Path, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=cache_dir))
-    try:
+    with atomic_dir(cache_dir / key) as tmp:  # another process may win the race: theirs is as good
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", array, allow_pickle=False)
         (tmp / "meta.json").write_text(json.dumps({**meta, "arrays": list(arrays)}))
-        try:
-            os.rename(tmp, cache_dir / key)
-        except OSError:
-            pass  # another process wrote the same key first; theirs is as good as ours
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

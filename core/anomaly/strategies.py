@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import UserError
-from core.thresholds import ThresholdSweep
+from core.evaluation.sweep import ThresholdSweep
 
 
 class AutoThreshold:

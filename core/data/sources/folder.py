@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DatasetError
-from core.sources.base import RawData, files_fingerprint, register, require_root
+from core.data.sources.base import RawData, files_fingerprint, register, require_root
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IGNORED_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}

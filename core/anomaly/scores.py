@@ -1,0 +1,273 @@
+"""Anomaly scores for autoencoder and VAE runs: higher means more anomalous.
+
+Each score is one class. Reconstruction scores compare an image with its reconstruction inside
+the one batched forward pass; latent scores compare its code with the codes of the *training*
+normal images (never validation or test ones). `compute_scores` caches every score of the val
+and test images per (checkpoint, dataset, normal classes); `Scorer` scores any other images.
+Add a score: subclass `ReconstructionScore` or `LatentScore` with a `name` (CONTRIBUTING.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from core.data.dataset import ImageDataset, load_dataset
+from core.data.splits import AnomalySplit
+from core.errors import UserError
+from core.models import Kind, model_kind
+from core.runs.results import cached_arrays, checkpoint_key
+from core.runs.store import Run
+from core.settings import Settings
+
+SCORES: dict[str, type["AnomalyScore"]] = {}  # every score class by name, in definition order
+CACHE_VERSION = 2  # bump when a score's definition changes: cached scores are recomputed
+
+
+@dataclass
+class Forward:
+    """One batch through the model: inputs, reconstruction, code, and the VAE's mu/logvar."""
+
+    x: object  # torch tensors; typed loosely so this module imports without torch
+    recon: object
+    code: object
+    logvar: object | None = None
+    loss_params: dict | None = None
+
+
+class AnomalyScore:
+    """Base of every score; a subclass with a name registers itself in SCORES."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    kinds: ClassVar[tuple[Kind, ...]] = Kind.with_decoder()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            SCORES[cls.name] = cls
+
+
+class ReconstructionScore(AnomalyScore):
+    """A per-image value computed from the forward pass of a batch."""
+
+    def per_image(self, f: Forward):
+        raise NotImplementedError
+
+
+class LatentScore(AnomalyScore):
+    """Fitted on the normal training codes, then asked about any codes."""
+
+    def fit(self, train_codes: np.ndarray) -> "LatentScore":
+        raise NotImplementedError
+
+    def score(self, codes: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class NegativeElbo(ReconstructionScore):
+    name = "neg_elbo"
+    description = "VAE negative ELBO (reconstruction + beta * KL)"
+    kinds = (Kind.VAE,)
+
+    def per_image(self, f: Forward):
+        import torch.nn.functional as F
+
+        params = {"beta": 1.0, "reconstruction": "bce", **(f.loss_params or {})}
+        if params["reconstruction"] == "bce":
+            rec = F.binary_cross_entropy(f.recon.clamp(1e-6, 1 - 1e-6), f.x, reduction="none")
+        else:
+            rec = (f.recon - f.x) ** 2
+        mu, logvar = f.code, f.logvar
+        kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1)
+        return rec.flatten(1).sum(1) + float(params["beta"]) * kl
+
+
+class MSE(ReconstructionScore):
+    name = "mse"
+    description = "reconstruction MSE"
+
+    def per_image(self, f: Forward):
+        return (f.recon - f.x).flatten(1).pow(2).mean(1)
+
+
+class L1(ReconstructionScore):
+    name = "l1"
+    description = "reconstruction L1"
+
+    def per_image(self, f: Forward):
+        return (f.recon - f.x).flatten(1).abs().mean(1)
+
+
+class MSEPlusL1(ReconstructionScore):
+    name = "mse_l1"
+    description = "0.8 MSE + 0.2 L1 (the leak-detection project's mix)"
+
+    def per_image(self, f: Forward):
+        diff = (f.recon - f.x).flatten(1)
+        return 0.8 * diff.pow(2).mean(1) + 0.2 * diff.abs().mean(1)
+
+
+class MixtureNLL(LatentScore):
+    name = "gmm_nll"
+    description = "Gaussian-mixture negative log-likelihood of the code"
+
+    def fit(self, train_codes):
+        from sklearn.mixture import GaussianMixture
+
+        self.gmm_ = GaussianMixture(min(10, max(1, len(train_codes) // 50)), covariance_type="diag",
+                                    reg_covar=1e-4, random_state=0).fit(train_codes)
+        return self
+
+    def score(self, codes):
+        return -self.gmm_.score_samples(codes)
+
+
+class NearestNeighbours(LatentScore):
+    name = "knn"
+    description = "mean distance to the 5 nearest normal training codes"
+
+    def fit(self, train_codes):
+        from sklearn.neighbors import NearestNeighbors
+
+        self.knn_ = NearestNeighbors(n_neighbors=min(5, len(train_codes))).fit(train_codes)
+        return self
+
+    def score(self, codes):
+        return self.knn_.kneighbors(codes)[0].mean(1)
+
+
+class Mahalanobis(LatentScore):
+    name = "mahalanobis"
+    description = "Mahalanobis distance of the code to the normal training codes"
+
+    def fit(self, train_codes):
+        from sklearn.covariance import LedoitWolf
+
+        # Shrinkage keeps the covariance invertible when codes (128-d) outnumber what data pins down.
+        self.cov_ = LedoitWolf().fit(train_codes)
+        return self
+
+    def score(self, codes):
+        return np.sqrt(self.cov_.mahalanobis(codes))
+
+
+def score_names(kind: Kind) -> dict[str, str]:
+    """{name: description} of the scores a model of this kind has; its own loss's score first."""
+    names = {name: cls.description for name, cls in SCORES.items() if kind in cls.kinds}
+    return dict(sorted(names.items(), key=lambda kv: not (kind.has_elbo and kv[0] == "neg_elbo")))
+
+
+class Scorer:
+    """A run's model and its latent scores fitted on normal training images; scores any images."""
+
+    def __init__(self, run: Run):
+        from core.inference import load_model
+
+        config = run.config()
+        self.kind = model_kind(config.model)
+        if not self.kind.has_decoder:
+            raise UserError(f"{run.name()} is a {self.kind}; anomaly scores need an autoencoder "
+                            "or VAE run")
+        self.model, self.state = load_model(run)
+        self.loss_params = dict(config.loss_params)
+        self.scores = [SCORES[name]() for name in score_names(self.kind)]
+
+    def _forward(self, images: np.ndarray, progress=None) -> dict[str, np.ndarray]:
+        from core.inference import forward_batches
+
+        reconstruction = [s for s in self.scores if isinstance(s, ReconstructionScore)]
+
+        def batch(x):
+            if self.kind.has_elbo:
+                recon, mu, logvar = self.model(x)
+                f = Forward(x, recon, mu, logvar, self.loss_params)
+            else:
+                code = self.model.encode(x)
+                f = Forward(x, self.model.decode(code), code, None, self.loss_params)
+            return {"code": f.code, **{s.name: s.per_image(f) for s in reconstruction}}
+
+        return forward_batches(batch, images, progress=progress)
+
+    def fit(self, train_images: np.ndarray) -> "Scorer":
+        if len(train_images) < 10:
+            raise UserError("fewer than 10 normal training images: too few to fit latent scores")
+        codes = self._forward(train_images)["code"]
+        for s in self.scores:
+            if isinstance(s, LatentScore):
+                s.fit(codes)
+        return self
+
+    def score(self, images: np.ndarray, progress=None) -> dict[str, np.ndarray]:
+        """Every score of every image, as float64, in score_names order."""
+        out = self._forward(images, progress)
+        result = {}
+        for s in self.scores:
+            value = s.score(out["code"]) if isinstance(s, LatentScore) else out[s.name]
+            result[s.name] = np.asarray(value, dtype=np.float64)
+        return result
+
+
+@dataclass
+class AnomalyScores:
+    """Per image of val and test: dataset index, split, class, anomaly flag and every score."""
+
+    index: np.ndarray
+    split: np.ndarray  # "val" / "test"
+    labels: np.ndarray
+    is_anomaly: np.ndarray
+    scores: dict[str, np.ndarray]
+    view: AnomalySplit
+    trained_on_normal_only: bool
+    from_cache: bool = False
+
+    def part(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.split == split)
+
+
+def anomaly_view(run: Run, classes, normal: tuple[str, ...] | None) -> tuple[AnomalySplit, bool]:
+    """The normal/anomaly split to score with, and whether the run trained on normal images only."""
+    config = run.config()
+    kind = model_kind(config.model)
+    if not kind.has_decoder:
+        raise UserError(f"{run.name()} is a {kind}; anomaly scores need an autoencoder or VAE run")
+    chosen = tuple(normal) if normal else config.normal_classes
+    if not chosen:
+        raise UserError(f"{run.name()} was trained on every class; choose which classes are normal")
+    view = AnomalySplit.choose(classes, normal=chosen)
+    trained_on = set(config.normal_classes) if config.normal_classes else set(classes)
+    return view, not (trained_on & set(view.anomaly_classes))
+
+
+def normal_training_rows(ds: ImageDataset, view: AnomalySplit) -> np.ndarray:
+    """Training images of the normal classes: what latent scores are fitted on."""
+    train = ds.indices("train")
+    normal = view.mask(ds.labels, ds.classes) & ~view.is_anomaly(ds.labels, ds.classes)
+    return train[normal[train]]
+
+
+def compute_scores(run: Run, settings: Settings, normal: tuple[str, ...] | None = None,
+                   ds: ImageDataset | None = None) -> AnomalyScores:
+    """Every score for the val and test images; computed once per (checkpoint, normal classes)."""
+    config = run.config()
+    ds = ds or load_dataset(config.dataset, settings)
+    view, normal_only = anomaly_view(run, ds.classes, normal)
+
+    def compute() -> dict[str, np.ndarray]:
+        keep = view.mask(ds.labels, ds.classes)
+        is_anomaly = view.is_anomaly(ds.labels, ds.classes)
+        scored = np.concatenate([ds.indices("val"), ds.indices("test")])
+        scored = scored[keep[scored]]
+        scorer = Scorer(run).fit(ds.images[normal_training_rows(ds, view)])
+        scores = scorer.score(ds.images[scored])
+        split_names = np.where(np.isin(scored, ds.indices("val")), "val", "test")
+        return {"index": scored, "split": split_names, "labels": ds.labels[scored],
+                "is_anomaly": is_anomaly[scored], **{f"score_{k}": v for k, v in scores.items()}}
+
+    key = {"checkpoint": checkpoint_key(run), "dataset": config.dataset,
+           "normal": list(view.normal_classes), "version": CACHE_VERSION}
+    arrays, hit = cached_arrays(run, settings, "anomaly-scores", key, compute)
+    scores = {k[len("score_"):]: v for k, v in arrays.items() if k.startswith("score_")}
+    return AnomalyScores(arrays["index"], arrays["split"], arrays["labels"], arrays["is_anomaly"],
+                         scores, view, normal_only, hit)

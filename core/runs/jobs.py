@@ -1,0 +1,101 @@
+"""Every detached `python -m core ...` process the app starts: the command, the spawn, liveness.
+
+Training runs and background projections both run as their own OS process running the same CLI
+a user would type, in a new session, so closing the dashboard never stops them. A job records
+its pid and host in a status file; a "running" job whose process is gone reads as dead.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.runs.atomic import read_json, write_json
+from core.settings import REPO_ROOT, Settings
+
+if TYPE_CHECKING:
+    from core.runs.store import Run
+
+
+def core_command(*args: str) -> list[str]:
+    """The exact command a user could type: `python -m core ARGS`."""
+    return [sys.executable, "-m", "core", *args]
+
+
+def spawn(command: list[str], settings: Settings, log_path: Path,
+          env: dict[str, str] | None = None) -> int:
+    """Start `command` detached (its own session), output appended to log_path; return the pid."""
+    full_env = {**os.environ, "DASH_WORKSPACE": str(settings.workspace),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                            os.environ.get("PYTHONPATH")])),
+                **(env or {})}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=full_env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    return proc.pid
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (exited, not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def process_gone(status: dict) -> bool:
+    """True when status names a process on this host that no longer runs."""
+    pid = status.get("pid")
+    if status.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    return not pid_alive(pid)
+
+
+# -- training runs ---------------------------------------------------------------------------
+def train_command(run: "Run", resume: bool = False) -> list[str]:
+    return core_command("train", "--run", str(run.path), *(["--resume"] if resume else []))
+
+
+def launch_training(run: "Run", settings: Settings, resume: bool = False) -> int:
+    """Start training in the background; returns the pid. Output goes to the run's log.txt."""
+    if resume:
+        (run.path / "stop").unlink(missing_ok=True)
+    pid = spawn(train_command(run, resume), settings, run.path / "log.txt")
+    run.write_status(state="queued", pid=pid, host=socket.gethostname())
+    return pid
+
+
+# -- background jobs with a status file ------------------------------------------------------
+def start_job(status_path: Path, command: list[str], settings: Settings,
+              env: dict[str, str] | None = None) -> None:
+    """Run command in the background unless the job is already running; it reports its end by
+    rewriting status_path (the CLI's --job-file)."""
+    status = job_status(status_path)
+    if status and status.get("state") == "running":
+        return
+    pid = spawn([*command, "--job-file", str(status_path)], settings,
+                status_path.with_suffix(".log"), env)
+    write_json(status_path, {"state": "running", "started": time.time(), "pid": pid,
+                             "host": socket.gethostname()})
+
+
+def job_status(status_path: Path) -> dict | None:
+    """The job's status file; a "running" job whose process is gone reads as failed."""
+    status = read_json(status_path)
+    if status and status.get("state") == "running" and process_gone(status):
+        status = {**status, "state": "failed", "error": "the background process died"}
+    return status
