@@ -28,6 +28,20 @@ def _cmd_sources(args) -> int:
     return 0
 
 
+def _cmd_models(args) -> int:
+    from core.models import MODELS
+
+    rows = [{"name": m.name, "kind": str(m.kind), "title": m.title, "description": m.description,
+             "params": {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in m.default_params.items()}} for m in MODELS.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']:<20} {r['kind']:<12} {r['description']}")
+    return 0
+
+
 def _cmd_describe(args) -> int:
     from core.data.dataset import load_dataset
     from core.data.stats import summary
@@ -56,28 +70,16 @@ def _cmd_describe(args) -> int:
 
 
 def _config_from_args(args):
-    from core.training.config import TrainConfig
+    from core.training.config import TrainConfig, config_from_args
 
-    base = TrainConfig.from_json(open(args.config).read()).to_dict() if args.config else {}
-    flags = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs, "lr": args.lr,
-             "batch_size": args.batch_size, "optimizer": args.optimizer, "schedule": args.schedule,
-             "patience": args.patience, "loss": args.loss, "denoise": args.denoise,
-             "seed": args.seed, "device": args.device, "name": args.name,
-             "augment": args.augment, "weight_decay": args.weight_decay}
-    base.update({k: v for k, v in flags.items() if v is not None})
-    if args.normal_classes is not None:
-        base["normal_classes"] = [c for c in args.normal_classes.split(",") if c]
-    for key, params in (("model_params", args.param), ("loss_params", args.loss_param)):
-        for item in params or []:
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise UserError(f"--param takes name=value, not {item!r}")
-            try:
-                parsed = json.loads(value)  # numbers, lists, true/false
-            except ValueError:
-                parsed = value
-            base.setdefault(key, {})[name] = parsed
-    return TrainConfig.from_dict(base)
+    base = {}
+    if args.config:
+        try:
+            text = Path(args.config).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read --config {args.config}: {exc}") from None
+        base = TrainConfig.from_json(text).to_dict()
+    return config_from_args(args, base)
 
 
 def _print_epoch(record: dict) -> None:
@@ -259,11 +261,16 @@ def _cmd_ship(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.training.config import add_arguments
+
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("sources", help="list the dataset sources")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_sources)
+    p = sub.add_parser("models", help="list the models that can be trained")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_models)
     p = sub.add_parser("describe", help="counts per class and split, shape, pixel statistics")
     p.add_argument("spec", help="dataset spec, e.g. digits or 'cifar100?root=data&classes=clock,crocodile'")
     p.add_argument("--json", action="store_true")
@@ -275,24 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const="", default=None,
                    help="continue a run (id or folder) from its last checkpoint")
     p.add_argument("--config", help="a TrainConfig JSON file; flags override its values")
-    p.add_argument("--dataset", help="dataset spec, default digits")
-    p.add_argument("--model", help="model name (see the Train page or core.models.MODELS)")
-    p.add_argument("--param", action="append", help="model parameter name=value (repeatable)")
-    p.add_argument("--loss")
-    p.add_argument("--loss-param", action="append", help="loss parameter name=value")
-    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=["none", "cosine", "step", "onecycle"])
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--patience", type=int)
-    p.add_argument("--augment", action="store_true", default=None)
-    p.add_argument("--denoise", help="gaussian:0.3 or mask:0.3")
-    p.add_argument("--normal-classes", help="comma-separated: train on these classes only")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--name")
+    add_arguments(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="classification metrics of a run on a split")

@@ -1,7 +1,9 @@
 """Automatic thresholds: standalone objects fitted on validation scores, then applied to test.
 
 Each has fit(scores, is_anomaly) -> self, a learned threshold_, warnings_ (why the validation data
-cannot support it, when that happens) and a one-line explanation for the page.
+cannot support it, when that happens) and a one-line explanation for the page. A subclass with a
+`name` registers itself; `make_strategy("name" or "name=value")` builds one, and the pages offer
+every registered strategy (its `default` text) as a button. Add one: CONTRIBUTING.md.
 """
 from __future__ import annotations
 
@@ -11,10 +13,28 @@ from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
 
 
+STRATEGY_CLASSES: dict[str, type["AutoThreshold"]] = {}
+
+
 class AutoThreshold:
     name = ""
+    title = ""  # button label
     explanation = ""
     needs_anomalies = False  # True: labelled anomalies in validation are required
+    default = ""  # how the pages offer it, e.g. "tnr=0.95"; defaults to the name
+    offered = True  # shown as a button on the pages (else accepted as text only)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            STRATEGY_CLASSES[cls.name] = cls
+
+    @classmethod
+    def from_value(cls, value: float | None) -> "AutoThreshold":
+        """The strategy for 'name=value' text; strategies without a parameter refuse a value."""
+        if value is not None:
+            raise UserError(f"strategy {cls.name} takes no value")
+        return cls()
 
     def fit(self, scores, is_anomaly) -> "AutoThreshold":
         scores = np.asarray(scores, dtype=float)
@@ -40,8 +60,9 @@ class AutoThreshold:
 
 class MeanValidationError(AutoThreshold):
     name = "mean"
-    explanation = ("The mean score of the normal validation images (the letters and leaks "
-                   "projects' baseline): about half the normal images end up above it.")
+    title = "mean normal"
+    explanation = ("The mean score of the normal validation images, a common baseline: about "
+                   "half the normal images end up above it.")
 
     def _fit(self, scores, is_anomaly):
         return scores[~is_anomaly].mean()
@@ -49,6 +70,7 @@ class MeanValidationError(AutoThreshold):
 
 class MaxF1(AutoThreshold):
     name = "f1"
+    title = "max F1"
     explanation = "The threshold with the best F1 on validation (anomaly = positive)."
     needs_anomalies = True
 
@@ -59,6 +81,7 @@ class MaxF1(AutoThreshold):
 
 class YoudenJ(AutoThreshold):
     name = "youden"
+    title = "Youden's J"
     explanation = "Maximises TPR - FPR (Youden's J): the ROC point farthest above chance."
     needs_anomalies = True
 
@@ -71,7 +94,13 @@ class TargetFalseAlarms(AutoThreshold):
     """The lowest threshold whose false-positive rate on normal validation images is <= max_fpr."""
 
     name = "tnr"
+    title = "TNR 95%"
+    default = "tnr=0.95"
     needs_anomalies = False
+
+    @classmethod
+    def from_value(cls, value):
+        return cls(value if value is not None else 0.95)
 
     def __init__(self, tnr: float = 0.95):
         if not 0 < tnr < 1:
@@ -90,7 +119,13 @@ class TargetFalseAlarms(AutoThreshold):
 
 class NormalPercentile(AutoThreshold):
     name = "percentile"
+    title = "99th percentile"
+    default = "percentile=99"
     needs_anomalies = False
+
+    @classmethod
+    def from_value(cls, value):
+        return cls(value if value is not None else 99.0)
 
     def __init__(self, percentile: float = 99.0):
         if not 0 < percentile < 100:
@@ -105,6 +140,7 @@ class NormalPercentile(AutoThreshold):
 
 class MixtureSplit(AutoThreshold):
     name = "gmm"
+    title = "mixture split"
     explanation = ("Fits two Gaussians to all validation scores (no labels) and puts the threshold "
                    "where the high-score component becomes the more likely one.")
 
@@ -125,24 +161,42 @@ class MixtureSplit(AutoThreshold):
         return grid[crossing[0]] if len(crossing) else grid[-1]
 
 
+class TargetFalseAlarmRate(TargetFalseAlarms):
+    """The same rule as 'tnr', stated as the false-alarm rate: fpr=0.05 is tnr=0.95."""
+
+    name = "fpr"
+    title = "FPR 5%"
+    offered = False  # the pages offer it as tnr
+
+    @classmethod
+    def from_value(cls, value):
+        return TargetFalseAlarms(1 - (value if value is not None else 0.05))
+
+
 def make_strategy(text: str) -> AutoThreshold:
-    """'f1', 'youden', 'mean', 'gmm', 'tnr=0.95', 'fpr=0.05' or 'percentile=99'."""
-    name, _, value = text.partition("=")
+    """A strategy from text: a registered name, optionally =value (tnr=0.95, percentile=99)."""
+    name, _, value = str(text).strip().partition("=")
     try:
         number = float(value) if value else None
     except ValueError:
         raise UserError(f"bad strategy {text!r}: {value!r} is not a number") from None
-    simple = {"f1": MaxF1, "youden": YoudenJ, "mean": MeanValidationError, "gmm": MixtureSplit}
-    if name in simple and number is None:
-        return simple[name]()
-    if name == "tnr":
-        return TargetFalseAlarms(number if number is not None else 0.95)
-    if name == "fpr":
-        return TargetFalseAlarms(1 - (number if number is not None else 0.05))
-    if name == "percentile":
-        return NormalPercentile(number if number is not None else 99.0)
-    raise UserError(f"unknown strategy {text!r}; use f1, youden, mean, gmm, tnr=0.95, fpr=0.05 "
-                    "or percentile=99")
+    if number is not None and not np.isfinite(number):
+        raise UserError(f"bad strategy {text!r}: the value must be a finite number")
+    if name not in STRATEGY_CLASSES:
+        raise UserError(f"unknown strategy {text!r}; use one of: "
+                        f"{', '.join(offered_strategies())}, fpr=0.05")
+    return STRATEGY_CLASSES[name].from_value(number)
 
 
-STRATEGIES = ("mean", "f1", "youden", "tnr=0.95", "percentile=99", "gmm")
+def offered_strategies() -> tuple[str, ...]:
+    """The strategies the pages offer, as make_strategy text, in definition order."""
+    return tuple(cls.default or name for name, cls in STRATEGY_CLASSES.items() if cls.offered)
+
+
+def title(text: str) -> str:
+    """Button label of a strategy text."""
+    cls = STRATEGY_CLASSES.get(str(text).partition("=")[0])
+    return cls.title if cls and cls.title else str(text)
+
+
+STRATEGIES = offered_strategies()  # the built-in ones; call offered_strategies() for later additions

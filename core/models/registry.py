@@ -45,7 +45,7 @@ def _entry(name: str, kind: Kind, title: str, description: str, builder, **prese
     return ModelInfo(name, kind, title, description, builder, {**defaults, **preset})
 
 
-# Seed 001 names its 12 variants but not their sizes; these are the usual Keras choices for
+# The Kuzushiji-49 comparison names its 12 variants but not their sizes; these are the usual Keras choices for
 # "1 / 2 / dense" at 28x28 (SGD vs Adam is the optimizer, set in the training config).
 _ENTRIES = [
     _entry("default_cnn", Kind.CLASSIFIER, "Default CNN",
@@ -54,41 +54,62 @@ _ENTRIES = [
            MLPClassifier),
     _entry("cnn", Kind.CLASSIFIER, "CNN (custom)", "Conv blocks then dense layers; choose every size.",
            CNNClassifier),
-    _entry("NN_1", Kind.CLASSIFIER, "NN_1", "Kuzushiji-49 (seed 001): one hidden layer of 128.",
+    _entry("NN_1", Kind.CLASSIFIER, "NN_1", "Kuzushiji-49: one hidden layer of 128.",
            MLPClassifier, hidden=(128,)),
-    _entry("NN_2", Kind.CLASSIFIER, "NN_2", "Kuzushiji-49 (seed 001): two hidden layers, 256 and 128.",
+    _entry("NN_2", Kind.CLASSIFIER, "NN_2", "Kuzushiji-49: two hidden layers, 256 and 128.",
            MLPClassifier, hidden=(256, 128)),
     _entry("NN_dense", Kind.CLASSIFIER, "NN_dense",
-           "Kuzushiji-49 (seed 001): four hidden layers, 512-512-256-128.",
+           "Kuzushiji-49: four hidden layers, 512-512-256-128.",
            MLPClassifier, hidden=(512, 512, 256, 128)),
     _entry("NN_dense_batchnorm", Kind.CLASSIFIER, "NN_dense + batchnorm",
-           "Kuzushiji-49 (seed 001): NN_dense with batch normalisation after each layer.",
+           "Kuzushiji-49: NN_dense with batch normalisation after each layer.",
            MLPClassifier, hidden=(512, 512, 256, 128), batchnorm=True),
-    _entry("CNN_1", Kind.CLASSIFIER, "CNN_1", "Kuzushiji-49 (seed 001): one conv block of 32, dense 128.",
+    _entry("CNN_1", Kind.CLASSIFIER, "CNN_1", "Kuzushiji-49: one conv block of 32, dense 128.",
            CNNClassifier, channels=(32,), dense=(128,)),
-    _entry("CNN_2", Kind.CLASSIFIER, "CNN_2", "Kuzushiji-49 (seed 001): conv blocks of 32 and 64, dense 128.",
+    _entry("CNN_2", Kind.CLASSIFIER, "CNN_2", "Kuzushiji-49: conv blocks of 32 and 64, dense 128.",
            CNNClassifier, channels=(32, 64), dense=(128,)),
     _entry("CNN_dense", Kind.CLASSIFIER, "CNN_dense",
-           "Kuzushiji-49 (seed 001): conv blocks 32-64-128, dense 256-128.",
+           "Kuzushiji-49: conv blocks 32-64-128, dense 256-128.",
            CNNClassifier, channels=(32, 64, 128), dense=(256, 128)),
     _entry("CNN_dense_batchnorm", Kind.CLASSIFIER, "CNN_dense + batchnorm",
-           "Kuzushiji-49 (seed 001): CNN_dense with batch normalisation after each layer.",
+           "Kuzushiji-49: CNN_dense with batch normalisation after each layer.",
            CNNClassifier, channels=(32, 64, 128), dense=(256, 128), batchnorm=True),
     _entry("lenet", Kind.CLASSIFIER, "LeNet-style CNN",
-           "Ukrainian letters (seed 000): MNIST-style 5x5 convs of 32 and 64, dense 128, dropout 0.5.",
+           "Ukrainian letters: MNIST-style 5x5 convs of 32 and 64, dense 128, dropout 0.5.",
            CNNClassifier, channels=(32, 64), kernel=5, dense=(128,), dropout=0.5),
     _entry("clocks_cnn", Kind.CLASSIFIER, "Clocks-vs-crocodiles CNN",
-           "Clocks and crocodiles (seed 002): three conv+pool+relu blocks, two dense layers.",
+           "Clocks and crocodiles: three conv+pool+relu blocks, two dense layers.",
            CNNClassifier, channels=(16, 32, 64), dense=(128, 32)),
     _entry("mlp_ae", Kind.AUTOENCODER, "MLP autoencoder",
-           "Leak detection (seed 003): three linear layers down to a 128-d code, mirrored decoder.",
+           "Leak detection: three linear layers down to a 128-d code, mirrored decoder.",
            MLPAutoencoder),
     _entry("conv_ae", Kind.AUTOENCODER, "Conv autoencoder",
-           "Cracks (seed 004): strided convs to a 128-d code, transposed convs back.", ConvAutoencoder),
+           "Cracks: strided convs to a 128-d code, transposed convs back.", ConvAutoencoder),
     _entry("vae", Kind.VAE, "Variational autoencoder",
-           "Ukrainian letters anomaly detector (seed 000): conv VAE with a 16-d latent.", VAE),
+           "Ukrainian letters anomaly detector: conv VAE with a 16-d latent.", VAE),
 ]
 MODELS: dict[str, ModelInfo] = {info.name: info for info in _ENTRIES}
+
+
+def register(name: str, kind: Kind, title: str, description: str, builder, **preset) -> ModelInfo:
+    """Add a model: builder(in_shape, [n_outputs,] **params) -> nn.Module (see CONTRIBUTING.md)."""
+    if name in MODELS:
+        raise ValueError(f"a model named {name!r} is registered already")
+    MODELS[name] = info = _entry(name, Kind(kind), title, description, builder, **preset)
+    return info
+
+
+def _discover() -> None:
+    """Import every other module of core.models: a file there may register() its models."""
+    import importlib
+    import pkgutil
+
+    import core.models as package
+
+    infrastructure = {"registry", "kinds", "layers", "losses", "classifiers", "autoencoders"}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name not in infrastructure and not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
 
 
 def get_model_info(name: str) -> ModelInfo:
@@ -144,3 +165,6 @@ def build_model(
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+_discover()

@@ -1,8 +1,15 @@
-"""The training config: everything a run needs, as a dataclass that round-trips as JSON."""
+"""The training config: one dataclass drives a run, its JSON record and the CLI flags.
+
+Each field carries its help text and choices (nanoGPT's habit), and `python -m core train`
+gets one flag per field from them, so a new training option is one field here.
+"""
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import asdict, dataclass, field, fields
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
 
 from core.errors import UserError
 
@@ -12,50 +19,76 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DENOISE_KINDS = ("gaussian", "mask")
 
 
+def option(default: Any = MISSING, *, help: str, choices: tuple = (), flag: str = "",
+           factory: Any = MISSING) -> Any:
+    """A config field with what its CLI flag and the Train form need to know."""
+    meta = {"help": help, "choices": tuple(choices), "flag": flag}
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass
 class TrainConfig:
-    dataset: str = "digits"  # a DatasetSpec in text form
-    model: str = "default_cnn"
-    model_params: dict = field(default_factory=dict)
-    loss: str = "auto"  # auto: cross_entropy / mse / elbo by model kind
-    loss_params: dict = field(default_factory=dict)  # label_smoothing, beta, mse_weight, ...
-    optimizer: str = "adam"
-    lr: float = 3e-3
-    momentum: float = 0.9  # SGD only
-    weight_decay: float = 0.0
-    schedule: str = "onecycle"
-    batch_size: int = 64
-    epochs: int = 10
-    patience: int = 0  # epochs without a better validation metric before stopping; 0 = never
-    augment: bool = False  # classifiers: random shifts of up to 1/8 of the image side
-    denoise: str = ""  # autoencoders: "gaussian:0.3" or "mask:0.3" corrupts inputs, not targets
-    normal_classes: tuple[str, ...] = ()  # anomaly training: train/validate on these classes only
-    seed: int = 0
-    device: str = "auto"
-    log_every: int = 10  # steps between train-loss points on the live curve
-    name: str = ""
+    dataset: str = option("digits", help="dataset spec, e.g. digits or 'mnist?root=data'")
+    model: str = option("default_cnn", help="model name (python -m core models)")
+    model_params: dict = option(factory=dict, flag="param",
+                                help="model parameter name=value, e.g. hidden=[128] (repeatable)")
+    loss: str = option("auto", help="auto: cross_entropy / mse / elbo by model kind")
+    loss_params: dict = option(factory=dict, flag="loss-param",
+                               help="loss option name=value, e.g. beta=0.5 (repeatable)")
+    optimizer: str = option("adam", help="optimizer", choices=OPTIMIZERS)
+    lr: float = option(3e-3, help="learning rate (the peak, with onecycle)")
+    momentum: float = option(0.9, help="SGD momentum")
+    weight_decay: float = option(0.0, help="weight decay")
+    schedule: str = option("onecycle", help="learning-rate schedule", choices=SCHEDULES)
+    batch_size: int = option(64, help="images per step (the global batch under DDP)")
+    epochs: int = option(10, help="passes over the training images")
+    patience: int = option(0, help="epochs without a better validation metric before stopping; "
+                                   "0 = never")
+    augment: bool = option(False, help="classifiers: random shifts of up to 1/8 of the side")
+    denoise: str = option("", help="autoencoders: corrupt inputs, not targets: gaussian:0.3 or "
+                                   "mask:0.3")
+    normal_classes: tuple[str, ...] = option((), help="anomaly training: train and validate on "
+                                                      "these classes only (comma-separated)")
+    seed: int = option(0, help="seed for weights, shuffling and noise")
+    device: str = option("auto", help="where to train", choices=DEVICES)
+    log_every: int = option(10, help="steps between train-loss points on the live curve")
+    name: str = option("", help="display name of the run")
 
     def __post_init__(self) -> None:
+        if isinstance(self.normal_classes, str):
+            self.normal_classes = tuple(c for c in self.normal_classes.split(",") if c)
         self.normal_classes = tuple(str(c) for c in self.normal_classes)
         self.validate()
 
     def validate(self) -> None:
         """Refuse settings that cannot work, with the reason (shown in the form and the CLI)."""
         problems = []
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            problems.append(f"schedule must be one of {', '.join(SCHEDULES)}")
-        if self.device not in DEVICES:
-            problems.append(f"device must be one of {', '.join(DEVICES)}")
-        if not 0 < self.lr <= 10:
+        for f in fields(self):
+            value, expected = getattr(self, f.name), type(f.default) if f.default is not MISSING \
+                else dict
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                continue
+            if expected is tuple:
+                continue
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                problems.append(f"{f.name} must be a {expected.__name__}, not {value!r}")
+            elif f.metadata["choices"] and value not in f.metadata["choices"]:
+                problems.append(f"{f.name} must be one of {', '.join(f.metadata['choices'])}")
+        if problems:
+            raise UserError("invalid training settings: " + "; ".join(problems))
+        if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
             problems.append("learning rate must be in (0, 10]")
         if not 1 <= self.batch_size <= 65536:
             problems.append("batch size must be between 1 and 65536")
         if not 1 <= self.epochs <= 10000:
             problems.append("epochs must be between 1 and 10000")
-        if self.patience < 0 or self.log_every < 1 or self.weight_decay < 0:
-            problems.append("patience and weight decay must be >= 0, log_every >= 1")
+        if not 0 <= self.seed < 2 ** 32:
+            problems.append("seed must be between 0 and 2**32 - 1")
+        if self.patience < 0 or self.log_every < 1 or not self.weight_decay >= 0 \
+                or not self.momentum >= 0:
+            problems.append("patience, momentum and weight decay must be >= 0, log_every >= 1")
         if self.denoise:
             kind, _, level = self.denoise.partition(":")
             try:
@@ -77,6 +110,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        if not isinstance(d, dict):
+            raise UserError(f"training settings must be a JSON object, not {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -88,4 +123,59 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise UserError(f"not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+# -- the CLI flags, generated from the fields -------------------------------------------------
+def flag_name(f) -> str:
+    return "--" + (f.metadata.get("flag") or f.name.replace("_", "-"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field. Defaults are None so only the flags given override."""
+    for f in fields(TrainConfig):
+        kind = type(f.default) if f.default is not MISSING else dict
+        common = {"dest": f.name, "default": None, "help": f.metadata["help"]}
+        if kind is bool:
+            parser.add_argument(flag_name(f), action=argparse.BooleanOptionalAction, **common)
+        elif kind is dict:
+            parser.add_argument(flag_name(f), action="append", metavar="NAME=VALUE", **common)
+        elif kind is tuple:
+            parser.add_argument(flag_name(f), metavar="A,B,...", **common)
+        else:
+            choices = f.metadata["choices"] or None
+            metavar = "{" + ",".join(choices) + "}" if choices else f.name.upper()
+            parser.add_argument(flag_name(f), type=kind, metavar=metavar, choices=choices, **common)
+
+
+def config_from_args(args: argparse.Namespace, base: dict | None = None) -> TrainConfig:
+    """base (e.g. a --config file) with every given flag applied on top."""
+    values = dict(base or {})
+    for f in fields(TrainConfig):
+        given = getattr(args, f.name, None)
+        if given is None:
+            continue
+        if isinstance(given, list):  # NAME=VALUE items of a dict field
+            values[f.name] = {**values.get(f.name, {}), **_name_values(given, flag_name(f))}
+        elif f.default == ():
+            values[f.name] = [c.strip() for c in given.split(",") if c.strip()]
+        else:
+            values[f.name] = given
+    return TrainConfig.from_dict(values)
+
+
+def _name_values(items: list[str], flag: str) -> dict:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UserError(f"{flag} takes name=value, not {item!r}")
+        try:
+            out[name] = json.loads(value)  # numbers, lists, true/false
+        except ValueError:
+            out[name] = value
+    return out

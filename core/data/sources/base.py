@@ -29,7 +29,12 @@ class Source(Protocol):
     name: str
     title: str
     description: str
-    needs_root: bool
+    needs_root: bool  # reads files from a folder given as root=...
+    # What the dataset picker offers for this source (all optional, default False / ""):
+    #   downloadable: bool   can fetch its files when the user asks (download=True)
+    #   accepts_zip: bool    an uploaded .zip can be its root
+    #   resizable: bool      takes size= and mode= (images of any size and colour)
+    #   suggested_root: str  where its files usually sit, relative to the first data root
 
     def fingerprint(self, spec: DatasetSpec) -> str:
         """Cheap string that changes when the files behind the spec change."""
@@ -60,9 +65,26 @@ def all_sources() -> list[Source]:
     return list(_REGISTRY.values())
 
 
+_DISCOVERED = False
+
+
 def _ensure_loaded() -> None:
-    # Importing the modules registers their sources; done lazily to keep `import core` light.
-    from core.data.sources import digits, folder, kuzushiji, torchvision_sets  # noqa: F401
+    """Import every module of this package once: each registers its sources when imported.
+
+    So adding a source is adding a file here. Lazy, to keep `import core` light.
+    """
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    import importlib
+    import pkgutil
+
+    import core.data.sources as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    _DISCOVERED = True
 
 
 def require_root(spec: DatasetSpec) -> Path:
@@ -81,3 +103,12 @@ def files_fingerprint(paths: list[Path]) -> str:
         except OSError:
             parts.append(f"{p}:missing")
     return "|".join(parts)
+
+
+CAPABILITIES = {"downloadable": False, "accepts_zip": False, "resizable": False,
+                "suggested_root": ""}
+
+
+def capability(source: Source, name: str):
+    """A source's optional picker capability (see Source), or its default."""
+    return getattr(source, name, CAPABILITIES[name])

@@ -108,6 +108,8 @@ class ImageFolderSource:
     description: str = ("One subfolder per class (e.g. normal/, leak/), optionally under train/ "
                         "and test/; any size, converted to the chosen size and mode.")
     needs_root: bool = True
+    accepts_zip: bool = True
+    resizable: bool = True
 
     def fingerprint(self, spec) -> str:
         root = require_root(spec)

@@ -43,6 +43,7 @@ class Kuzushiji49Source:
     title: str = "Kuzushiji-49"
     description: str = "49 classes of cursive Japanese characters, 28x28, heavily imbalanced."
     needs_root: bool = True
+    suggested_root: str = "k49"
 
     def fingerprint(self, spec) -> str:
         root = require_root(spec)

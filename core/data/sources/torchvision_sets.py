@@ -40,6 +40,8 @@ class MnistLikeSource:
     description: str
     class_name: str  # torchvision.datasets attribute, also its folder under root
     needs_root: bool = True
+    downloadable: bool = True
+    suggested_root: str = "."
 
     def _cls(self):
         return _torchvision_class(self.class_name)
@@ -115,6 +117,8 @@ class CifarSource:
     description: str
     class_name: str
     needs_root: bool = True
+    downloadable: bool = True
+    suggested_root: str = "."
 
     def _cls(self):
         return _torchvision_class(self.class_name)
