@@ -43,15 +43,3 @@ def test_describe_table_and_errors(settings) -> None:
     assert "Traceback" not in bad.stderr
     unknown = run_cli("describe", "imagenet")
     assert unknown.returncode == 2 and "known sources" in unknown.stderr
-
-
-def test_core_does_not_import_streamlit() -> None:
-    code = ("import sys, core, core.cli, core.data.dataset, core.data.stats, core.data.archive, core.data.sampling;"
-            "from core.data.sources import all_sources; all_sources();"
-            "import core.data.dataset as d, core.settings as s, tempfile, pathlib;"
-            "d.load_dataset('digits', s.Settings(workspace=pathlib.Path(tempfile.mkdtemp())));"
-            "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"

@@ -266,7 +266,8 @@ def compute_scores(run: Run, settings: Settings, normal: tuple[str, ...] | None 
                 "is_anomaly": is_anomaly[scored], **{f"score_{k}": v for k, v in scores.items()}}
 
     key = {"checkpoint": checkpoint_key(run), "dataset": config.dataset,
-           "normal": list(view.normal_classes), "version": CACHE_VERSION}
+           "normal": list(view.normal_classes), "version": CACHE_VERSION,
+           "scores": list(score_names(model_kind(config.model)))}  # a new score recomputes
     arrays, hit = cached_arrays(run, settings, "anomaly-scores", key, compute)
     scores = {k[len("score_"):]: v for k, v in arrays.items() if k.startswith("score_")}
     return AnomalyScores(arrays["index"], arrays["split"], arrays["labels"], arrays["is_anomaly"],

@@ -1,0 +1,67 @@
+"""The layering rules of DESIGN.md, checked on every module rather than a hand-picked few."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+WALK_CORE_WITHOUT_STREAMLIT = """
+import importlib, pkgutil, sys
+
+class NoStreamlit:  # any `import streamlit` anywhere under core now fails loudly
+    def find_spec(self, name, path=None, target=None):
+        if name == "streamlit" or name.startswith("streamlit."):
+            raise ImportError("core imported " + name)
+
+sys.meta_path.insert(0, NoStreamlit())
+import core
+names = [m.name for m in pkgutil.walk_packages(core.__path__, "core.") if not m.name.endswith("__main__")]
+for name in names:
+    importlib.import_module(name)
+print(len(names))
+"""
+
+
+def test_every_core_module_imports_without_streamlit() -> None:
+    out = subprocess.run([sys.executable, "-c", WALK_CORE_WITHOUT_STREAMLIT], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    walked = int(out.stdout.strip())
+    on_disk = len([p for p in (REPO / "core").rglob("*.py") if p.name != "__main__.py"])
+    assert walked >= on_disk - 1  # every module file (core/__init__ is the root, not walked)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_dashboard_and_pages_only_draw() -> None:
+    """No torch in dashboard/ or pages/: models are run by core (core/inference.py)."""
+    offenders = {}
+    for path in [*REPO.glob("dashboard/**/*.py"), *REPO.glob("pages/*.py")]:
+        heavy = {m for m in _imported_modules(path) if m.split(".")[0] in ("torch", "torchvision")}
+        if heavy:
+            offenders[str(path.relative_to(REPO))] = sorted(heavy)
+    assert not offenders, offenders
+
+
+def test_model_kind_names_live_in_the_kind_enum() -> None:
+    """'classifier' as a string literal only in core/models/kinds.py: code asks Kind instead."""
+    found = []
+    for path in [*REPO.glob("core/**/*.py"), *REPO.glob("dashboard/**/*.py"), *REPO.glob("pages/*.py")]:
+        if path == REPO / "core/models/kinds.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in ("classifier", "autoencoder"):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not found, found
