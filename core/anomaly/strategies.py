@@ -1,11 +1,15 @@
 """Automatic thresholds: standalone objects fitted on validation scores, then applied to test.
 
 Each has fit(scores, is_anomaly) -> self, a learned threshold_, warnings_ (why the validation data
-cannot support it, when that happens) and a one-line explanation for the page.
+cannot support it, when that happens) and a one-line explanation for the page. `fit_all` fits
+every strategy of STRATEGIES at once; `compare_strategies` reports each on val and on test.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
@@ -146,3 +150,64 @@ def make_strategy(text: str) -> AutoThreshold:
 
 
 STRATEGIES = ("mean", "f1", "youden", "tnr=0.95", "percentile=99", "gmm")
+
+
+@dataclass(frozen=True)
+class FittedThreshold:
+    """One strategy fitted on validation: its threshold (None when it could not be fitted), the
+    reasons it could not (or should not be trusted), and what it does, in a line."""
+
+    name: str
+    threshold: float | None
+    warnings: tuple[str, ...]
+    explanation: str
+
+
+def fit_all(val_scores, val_is_anomaly, names: tuple[str, ...] = STRATEGIES) -> dict[str, FittedThreshold]:
+    """Every automatic threshold fitted on the validation scores, by name. A strategy that cannot
+    fit (NaN scores, no anomalies to tune on, a failed fit) gives threshold None and says why."""
+    val_scores = np.asarray(val_scores, dtype=float)
+    bad = int((~np.isfinite(val_scores)).sum())
+    out = {}
+    for name in names:
+        strategy = make_strategy(name)
+        if bad:  # scikit-learn's mixture would raise a ValueError on them
+            out[name] = FittedThreshold(name, None, (
+                f"{bad} validation score(s) are NaN or infinite; nothing can be tuned on them.",),
+                strategy.explanation)
+            continue
+        try:
+            strategy.fit(val_scores, val_is_anomaly)
+            threshold, warnings = strategy.threshold_, list(strategy.warnings_)
+        except UserError as exc:
+            threshold, warnings = None, [str(exc)]
+        if threshold is not None and not np.isfinite(threshold):
+            threshold, warnings = None, warnings + ["The validation scores are not finite."]
+        out[name] = FittedThreshold(name, threshold, tuple(warnings), strategy.explanation)
+    return out
+
+
+def _rates(sweep: ThresholdSweep | None, threshold: float | None) -> list:
+    """F1, TPR and TNR at the threshold; None where undefined (no sweep, no threshold, NaN)."""
+    if sweep is None or threshold is None:
+        return [None] * 3
+    m = sweep.metrics(threshold)
+    return [None if v != v else v for v in (m["f1"], m["tpr"], m["tnr"])]
+
+
+COMPARISON_COLUMNS = ["strategy", "threshold", "val F1", "val TPR", "val TNR", "test F1",
+                      "test TPR", "test TNR", "note"]
+
+
+def compare_strategies(fitted: dict[str, FittedThreshold], val_scores, val_is_anomaly,
+                       test_sweep: ThresholdSweep | None) -> pd.DataFrame:
+    """One row per fitted strategy: its threshold, F1/TPR/TNR on validation (where it was tuned)
+    and on the test sweep (where it is reported), and its warnings as a note. Rates that are
+    undefined (no anomalies, a strategy that could not fit) are None."""
+    try:
+        val_sweep = ThresholdSweep(val_scores, val_is_anomaly)
+    except UserError:
+        val_sweep = None
+    rows = [[name, f.threshold, *_rates(val_sweep, f.threshold), *_rates(test_sweep, f.threshold),
+             " ".join(f.warnings)] for name, f in fitted.items()]
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
