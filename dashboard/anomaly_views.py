@@ -17,10 +17,10 @@ from core.errors import UserError
 from core.runs.results import cache_dir, checkpoint_key
 from core.runs.store import Run, read_json, write_json
 from core.evaluation.sweep import ThresholdSweep
-from dashboard.dataset_picker import settings
+from dashboard.state import settings
 from dashboard.figures import curves_figure, score_histogram_figure
 from dashboard.images import display_width, to_display
-from dashboard.threshold_panel import threshold_panel_ui
+from dashboard.widgets.threshold_panel import render_threshold_panel
 
 SLIDER = "anomaly_threshold"  # the threshold panel's slider key
 CONTEXT = "anomaly_context"  # (run, score, normal classes) the slider value belongs to
@@ -415,7 +415,7 @@ def threshold_ui(an: Analysis) -> None:
     except UserError as exc:
         curves, curves_error = None, str(exc)
     test = an.test
-    threshold_panel_ui(an.sweep, SLIDER, default=st.session_state[SLIDER], score_label=an.score,
+    render_threshold_panel(an.sweep, SLIDER, default=st.session_state[SLIDER], score_label=an.score,
                        positive="anomaly", negative="normal",
                        normal_scores=an.values[test][~an.a.is_anomaly[test]], bounds=an.bounds,
                        on_change=_follow(an, curves, curves_error))

@@ -11,7 +11,7 @@ from core.evaluation.classification import (Predictions, cell_members, confident
 from core.evaluation.sweep import ThresholdSweep
 from dashboard.figures import confusion_figure, curves_figure
 from dashboard.images import display_width, to_display
-from dashboard.threshold_panel import threshold_panel_ui
+from dashboard.widgets.threshold_panel import render_threshold_panel
 
 GALLERY = 40  # images per gallery; the caption says when there are more
 
@@ -95,7 +95,7 @@ def binary_ui(p: Predictions) -> None:
     """Two classes: a probability threshold on class 1, with the shared threshold panel."""
     positive, negative = p.classes[1], p.classes[0]
     sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
-    threshold_panel_ui(sweep, "binary_threshold", default=0.5,
+    render_threshold_panel(sweep, "binary_threshold", default=0.5,
                        score_label=f"P({positive})", positive=positive, negative=negative,
                        bounds=(0.0, 1.0))
 

@@ -11,11 +11,12 @@ import streamlit as st
 from core.data.dataset import ImageDataset
 from core.errors import UserError
 from core.latent.generation import decode_between
+from core.models import Kind
 from core.latent.geometry import disputable, lowest_margin
 from dashboard.figures import interpolation_figure
 from dashboard.images import display_width, to_display
 from dashboard.latent_views import GALLERY, NO_CLASSIFIER, Space, lines
-from dashboard.run_picker import runs_of_kind
+from dashboard.widgets.run_picker import runs_of_kind
 
 
 # -- disputable, lowest margin, misclassified ---------------------------------------------------
@@ -122,7 +123,7 @@ def generate_ui(space: Space) -> None:
     b = cols[1].selectbox("To class", names, index=min(1, len(names) - 1), key="latent_gen_b")
     steps = cols[2].slider("Steps", 5, 21, 11, key="latent_gen_steps")
     dataset = space.run.config().dataset
-    judges = {r.id: r for r in runs_of_kind(("classifier",)) if r.config().dataset == dataset}
+    judges = {r.id: r for r in runs_of_kind(Kind.classifiers()) if r.config().dataset == dataset}
     options = list(judges) + [NO_CLASSIFIER]
     judge = cols[3].selectbox("Classifier that judges the images", options, key="latent_gen_clf",
                               format_func=lambda i: "none" if i == NO_CLASSIFIER else judges[i].name(),

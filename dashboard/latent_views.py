@@ -21,13 +21,14 @@ from core.latent.projection import cached_projection, job_status, projection, st
 from core.latent.clusters import Clusters, mixture_clusters
 from core.latent.generation import centre_images
 from core.latent.geometry import class_centres, distances
+from core.models import Kind
 from core.runs.results import checkpoint_key
 from core.runs.store import Run
-from dashboard.dataset_picker import settings
+from dashboard.state import settings
 from dashboard.figures import bic_figure, confusion_figure, latent_scatter_figure
 from dashboard.images import display_width, to_display
 
-KINDS = ("classifier", "autoencoder", "vae")
+KINDS = tuple(Kind)
 TITLES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 GALLERY = 60  # images per grid; a caption says how many there were
 COLOURS = {"class": "true class", "predicted": "predicted class",

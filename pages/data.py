@@ -3,10 +3,10 @@ import streamlit as st
 
 from dashboard.data_views import (balance_ui, preprocessing_ui, samples_ui, skipped_ui,
                                   summary_ui)
-from dashboard.dataset_picker import dataset_ui
+from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 
 st.title("Data")
-ds = dataset_ui()
+ds = load_picked_dataset_or_stop()
 
 skipped_ui(ds)
 summary_ui(ds)

@@ -5,19 +5,21 @@ import streamlit as st
 from core.errors import UserError
 from core.evaluation.classification import COMPARED, classification_metrics, comparison_row, predict, predictions_frame
 from core.data.spec import DatasetSpec
+from core.models import Kind
 from dashboard import evaluate_views as views
-from dashboard.dataset_picker import load_dataset_ui, settings
-from dashboard.run_picker import run_picker_ui, runs_of_kind
+from dashboard.state import settings
+from dashboard.widgets.dataset_picker import load_dataset_or_stop
+from dashboard.widgets.run_picker import run_picker_ui, runs_of_kind
 
 st.title("Evaluate")
 cols = st.columns([3, 1])
 with cols[0]:
-    run = run_picker_ui(("classifier",), "Classifier run")
+    run = run_picker_ui(Kind.classifiers(), "Classifier run")
 if run is None:
     st.info("No classifier run with a checkpoint yet: train one on the Train page.")
     st.stop()
 split = cols[1].radio("Split", ["test", "val"], horizontal=True, key="eval_split")
-ds = load_dataset_ui(DatasetSpec.from_text(run.config().dataset))
+ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
 try:
     with st.spinner("Predicting (once per run and split; cached in the run folder)…"):
         p = predict(run, split, settings(), ds)
@@ -40,7 +42,7 @@ st.subheader("Most confident mistakes")
 views.mistakes_ui(ds, p)
 
 st.subheader("Compare runs")
-others = {r.id: r for r in runs_of_kind(("classifier",))}
+others = {r.id: r for r in runs_of_kind(Kind.classifiers())}
 chosen = st.multiselect("Runs", list(others), default=[run.id], key="compare_runs",
                         format_func=lambda i: others[i].name())
 if chosen:

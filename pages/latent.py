@@ -5,15 +5,15 @@ import streamlit as st
 from core.data.spec import DatasetSpec
 from dashboard import latent_sections as sections
 from dashboard import latent_views as views
-from dashboard.dataset_picker import load_dataset_ui
-from dashboard.run_picker import run_picker_ui
+from dashboard.widgets.dataset_picker import load_dataset_or_stop
+from dashboard.widgets.run_picker import run_picker_ui
 
 st.title("Latent space")
 run = run_picker_ui(views.KINDS, "Run (classifier, autoencoder or VAE)")
 if run is None:
     st.info("No run with a checkpoint yet: train a classifier, autoencoder or VAE on the Train page.")
     st.stop()
-ds = load_dataset_ui(DatasetSpec.from_text(run.config().dataset))
+ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
 space = views.space_ui(run, ds)
 codes = space.features.codes
 st.caption(f"Codes: the {space.features.layer} ({codes.shape[1]} dimensions) of all "

@@ -6,9 +6,9 @@ from core.errors import UserError
 from core.runs.table import export_zip, run_row
 from core.runs.store import ACTIVE, open_store
 from core.runs.jobs import launch_training
-from dashboard.dataset_picker import settings
+from dashboard.state import settings
 from dashboard.figures import compare_runs_figure
-from dashboard.run_picker import open_in_ui
+from dashboard.widgets.run_picker import render_open_in
 
 st.title("Runs")
 store = open_store(settings())
@@ -42,7 +42,7 @@ for run in chosen:
         cols = st.columns(4)
         cols[0].download_button("Download checkpoint", export_zip(run), f"{run.id}.zip",
                                 key=f"dl_{run.id}", disabled=not run.checkpoint("best").exists())
-        open_in_ui(run)
+        render_open_in(run)
         if run.read_only:
             cols[1].caption("Shipped run: read-only.")
             continue

@@ -3,12 +3,13 @@ import streamlit as st
 
 from core.runs.store import ACTIVE, open_store
 from core.runs.jobs import launch_training, train_command
-from dashboard.dataset_picker import dataset_ui, settings
+from dashboard.state import settings, watch_run, watched_runs
+from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 from dashboard.run_views import live_run_ui
-from dashboard.train_form import model_picker_ui, train_form_ui
+from dashboard.widgets.train_form import model_picker_ui, train_form_ui
 
 st.title("Train")
-ds = dataset_ui("Choose a dataset in the sidebar first.")
+ds = load_picked_dataset_or_stop("Choose a dataset in the sidebar first.")
 spec = ds.spec
 store = open_store(settings())
 form_col, live_col = st.columns([2, 3], gap="large")
@@ -19,12 +20,12 @@ with form_col:
 if config is not None:
     run = store.create(config)
     launch_training(run, settings())
-    st.session_state["train_runs"] = [run.id, *st.session_state.get("train_runs", [])]
+    watch_run(run.id)
     st.toast(f"Started {run.name()}")
 
 with live_col:
     # Runs started here, plus any other active run (started elsewhere, or before a reload).
-    watched = st.session_state.get("train_runs", [])
+    watched = watched_runs()
     active = [r.id for r in store.list() if r.status().get("state") in ACTIVE]
     shown = list(dict.fromkeys(active + watched))[:4]
     if not shown:

@@ -174,7 +174,7 @@ def _edited_scores_page(edit: str) -> None:
     from core.data.dataset import load_dataset
     from core.runs.store import open_store
     from dashboard import anomaly_views as views
-    from dashboard.dataset_picker import settings
+    from dashboard.state import settings
 
     run = open_store(settings()).get("digits-anomaly-ae")
     ds = load_dataset(run.config().dataset, settings())
