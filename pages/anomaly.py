@@ -1,9 +1,10 @@
 """Anomaly: an autoencoder's scores, a threshold you drag, and what it catches and misses."""
 import streamlit as st
 
-from core.models import Kind, model_kind
 from core.data.spec import DatasetSpec
-from dashboard import anomaly_views as views
+from core.models import Kind, model_kind
+from dashboard.sections import anomaly_inputs as inputs
+from dashboard.sections import anomaly_threshold as threshold
 from dashboard.widgets.dataset_picker import load_dataset_or_stop
 from dashboard.widgets.run_picker import run_picker_ui
 
@@ -16,20 +17,20 @@ if run is None:
             "normal classes only.")
     st.stop()
 with cols[1]:
-    score = views.score_ui(model_kind(run.config().model))
+    score = inputs.score_ui(model_kind(run.config().model))
 with cols[2]:
-    view = views.view_ui()
+    view = inputs.view_ui()
 ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
-normal = views.normal_classes_ui(run, ds)
-scores = views.compute_scores_ui(run, ds, normal)
-analysis = views.analysis_ui(run, ds, scores, score, view)
-views.prepare_threshold(analysis)
+normal = inputs.normal_classes_or_stop(run, ds)
+scores = inputs.compute_scores_or_stop(run, ds, normal)
+analysis = inputs.analyse_or_stop(run, ds, scores, score, view)
+threshold.seed_threshold(analysis)
 
 st.subheader("Automatic thresholds")
-views.auto_thresholds_ui(analysis)
+threshold.render_auto_thresholds(analysis)
 
 st.subheader("Threshold")
 st.caption("Drag it: the matrix, rates, histogram, curves and gallery below follow. Images scoring "
            "at or above the threshold are called anomalies. The link in the address bar reopens "
            "this view (run, score, threshold).")
-views.threshold_ui(analysis)
+threshold.render_threshold(analysis)

@@ -11,4 +11,9 @@ Offers:
 - `runs`: `render_table`, `render_compare` (curves overlaid), `render_actions` (per run).
 - `evaluate`: `render_headline`, `render_per_class`, `render_confusion`, `render_binary_threshold`,
   `render_roc`, `render_mistakes`, `render_comparison`, `render_downloads`, `show_images`.
+- `anomaly_inputs`: `score_ui`, `view_ui`, `normal_classes_or_stop`, `compute_scores_or_stop`,
+  `analyse_or_stop` -> `Analysis` (rows, sweep, fitted strategies, slider bounds).
+- `anomaly_threshold`: `seed_threshold`, `render_auto_thresholds`, `render_threshold` (the slider
+  with histogram, ROC/PR, gallery, save and CSV following it).
+- `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; as triptychs).
 """
