@@ -1,6 +1,8 @@
 """Turn uint8 (N, C, H, W) arrays into images a browser shows crisply at any size from 8x8 up,
-and compose them: reconstruction triptychs with an error heat map."""
+and compose them: reconstruction triptychs with an error heat map, a strip as one PNG."""
 from __future__ import annotations
+
+import io
 
 import numpy as np
 
@@ -54,3 +56,18 @@ def triptychs(images: np.ndarray, recon: np.ndarray, err: np.ndarray,
         space = np.zeros((o.shape[0], gap, 4), np.uint8)
         out.append(np.concatenate([parts[0], space, parts[1], space, parts[2]], axis=1))
     return out
+
+
+def strip_png(images: np.ndarray, gap: int = 4) -> bytes:
+    """A row of images (N, C, H, W) uint8, upscaled for viewing, as one PNG."""
+    from PIL import Image
+
+    tiles = to_display(images)
+    h, w = tiles[0].shape[:2]
+    rgb = tiles[0].ndim == 3
+    canvas = np.full((h, len(tiles) * (w + gap) - gap) + ((3,) if rgb else ()), 255, np.uint8)
+    for i, tile in enumerate(tiles):
+        canvas[:, i * (w + gap): i * (w + gap) + w] = tile
+    buf = io.BytesIO()
+    Image.fromarray(canvas).save(buf, format="PNG")
+    return buf.getvalue()

@@ -126,6 +126,8 @@ def test_latent_space_centres_and_distances_use_training_codes() -> None:
     one_class_absent = small_space()
     one_class_absent.ds.split[2:4] = 1  # class b has no training images: no centre
     assert np.isnan(one_class_absent.centres[1]).all()
+    assert space.has_centre.tolist() == [True, True]
+    assert one_class_absent.has_centre.tolist() == [True, False]
 
 
 def test_latent_space_margins_and_mistakes_for_a_classifier() -> None:

@@ -124,6 +124,11 @@ class LatentSpace:
         return class_centres(self.features.codes[self.train], self.labels[self.train],
                              len(self.classes))
 
+    @property
+    def has_centre(self) -> np.ndarray:
+        """(K,) bool: classes with training images, so with a centre."""
+        return ~np.isnan(self.centres).any(1)
+
     @cached_property
     def own_distance(self) -> np.ndarray:
         """Each image's distance to its own class centre: an anomaly-like score."""

@@ -16,4 +16,11 @@ Offers:
 - `anomaly_threshold`: `seed_threshold`, `render_auto_thresholds`, `render_threshold` (the slider
   with histogram, ROC/PR, gallery, save and CSV following it).
 - `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; as triptychs).
+- `latent_space`: `Space`, `load_space_or_stop`, `show_grid`, `lines`.
+- `latent_projection`: `Projection`, `load_projection_or_stop` (PCA now, UMAP/t-SNE in the background).
+- `latent_map`: `render_map` (selectable scatter, centre pictures, selected images),
+  `render_download`, `selected_rows`, `colour_values`.
+- `latent_clusters`: `render_clusters`, `clusters_on`, `cluster_k`, `clusters_of`, `cluster_names_of`.
+- `latent_disputable`: `render_disputable` (centre distances, margins, mistakes).
+- `latent_generate`: `render_generation` (decoded between two centres, judged by a classifier).
 """
