@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.anomaly.decisions import threshold_bounds, view_rows
 from core.anomaly.scores import AnomalyScores, compute_scores, score_names
-from core.anomaly.strategies import FittedThreshold, fit_all
+from core.anomaly.strategies import STRATEGIES, FittedThreshold, fit_all
 from core.data.dataset import ImageDataset
 from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
@@ -127,8 +127,9 @@ def _test_rows(a: AnomalyScores, view: str) -> np.ndarray:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _fit_all(val_scores: np.ndarray, val_is_anomaly: np.ndarray) -> dict[str, FittedThreshold]:
-    return fit_all(val_scores, val_is_anomaly)
+def _fit_all(val_scores: np.ndarray, val_is_anomaly: np.ndarray,
+             names: tuple[str, ...]) -> dict[str, FittedThreshold]:
+    return fit_all(val_scores, val_is_anomaly, names)  # names in the key: a new strategy refits
 
 
 def analyse_or_stop(run: Run, ds: ImageDataset, a: AnomalyScores, score: str,
@@ -142,6 +143,6 @@ def analyse_or_stop(run: Run, ds: ImageDataset, a: AnomalyScores, score: str,
     except UserError as exc:
         st.error(f"Cannot threshold the {score} scores: {exc}")
         st.stop()
-    strategies = _fit_all(values[val], a.is_anomaly[val])
+    strategies = _fit_all(values[val], a.is_anomaly[val], STRATEGIES)
     return Analysis(run, ds, a, score, val, test, sweep, strategies,
                     threshold_bounds(values, strategies))

@@ -6,9 +6,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.anomaly.decisions import (SavedThreshold, decisions_frame, default_threshold,
-                                    saved_threshold_for, saved_threshold_path)
-from core.anomaly.strategies import STRATEGIES, compare_strategies
+from core.anomaly.decisions import (
+    SavedThreshold,
+    decisions_frame,
+    default_threshold,
+    saved_threshold_for,
+    saved_threshold_path,
+)
+from core.anomaly.strategies import compare_strategies
 from core.errors import UserError
 from dashboard.figures import curves_figure, score_histogram_figure
 from dashboard.sections.anomaly_gallery import render_gallery
@@ -61,9 +66,8 @@ def _apply(an: Analysis, name: str) -> None:
 
 def render_auto_thresholds(an: Analysis) -> None:
     """One button per strategy (fitted on validation), and how each one does on val and test."""
-    cols = st.columns(len(STRATEGIES))
-    for col, name in zip(cols, STRATEGIES):
-        fitted = an.strategies[name]
+    cols = st.columns(len(an.strategies))
+    for col, (name, fitted) in zip(cols, an.strategies.items()):
         col.button(LABELS.get(name, name), key=f"auto_{name}", on_click=_apply, args=(an, name),
                    help=fitted.explanation, width="stretch")
         col.caption(fitted.explanation)
