@@ -102,7 +102,8 @@ def binary_confusion_figure(m: dict, positive: str, negative: str) -> go.Figure:
 
 
 def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal: bool,
-                  extra: dict[str, tuple] | None = None, point: tuple[float, float] | None = None) -> go.Figure:
+                  extra: dict[str, tuple] | None = None,
+                  point: tuple[float, float] | None = None) -> go.Figure:
     """Lines named 'name (AUC 0.97)'; optional dashed averages, chance diagonal, operating point."""
     fig = go.Figure()
     for name, (x, y, area) in curves.items():

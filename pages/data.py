@@ -1,8 +1,13 @@
 """Data: summary, class balance, sample grid and preprocessing preview for the chosen dataset."""
 import streamlit as st
 
-from dashboard.sections.data import (render_balance, render_preprocessing, render_samples,
-                                     render_skipped, render_summary)
+from dashboard.sections.data import (
+    render_balance,
+    render_preprocessing,
+    render_samples,
+    render_skipped,
+    render_summary,
+)
 from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 
 st.title("Data")

@@ -268,18 +268,29 @@ def test_saved_threshold_round_trips_and_records_where_it_was_tuned(tmp_path) ->
     assert SavedThreshold.now("r", "mse", 1.0, ()).strategy == "manual"  # no strategy applied
 
 
+GOOD_RECORD = {"score": "mse", "threshold": 0.5, "normal_classes": ["0"], "strategy": "f1",
+               "run": "r", "saved": "s"}
+
+
+def record_with(**changes) -> str:
+    """GOOD_RECORD as JSON with fields changed (None: removed)."""
+    record = {**GOOD_RECORD, **changes}
+    return json.dumps({k: v for k, v in record.items() if v is not None})
+
+
+def test_a_good_record_loads(tmp_path) -> None:
+    path = tmp_path / "threshold-mse.json"
+    path.write_text(record_with())
+    assert SavedThreshold.load(path) == SavedThreshold(0.5, "mse", "f1", "val", ("0",), "r", "s")
+
+
 @pytest.mark.parametrize("content", [
-    "not json", "[1, 2]", '"text"',
-    '{"score": "mse", "threshold": "0.5", "normal_classes": ["0"], "strategy": "f1", "run": "r", "saved": "s"}',
-    '{"score": "mse", "threshold": true, "normal_classes": ["0"], "strategy": "f1", "run": "r", "saved": "s"}',
-    '{"score": "mse", "threshold": NaN, "normal_classes": ["0"], "strategy": "f1", "run": "r", "saved": "s"}',
-    '{"score": "mse", "threshold": 0.5, "normal_classes": "0", "strategy": "f1", "run": "r", "saved": "s"}',
-    '{"score": "mse", "threshold": 0.5, "normal_classes": [0], "strategy": "f1", "run": "r", "saved": "s"}',
-    '{"score": "mse", "threshold": 0.5, "normal_classes": ["0"], "run": "r", "saved": "s"}',
-    '{"score": 3, "threshold": 0.5, "normal_classes": ["0"], "strategy": "f1", "run": "r", "saved": "s"}',
-    '{"score": "mse", "threshold": 0.5, "normal_classes": ["0"], "strategy": "f1", "run": "r", "saved": "s", "split": "train"}',
-], ids=["not-json", "list", "string", "text-value", "bool-value", "nan-value", "classes-text",
-        "classes-ints", "no-strategy", "score-int", "bad-split"])
+    "not json", "[1, 2]", '"text"', record_with(threshold="0.5"), record_with(threshold=True),
+    record_with(threshold=float("nan")), record_with(threshold=float("inf")),
+    record_with(normal_classes="0"), record_with(normal_classes=[0]), record_with(strategy=None),
+    record_with(run=None), record_with(score=3), record_with(split="train"),
+], ids=["not-json", "list", "string", "text-value", "bool-value", "nan-value", "inf-value",
+        "classes-text", "classes-ints", "no-strategy", "no-run", "score-int", "bad-split"])
 def test_malformed_saved_threshold_reads_as_none(tmp_path, content) -> None:
     path = tmp_path / "threshold-mse.json"
     path.write_text(content)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,7 +143,7 @@ class SavedThreshold:
         strategy = strategy if kept else "manual"
         return cls(float(value), score, strategy, "test" if strategy == "manual" else "val",
                    tuple(normal_classes), run_id,
-                   datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                   datetime.now(UTC).isoformat(timespec="seconds"))
 
     def to_json(self) -> dict:
         d = asdict(self)

@@ -6,10 +6,19 @@ import pandas as pd
 import streamlit as st
 
 from core.data.dataset import ImageDataset
-from core.evaluation.classification import (COMPARED, Predictions, cell_members,
-                                            comparison_row, confident_mistakes, confusion,
-                                            largest_confusion, metrics_csv, per_class_frame,
-                                            predictions_frame, roc_pr_curves)
+from core.evaluation.classification import (
+    COMPARED,
+    Predictions,
+    cell_members,
+    comparison_row,
+    confident_mistakes,
+    confusion,
+    largest_confusion,
+    metrics_csv,
+    per_class_frame,
+    predictions_frame,
+    roc_pr_curves,
+)
 from core.evaluation.sweep import ThresholdSweep
 from core.models import Kind
 from core.runs.store import Run

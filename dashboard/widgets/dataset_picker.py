@@ -9,12 +9,13 @@ import streamlit as st
 
 from core.data.archive import extract_zip
 from core.data.dataset import ImageDataset, load_dataset
-from core.errors import UserError
 from core.data.preprocess import CRACKS_RECIPE
-from core.settings import Settings
 from core.data.sources import all_sources
 from core.data.spec import DatasetSpec
+from core.errors import UserError
+from core.settings import Settings
 from dashboard.state import get_spec, set_spec, settings
+
 STEP_CHOICES = ["grayscale", "rgb", "resize:16", "resize:28", "resize:32", "resize:64",
                 "blur:1.0", "blur:2.0", "adaptive_threshold:11:2", "invert", "normalize"]
 # Selectboxes treat None as "nothing chosen", so "keep"/"auto" stand for a spec's None.

@@ -5,8 +5,8 @@ import streamlit as st
 
 from core.data.dataset import ImageDataset
 from core.errors import UserError
-from core.models.losses import LOSSES_BY_KIND
 from core.models import MODELS, Kind, build_model
+from core.models.losses import LOSSES_BY_KIND
 from core.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
 
 
