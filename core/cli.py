@@ -147,9 +147,9 @@ def _cmd_evaluate(args) -> int:
 def _cmd_threshold(args) -> int:
     from core.anomaly.scores import compute_scores
     from core.anomaly.strategies import make_strategy
+    from core.evaluation.sweep import ThresholdSweep
     from core.runs.store import open_store
     from core.settings import Settings
-    from core.evaluation.sweep import ThresholdSweep
 
     settings = Settings.from_env()
     run = open_store(settings).get(args.run)
@@ -247,8 +247,8 @@ def _cmd_disputable(args) -> int:
 
 
 def _cmd_ship(args) -> int:
-    from core.settings import Settings
     from core.runs.shipping import ship, verify
+    from core.settings import Settings
 
     out = Path(args.out) if args.out else Settings.from_env().shipped_dir
     if args.verify:

@@ -24,7 +24,7 @@ class Settings:
     shipped_dir: Path = REPO_ROOT / "weights"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         workspace = Path(os.environ.get("DASH_WORKSPACE", "workspace")).resolve()
         roots_env = os.environ.get("DASH_DATA_ROOTS", "")
         roots = [Path(p) for p in roots_env.split(os.pathsep) if p.strip()]

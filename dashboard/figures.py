@@ -88,8 +88,22 @@ def confusion_figure(matrix: np.ndarray, classes, normalized: bool,
     return fig
 
 
+def binary_confusion_figure(m: dict, positive: str, negative: str) -> go.Figure:
+    """2 x 2 heatmap of TN/FP/FN/TP counts: rows the truth, columns the call."""
+    z = [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]
+    names = [["TN", "FP"], ["FN", "TP"]]
+    text = [[f"{names[i][j]}<br>{z[i][j]:,}" for j in range(2)] for i in range(2)]
+    fig = go.Figure(go.Heatmap(z=z, x=[f"called {negative}", f"called {positive}"],
+                               y=[f"{negative}", f"{positive}"], text=text, texttemplate="%{text}",
+                               colorscale="Blues", showscale=False, hoverinfo="skip"))
+    fig.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), yaxis_autorange="reversed",
+                      yaxis_title="true", font=dict(size=14))
+    return fig
+
+
 def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal: bool,
-                  extra: dict[str, tuple] | None = None, point: tuple[float, float] | None = None) -> go.Figure:
+                  extra: dict[str, tuple] | None = None,
+                  point: tuple[float, float] | None = None) -> go.Figure:
     """Lines named 'name (AUC 0.97)'; optional dashed averages, chance diagonal, operating point."""
     fig = go.Figure()
     for name, (x, y, area) in curves.items():

@@ -1,35 +1,36 @@
 """Anomaly: an autoencoder's scores, a threshold you drag, and what it catches and misses."""
 import streamlit as st
 
-from core.models import model_kind
 from core.data.spec import DatasetSpec
-from dashboard import anomaly_views as views
-from dashboard.dataset_picker import load_dataset_ui
-from dashboard.run_picker import run_picker_ui
+from core.models import Kind, model_kind
+from dashboard.sections import anomaly_inputs as inputs
+from dashboard.sections import anomaly_threshold as threshold
+from dashboard.widgets.dataset_picker import load_dataset_or_stop
+from dashboard.widgets.run_picker import run_picker_ui
 
 st.title("Anomaly detection")
 cols = st.columns([4, 2, 3])
 with cols[0]:
-    run = run_picker_ui(("autoencoder", "vae"), "Autoencoder run")
+    run = run_picker_ui(Kind.with_decoder(), "Autoencoder run")
 if run is None:
     st.info("No autoencoder or VAE run with a checkpoint yet: train one on the Train page, on the "
             "normal classes only.")
     st.stop()
 with cols[1]:
-    score = views.score_ui(model_kind(run.config().model))
+    score = inputs.score_ui(model_kind(run.config().model))
 with cols[2]:
-    view = views.view_ui()
-ds = load_dataset_ui(DatasetSpec.from_text(run.config().dataset))
-normal = views.normal_classes_ui(run, ds)
-scores = views.compute_scores_ui(run, ds, normal)
-analysis = views.analysis_ui(run, ds, scores, score, view)
-views.prepare_threshold(analysis)
+    view = inputs.view_ui()
+ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
+normal = inputs.normal_classes_or_stop(run, ds)
+scores = inputs.compute_scores_or_stop(run, ds, normal)
+analysis = inputs.analyse_or_stop(run, ds, scores, score, view)
+threshold.seed_threshold(analysis)
 
 st.subheader("Automatic thresholds")
-views.auto_thresholds_ui(analysis)
+threshold.render_auto_thresholds(analysis)
 
 st.subheader("Threshold")
 st.caption("Drag it: the matrix, rates, histogram, curves and gallery below follow. Images scoring "
            "at or above the threshold are called anomalies. The link in the address bar reopens "
            "this view (run, score, threshold).")
-views.threshold_ui(analysis)
+threshold.render_threshold(analysis)

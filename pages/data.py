@@ -1,18 +1,23 @@
 """Data: summary, class balance, sample grid and preprocessing preview for the chosen dataset."""
 import streamlit as st
 
-from dashboard.data_views import (balance_ui, preprocessing_ui, samples_ui, skipped_ui,
-                                  summary_ui)
-from dashboard.dataset_picker import dataset_ui
+from dashboard.sections.data import (
+    render_balance,
+    render_preprocessing,
+    render_samples,
+    render_skipped,
+    render_summary,
+)
+from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 
 st.title("Data")
-ds = dataset_ui()
+ds = load_picked_dataset_or_stop()
 
-skipped_ui(ds)
-summary_ui(ds)
+render_skipped(ds)
+render_summary(ds)
 st.subheader("Class balance")
-balance_ui(ds)
+render_balance(ds)
 st.subheader("Samples")
-samples_ui(ds)
+render_samples(ds)
 st.subheader("Preprocessing")
-preprocessing_ui(ds)
+render_preprocessing(ds)

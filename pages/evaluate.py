@@ -1,23 +1,24 @@
 """Evaluate: metrics, confusion matrix with its images, ROC/PR curves, mistakes, comparison."""
-import pandas as pd
 import streamlit as st
 
-from core.errors import UserError
-from core.evaluation.classification import COMPARED, classification_metrics, comparison_row, predict, predictions_frame
 from core.data.spec import DatasetSpec
-from dashboard import evaluate_views as views
-from dashboard.dataset_picker import load_dataset_ui, settings
-from dashboard.run_picker import run_picker_ui, runs_of_kind
+from core.errors import UserError
+from core.evaluation.classification import classification_metrics, predict
+from core.models import Kind
+from dashboard.sections import evaluate as sections
+from dashboard.state import settings
+from dashboard.widgets.dataset_picker import load_dataset_or_stop
+from dashboard.widgets.run_picker import run_picker_ui
 
 st.title("Evaluate")
 cols = st.columns([3, 1])
 with cols[0]:
-    run = run_picker_ui(("classifier",), "Classifier run")
+    run = run_picker_ui(Kind.classifiers(), "Classifier run")
 if run is None:
     st.info("No classifier run with a checkpoint yet: train one on the Train page.")
     st.stop()
 split = cols[1].radio("Split", ["test", "val"], horizontal=True, key="eval_split")
-ds = load_dataset_ui(DatasetSpec.from_text(run.config().dataset))
+ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
 try:
     with st.spinner("Predicting (once per run and split; cached in the run folder)…"):
         p = predict(run, split, settings(), ds)
@@ -26,35 +27,19 @@ except UserError as exc:
     st.stop()
 metrics = classification_metrics(p)
 
-views.headline_ui(metrics)
+sections.render_headline(metrics)
 st.subheader("Per class")
-views.per_class_ui(metrics)
+sections.render_per_class(metrics)
 st.subheader("Confusion matrix")
-views.confusion_ui(ds, p)
+sections.render_confusion(ds, p)
 if len(p.classes) == 2:
     st.subheader("Probability threshold")
-    views.binary_ui(p)
+    sections.render_binary_threshold(p)
 st.subheader("ROC and precision-recall")
-views.roc_ui(p)
+sections.render_roc(p)
 st.subheader("Most confident mistakes")
-views.mistakes_ui(ds, p)
+sections.render_mistakes(ds, p)
 
 st.subheader("Compare runs")
-others = {r.id: r for r in runs_of_kind(("classifier",))}
-chosen = st.multiselect("Runs", list(others), default=[run.id], key="compare_runs",
-                        format_func=lambda i: others[i].name())
-if chosen:
-    with st.spinner("Evaluating the chosen runs…"):
-        table = pd.DataFrame([comparison_row(others[i], split, settings(),
-                                             metrics if i == run.id else None) for i in chosen])
-    st.dataframe(table.style.highlight_max(subset=list(COMPARED), color="#cde8c5")
-                 .format({k: "{:.4f}" for k in COMPARED}), hide_index=True)
-    st.caption("Best value per column highlighted. Runs on other datasets are measured on their "
-               "own test split.")
-
-cols = st.columns(2)
-# A callable: the 10k-row CSV is built when clicked, not on every rerun.
-cols[0].download_button("Predictions (CSV)", lambda: predictions_frame(p).to_csv(index=False),
-                        f"{run.id}-{split}-predictions.csv", "text/csv")
-cols[1].download_button("Metrics (CSV)", views.metrics_csv(metrics), f"{run.id}-{split}-metrics.csv",
-                        "text/csv")
+sections.render_comparison(run, split, metrics)
+sections.render_downloads(run, split, p, metrics)

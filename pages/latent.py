@@ -3,35 +3,40 @@ images, mixture clusters and images generated between two class centres."""
 import streamlit as st
 
 from core.data.spec import DatasetSpec
-from dashboard import latent_sections as sections
-from dashboard import latent_views as views
-from dashboard.dataset_picker import load_dataset_ui
-from dashboard.run_picker import run_picker_ui
+from core.models import Kind
+from dashboard.sections.latent_clusters import render_clusters
+from dashboard.sections.latent_disputable import render_disputable
+from dashboard.sections.latent_generate import render_generation
+from dashboard.sections.latent_map import render_download, render_map
+from dashboard.sections.latent_projection import load_projection_or_stop
+from dashboard.sections.latent_space import load_space_or_stop
+from dashboard.widgets.dataset_picker import load_dataset_or_stop
+from dashboard.widgets.run_picker import run_picker_ui
 
 st.title("Latent space")
-run = run_picker_ui(views.KINDS, "Run (classifier, autoencoder or VAE)")
+run = run_picker_ui(tuple(Kind), "Run (classifier, autoencoder or VAE)")
 if run is None:
     st.info("No run with a checkpoint yet: train a classifier, autoencoder or VAE on the Train page.")
     st.stop()
-ds = load_dataset_ui(DatasetSpec.from_text(run.config().dataset))
-space = views.space_ui(run, ds)
+ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
+space = load_space_or_stop(run, ds)
 codes = space.features.codes
 st.caption(f"Codes: the {space.features.layer} ({codes.shape[1]} dimensions) of all "
            f"{space.features.n:,} images of {run.config().dataset}. Class centres are mean "
            "training codes.")
 
 st.subheader("Map")
-projection = views.projection_ui(space)
-views.map_ui(space, projection)
+projection = load_projection_or_stop(space)
+render_map(space, projection)
 
 st.subheader("Disputable images")
-sections.disputable_ui(space)
+render_disputable(space)
 
 st.subheader("Clusters")
-views.clusters_ui(space)
+render_clusters(space)
 
 st.subheader("Generate between two class centres")
-sections.generate_ui(space)
+render_generation(space)
 
 st.subheader("Download")
-views.download_ui(space, projection)
+render_download(space, projection)

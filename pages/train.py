@@ -1,14 +1,15 @@
 """Train: pick a model and settings, press Train, watch the curves. Runs go on in the background."""
 import streamlit as st
 
-from core.runs.store import ACTIVE, open_store
-from core.runs.jobs import launch_training, train_command
-from dashboard.dataset_picker import dataset_ui, settings
-from dashboard.run_views import live_run_ui
-from dashboard.train_form import model_picker_ui, train_form_ui
+from core.runs.jobs import launch_training
+from core.runs.store import open_store
+from dashboard.sections.train import render_live_runs
+from dashboard.state import settings, watch_run
+from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
+from dashboard.widgets.train_form import model_picker_ui, train_form_ui
 
 st.title("Train")
-ds = dataset_ui("Choose a dataset in the sidebar first.")
+ds = load_picked_dataset_or_stop("Choose a dataset in the sidebar first.")
 spec = ds.spec
 store = open_store(settings())
 form_col, live_col = st.columns([2, 3], gap="large")
@@ -19,22 +20,8 @@ with form_col:
 if config is not None:
     run = store.create(config)
     launch_training(run, settings())
-    st.session_state["train_runs"] = [run.id, *st.session_state.get("train_runs", [])]
+    watch_run(run.id)
     st.toast(f"Started {run.name()}")
 
 with live_col:
-    # Runs started here, plus any other active run (started elsewhere, or before a reload).
-    watched = st.session_state.get("train_runs", [])
-    active = [r.id for r in store.list() if r.status().get("state") in ACTIVE]
-    shown = list(dict.fromkeys(active + watched))[:4]
-    if not shown:
-        st.info("No run yet: choose settings and press Train. Past runs are on the Runs page.")
-        st.stop()
-    cols = st.columns([3, 1])
-    smoothing = cols[0].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
-    log_y = cols[1].toggle("Log-scale loss", key="train_log")
-    for run_id in shown:
-        run = store.get(run_id)
-        live_run_ui(run, smoothing, log_y)
-        with st.expander("The same run from a terminal"):
-            st.code(" ".join(train_command(run)), language="bash")
+    render_live_runs(store)

@@ -173,8 +173,9 @@ def _edited_scores_page(edit: str) -> None:
     from core.anomaly.scores import compute_scores
     from core.data.dataset import load_dataset
     from core.runs.store import open_store
-    from dashboard import anomaly_views as views
-    from dashboard.dataset_picker import settings
+    from dashboard.sections import anomaly_inputs as inputs
+    from dashboard.sections import anomaly_threshold as threshold
+    from dashboard.state import settings
 
     run = open_store(settings()).get("digits-anomaly-ae")
     ds = load_dataset(run.config().dataset, settings())
@@ -189,10 +190,10 @@ def _edited_scores_page(edit: str) -> None:
     elif edit == "no anomalies":
         a.is_anomaly[:] = False
     st.session_state.setdefault("anomaly_view", "balanced")
-    analysis = views.analysis_ui(run, ds, a, "mse", st.session_state["anomaly_view"])
-    views.prepare_threshold(analysis)
-    views.auto_thresholds_ui(analysis)
-    views.threshold_ui(analysis)
+    analysis = inputs.analyse_or_stop(run, ds, a, "mse", st.session_state["anomaly_view"])
+    threshold.seed_threshold(analysis)
+    threshold.render_auto_thresholds(analysis)
+    threshold.render_threshold(analysis)
 
 
 @pytest.mark.parametrize("edit", ["nan", "nan in val", "equal", "no anomalies"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.runs.curves import downsample, series, smooth_ema
+from core.runs.curves import downsample, epoch_metric_names, series, smooth_ema
 from dashboard.figures import training_curves_figure
 
 
@@ -36,3 +36,13 @@ def test_series_and_the_figure_draw_a_sample_of_long_runs() -> None:
     drawn = {t.name: len(t.x) for t in fig.data}
     assert drawn["train (each log)"] <= 1_000 and drawn["train (smoothed)"] <= 1_000
     assert drawn["val per epoch"] == 1
+
+
+def test_epoch_metric_names_across_runs() -> None:
+    classifier = [{"type": "step", "train_loss": 1.0, "step": 1},
+                  {"type": "epoch", "epoch": 1, "train_loss": 0.9, "val_loss": 1.0, "val_acc": 0.5,
+                   "lr": 0.01}]
+    autoencoder = [{"type": "epoch", "epoch": 1, "train_loss": 0.2, "val_mse": 0.1}]
+    assert epoch_metric_names([classifier, autoencoder]) == ["train_loss", "val_acc", "val_loss",
+                                                             "val_mse"]
+    assert epoch_metric_names([classifier[:1], []]) == []  # step records only

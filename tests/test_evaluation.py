@@ -13,8 +13,8 @@ from sklearn.metrics import (accuracy_score, auc, balanced_accuracy_score, confu
 
 from core.errors import UserError
 from core.evaluation.classification import (Predictions, cell_members, classification_metrics, comparison_row,
-                             confident_mistakes, confusion, predict, predictions_frame,
-                             roc_pr_curves)
+                             confident_mistakes, confusion, largest_confusion, metrics_csv,
+                             per_class_frame, predict, predictions_frame, roc_pr_curves)
 from core.runs.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,6 +67,31 @@ def test_curves_cells_and_mistakes(fixed: Predictions) -> None:
     frame = predictions_frame(p)
     assert list(frame.columns[:4]) == ["index", "true", "predicted", "confidence"]
     assert frame["index"].tolist() == p.index.tolist() and len(frame.columns) == 8
+
+
+def test_largest_confusion_is_the_biggest_off_diagonal_cell(fixed: Predictions) -> None:
+    matrix = confusion(fixed)
+    t, q = largest_confusion(matrix)
+    off = [(matrix[i, j], i, j) for i in range(4) for j in range(4) if i != j]
+    assert t != q and matrix[t, q] == max(v for v, _, _ in off)
+    assert largest_confusion(np.array([[3, 1, 0], [0, 2, 4], [5, 0, 1]])) == (2, 0)
+    assert largest_confusion(np.diag([4, 5])) == (0, 0)  # nothing confused
+
+
+def test_metrics_csv_has_the_headline_then_one_row_per_class(fixed: Predictions) -> None:
+    import io
+
+    import pandas as pd
+
+    metrics = classification_metrics(fixed)
+    head, per_class = metrics_csv(metrics).decode().split("\n\n")
+    row = pd.read_csv(io.StringIO(head))
+    assert len(row) == 1 and "per_class" not in row.columns
+    assert row.loc[0, "accuracy"] == pytest.approx(metrics["accuracy"])
+    assert row.loc[0, "macro_f1"] == pytest.approx(metrics["macro_f1"])
+    table = pd.read_csv(io.StringIO(per_class), index_col="class")
+    assert table.index.astype(str).tolist() == list(fixed.classes)
+    np.testing.assert_allclose(table["f1"], per_class_frame(metrics)["f1"])
 
 
 def test_predictions_are_computed_once_and_reused(settings) -> None:

@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from core.data.dataset import load_dataset
+from core.data.dataset import ImageDataset, load_dataset
+from core.data.spec import DatasetSpec
 from core.errors import UserError
 from core.latent.generation import decode_between
-from core.latent.features import extract, sample_rows
-from core.latent.projection import _project, projection
+from core.latent.features import Features, extract, sample_rows
+from core.latent.projection import _project, projection, projection_frame
 from core.latent.clusters import mixture_clusters
-from core.latent.geometry import (class_centres, disputable, lowest_margin,
+from core.latent.geometry import (LatentSpace, class_centres, disputable, lowest_margin, margins,
                                   nearest_rows)
+from core.models import Kind
 from core.runs.store import open_store
 from core.inference import load_model
 
@@ -67,6 +69,7 @@ def test_disputable_rule_on_constructed_codes() -> None:
 def test_margins_and_nearest_rows() -> None:
     proba = np.array([[0.9, 0.1], [0.55, 0.45], [0.3, 0.7]])
     assert lowest_margin(proba).tolist() == [1, 2, 0]
+    np.testing.assert_allclose(margins(proba), [0.8, 0.1, 0.4])
     codes = np.array([[0.0, 0], [3, 3], [10, 10]])
     assert nearest_rows(codes, np.array([[2.5, 2.0], [9.0, 9.0]])).tolist() == [1, 2]
 
@@ -84,6 +87,56 @@ def test_clusters_are_named_by_training_labels_only() -> None:
     assert clusters.report["accuracy"] == 0.0
     honest = mixture_clusters(train, train_labels, test, 1 - swapped, ("a", "b"), max_components=4)
     assert honest.report["accuracy"] == 1.0 and honest.n_components in honest.bic
+    # every code gets the name of its component; the table counts each split's codes
+    names = honest.component_names(test)
+    assert names.tolist() == [f"cluster {c} · {honest.names[c]}" for c in honest.components(test)]
+    named = [n.split(" · ")[1] for n in names]
+    assert set(named[:30]) == {"a"} and set(named[30:]) == {"b"}
+    table = honest.table()
+    assert list(table.columns) == ["cluster", "named as", "train images", "test images"]
+    assert table["named as"].tolist() == honest.names
+    assert table["train images"].sum() == 200 and table["test images"].sum() == 60
+
+
+def small_space(proba: np.ndarray | None = None) -> LatentSpace:
+    """Six images in two classes on a line: train 0-3, val 4, test 5-7 (2-D codes)."""
+    codes = np.array([[0.0, 0], [2, 0], [10, 0], [12, 0], [1, 0], [5, 0], [9, 0], [4, 0]],
+                     dtype=np.float32)
+    labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    split = np.array([0, 0, 0, 0, 1, 2, 2, 2], dtype=np.int8)
+    ds = ImageDataset(DatasetSpec(), np.zeros((8, 1, 2, 2), np.uint8), labels, ("a", "b"), split)
+    return LatentSpace(ds, Features(codes, proba, Kind.CLASSIFIER if proba is not None
+                                    else Kind.AUTOENCODER, "code"))
+
+
+def test_latent_space_centres_and_distances_use_training_codes() -> None:
+    space = small_space()
+    np.testing.assert_allclose(space.centres, [[1.0, 0], [11, 0]])  # train rows only
+    np.testing.assert_allclose(space.own_distance, [1, 1, 1, 1, 0, 4, 2, 7])
+    assert space.split_names().tolist() == ["train"] * 4 + ["val"] + ["test"] * 3
+    assert not space.classifier and space.predicted is None
+    assert space.tolerance_max("ratio") == 1.0
+    assert space.tolerance_max("difference") == 4.0  # median of 4, 2, 7
+    rows, d = space.disputable_test([0, 1], tol=1.0, mode="ratio")
+    assert rows.tolist() == [5, 6, 7]
+    expected = disputable(space.features.codes[rows], space.labels[rows], space.centres, 1.0)
+    # |1 - own/other|: row 5 (4 vs 6) 0.33, row 6 (2 vs 8) 0.75, row 7 (7 vs 3) 1.33
+    assert rows[d.rows].tolist() == rows[expected.rows].tolist() == [5, 6]
+    with pytest.raises(UserError, match="two classes"):  # only class 0's centre to compare with
+        space.disputable_test([0], tol=0.5)
+    one_class_absent = small_space()
+    one_class_absent.ds.split[2:4] = 1  # class b has no training images: no centre
+    assert np.isnan(one_class_absent.centres[1]).all()
+    assert space.has_centre.tolist() == [True, True]
+    assert one_class_absent.has_centre.tolist() == [True, False]
+
+
+def test_latent_space_margins_and_mistakes_for_a_classifier() -> None:
+    proba = np.array([[0.9, 0.1]] * 5 + [[0.4, 0.6], [0.3, 0.7], [0.55, 0.45]])
+    space = small_space(proba)
+    assert space.classifier and space.predicted.tolist() == [0] * 5 + [1, 1, 0]
+    assert space.lowest_margin_test().tolist() == [7, 5, 6]  # margins 0.1, 0.2, 0.4
+    assert space.misclassified_test().tolist() == [5, 7]  # 5 is a -> b (0.6), 7 is b -> a (0.55)
 
 
 def test_decoded_class_centres_are_recognised_by_the_shipped_classifier(settings) -> None:
@@ -130,3 +183,32 @@ def test_cli_embed_and_disputable(settings, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     header = csv.read_text().splitlines()[0]
     assert header == "index,class,other_class,d_own,d_other,ratio"
+
+
+def test_projection_csv_has_one_row_per_drawn_point(settings) -> None:
+    run = open_store(settings).get("digits-vae")
+    ds = load_dataset(run.config().dataset, settings)
+    features = extract(run, settings, ds)
+    rows, xy, _ = projection(run, settings, "pca", {}, features)
+    space = LatentSpace(ds, features)
+    frame = projection_frame(space, rows, xy)
+    assert list(frame.columns) == ["id", "split", "x", "y", "class", "distance_to_centre"]
+    assert frame["id"].tolist() == rows.tolist() and len(frame) == 1797
+    np.testing.assert_allclose(frame[["x", "y"]].to_numpy(), xy)
+    assert (frame["class"] == np.asarray(ds.classes)[ds.labels[rows]]).all()
+    assert frame.loc[frame["split"] == "test", "id"].tolist() == ds.indices("test").tolist()
+    assert (frame["distance_to_centre"] > 0).all()
+
+
+def test_projection_csv_of_a_classifier_with_clusters() -> None:
+    proba = np.array([[0.9, 0.1]] * 5 + [[0.4, 0.6], [0.3, 0.7], [0.55, 0.45]])
+    space = small_space(proba)
+    rows = np.array([7, 0, 5])
+    xy = np.arange(6, dtype=np.float32).reshape(3, 2)
+    frame = projection_frame(space, rows, xy, clusters=np.array(["c0", "c1", "c0"], dtype=object))
+    assert list(frame.columns) == ["id", "split", "x", "y", "class", "predicted", "cluster",
+                                   "distance_to_centre"]
+    assert frame["split"].tolist() == ["test", "train", "test"]
+    assert frame["class"].tolist() == ["b", "a", "a"] and frame["predicted"].tolist() == ["a", "a", "b"]
+    assert frame["cluster"].tolist() == ["c0", "c1", "c0"]
+    np.testing.assert_allclose(frame["distance_to_centre"], [7, 1, 4])

@@ -24,8 +24,9 @@ from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
 from dashboard.figures import latent_scatter_figure
-from dashboard.latent_sections import strip_png
-from dashboard.latent_views import GALLERY, selected_rows
+from dashboard.images import strip_png
+from dashboard.sections.latent_map import selected_rows
+from dashboard.sections.latent_space import GALLERY
 from tests.apptest_helpers import metric, open_page
 
 N_DIGITS = 1797
@@ -276,19 +277,3 @@ def test_strip_png_is_one_row_of_upscaled_images() -> None:
     images = np.zeros((3, 1, 8, 8), dtype=np.uint8)
     im = Image.open(BytesIO(strip_png(images)))
     assert im.size == (3 * 72 + 2 * 4, 72)
-
-
-def test_projection_csv_has_one_row_per_drawn_point(settings, vae) -> None:
-    from core.latent.projection import projection
-    from dashboard.latent_views import Projection, Space, projection_frame
-
-    run, ds, features = vae
-    rows, xy, _ = projection(run, settings, "pca", {}, features)
-    space = Space(run, ds, features, "csv-test")
-    frame = projection_frame(space, Projection("pca", rows, xy))
-    assert list(frame.columns) == ["id", "split", "x", "y", "class", "distance_to_centre"]
-    assert frame["id"].tolist() == rows.tolist() and len(frame) == N_DIGITS
-    np.testing.assert_allclose(frame[["x", "y"]].to_numpy(), xy)
-    assert (frame["class"] == np.asarray(ds.classes)[ds.labels[rows]]).all()
-    assert frame.loc[frame["split"] == "test", "id"].tolist() == ds.indices("test").tolist()
-    assert (frame["distance_to_centre"] > 0).all()

@@ -1,11 +1,26 @@
-"""What follows a chosen threshold: test views, decisions per image, the galleries' rankings,
-the saved threshold record, and reconstructions for the galleries."""
+"""What follows a chosen threshold: test views, the slider's range and default, decisions per
+image (TP/FP/TN/FN, the CSV export), the galleries' rankings, the saved threshold record, and
+reconstructions for the galleries."""
 from __future__ import annotations
 
+import math
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pandas as pd
 
 from core.errors import UserError
+from core.runs.atomic import read_json, write_json
+from core.runs.results import cache_dir
 from core.runs.store import Run
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.anomaly.scores import AnomalyScores
+    from core.anomaly.strategies import FittedThreshold
 
 
 def view_rows(is_anomaly: np.ndarray, view: str, seed: int = 0,
@@ -23,6 +38,153 @@ def view_rows(is_anomaly: np.ndarray, view: str, seed: int = 0,
         n_anomalies = max(1, int(round(anomaly_share / (1 - anomaly_share) * len(normal))))
         return np.sort(np.concatenate([normal, rng.permutation(anomalous)[:n_anomalies]]))
     raise UserError(f"unknown test view {view!r}: as is, balanced or imbalanced")
+
+
+# -- the threshold's range and default ----------------------------------------------------------
+def threshold_bounds(scores: np.ndarray, fitted: dict[str, FittedThreshold]) -> tuple[float, float]:
+    """(low, high) for a threshold slider: the finite scores' range, stretched up to every fitted
+    threshold so that each strategy's value can be shown."""
+    finite = np.asarray(scores, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        raise UserError("no finite scores to set a threshold on")
+    thresholds = [f.threshold for f in fitted.values() if f.threshold is not None]
+    return float(finite.min()), float(max([finite.max(), *thresholds]))
+
+
+def default_threshold(fitted: dict[str, FittedThreshold], saved: SavedThreshold | None,
+                      test_scores: np.ndarray) -> tuple[float, str]:
+    """(threshold, where from): a saved one, else max F1 on val, else the 99th percentile of the
+    normal val scores, else the median test score (by hand: "manual")."""
+    if saved is not None:
+        return saved.value, saved.strategy
+    for name in ("f1", "percentile=99"):
+        if name in fitted and fitted[name].threshold is not None:
+            return fitted[name].threshold, name
+    return float(np.median(test_scores)), "manual"
+
+
+# -- decisions per image -----------------------------------------------------------------------
+def outcome(score: float, is_anomaly: bool, threshold: float) -> str:
+    """TP, FP, TN or FN: an image scoring at or above the threshold is called an anomaly."""
+    called = score >= threshold
+    if is_anomaly:
+        return "TP" if called else "FN"
+    return "FP" if called else "TN"
+
+
+def decisions_frame(a: AnomalyScores, score: str, threshold: float, classes) -> pd.DataFrame:
+    """Every validation and test image (val first): dataset index, split, class, whether it is an
+    anomaly, its score and the decision at the threshold. The page's CSV export."""
+    rows = np.concatenate([a.part("val"), a.part("test")])
+    values = a.scores[score][rows]
+    names = np.asarray([str(c) for c in classes], dtype=object)
+    return pd.DataFrame({"index": a.index[rows], "split": a.split[rows],
+                         "class": names[a.labels[rows].astype(int)],
+                         "is_anomaly": a.is_anomaly[rows], score: values,
+                         "decision": np.where(values >= threshold, "anomaly", "normal")})
+
+
+@dataclass
+class GalleryRows:
+    """The galleries under the threshold, as rows of the scores (each group in display order)."""
+
+    most_anomalous: np.ndarray
+    closest: np.ndarray  # closest to the threshold, on either side
+    wrong: np.ndarray  # the most confident false positives, then false negatives
+    n_false_positives: int  # at this threshold, of which `wrong` shows the most confident
+    n_false_negatives: int
+
+    def all(self) -> np.ndarray:
+        """Every row shown, once, sorted: what needs a reconstruction."""
+        return np.unique(np.concatenate([self.most_anomalous, self.closest, self.wrong]))
+
+
+def gallery_rows(rows: np.ndarray, scores: np.ndarray, is_anomaly: np.ndarray, threshold: float,
+                 size: int = 8) -> GalleryRows:
+    """Up to `size` rows per gallery from `rows` (scores and is_anomaly aligned with them): the
+    highest scores, the scores closest to the threshold, and the mistakes farthest from it, at
+    least half of them false positives when there are enough (ties keep the order of rows)."""
+    rows = np.asarray(rows)
+    scores = np.asarray(scores, dtype=float)
+    truth = np.asarray(is_anomaly, dtype=bool)
+    called = scores >= threshold
+    margin = np.abs(scores - threshold)
+    fp = rows[called & ~truth][np.argsort(-margin[called & ~truth], kind="stable")]
+    fn = rows[~called & truth][np.argsort(-margin[~called & truth], kind="stable")]
+    n_fp = min(len(fp), max(size // 2, size - len(fn)))
+    return GalleryRows(most_anomalous=rows[np.argsort(-scores, kind="stable")[:size]],
+                       closest=rows[np.argsort(margin, kind="stable")[:size]],
+                       wrong=np.concatenate([fp[:n_fp], fn[:size - n_fp]]).astype(int),
+                       n_false_positives=len(fp), n_false_negatives=len(fn))
+
+
+# -- the saved threshold -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class SavedThreshold:
+    """A threshold saved with a run: the default the next time its run, score and normal classes
+    are opened. On disk as JSON in the run's results folder (keys: see to_json)."""
+
+    value: float
+    score: str
+    strategy: str  # an automatic strategy's name, or "manual" when set by hand
+    split: str  # where it was tuned: "val" for a strategy, "test" for a hand-tuned value
+    normal_classes: tuple[str, ...]
+    run_id: str
+    saved: str  # ISO 8601, UTC, to the second
+
+    @classmethod
+    def now(cls, run_id: str, score: str, value: float, normal_classes, strategy: str = "manual",
+            strategy_value: float | None = None) -> SavedThreshold:
+        """A record stamped now. The strategy is kept only while the value is still the one it
+        set (strategy_value); a value moved by hand since is "manual", tuned on test."""
+        kept = strategy_value is not None and math.isclose(strategy_value, value, rel_tol=0,
+                                                           abs_tol=1e-12)
+        strategy = strategy if kept else "manual"
+        return cls(float(value), score, strategy, "test" if strategy == "manual" else "val",
+                   tuple(normal_classes), run_id,
+                   datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        return {"run": d["run_id"], "score": d["score"], "threshold": d["value"],
+                "normal_classes": list(d["normal_classes"]), "strategy": d["strategy"],
+                "split": d["split"], "saved": d["saved"]}
+
+    def save(self, path: Path) -> None:
+        write_json(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> SavedThreshold | None:
+        """The record in path, or None when it is missing or malformed (a wrong type, a value
+        that is not a finite number). Records saved before `split` existed get it from strategy."""
+        d = read_json(path)
+        if d is None:
+            return None
+        value, classes = d.get("threshold"), d.get("normal_classes")
+        texts = [d.get(k) for k in ("score", "strategy", "run", "saved")]
+        split = d.get("split", "test" if d.get("strategy") == "manual" else "val")
+        if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                or not math.isfinite(value) or not all(isinstance(t, str) for t in texts)
+                or not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)
+                or split not in ("val", "test")):
+            return None
+        score, strategy, run_id, saved = texts
+        return cls(float(value), score, strategy, split, tuple(classes), run_id, saved)
+
+
+def saved_threshold_path(run: Run, settings: Settings, score: str) -> Path:
+    """Where a run keeps its saved threshold for one score (shipped runs: in the workspace)."""
+    return cache_dir(run, settings) / f"threshold-{score}.json"
+
+
+def saved_threshold_for(run: Run, settings: Settings, score: str,
+                        normal_classes) -> SavedThreshold | None:
+    """The run's saved threshold for this score, if it was saved for these normal classes."""
+    saved = SavedThreshold.load(saved_threshold_path(run, settings, score))
+    if saved is None or saved.score != score or saved.normal_classes != tuple(normal_classes):
+        return None
+    return saved
 
 
 def reconstructions(run: Run, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from core.runs.results import cached_arrays, checkpoint_key
 from core.runs.store import Run
 from core.settings import Settings
 
-SCORES: dict[str, type["AnomalyScore"]] = {}  # every score class by name, in definition order
+SCORES: dict[str, type[AnomalyScore]] = {}  # every score class by name, in definition order
 CACHE_VERSION = 2  # bump when a score's definition changes: cached scores are recomputed
 
 
@@ -59,7 +59,7 @@ class ReconstructionScore(AnomalyScore):
 class LatentScore(AnomalyScore):
     """Fitted on the normal training codes, then asked about any codes."""
 
-    def fit(self, train_codes: np.ndarray) -> "LatentScore":
+    def fit(self, train_codes: np.ndarray) -> LatentScore:
         raise NotImplementedError
 
     def score(self, codes: np.ndarray) -> np.ndarray:
@@ -190,7 +190,7 @@ class Scorer:
 
         return forward_batches(batch, images, progress=progress)
 
-    def fit(self, train_images: np.ndarray) -> "Scorer":
+    def fit(self, train_images: np.ndarray) -> Scorer:
         if len(train_images) < 10:
             raise UserError("fewer than 10 normal training images: too few to fit latent scores")
         codes = self._forward(train_images)["code"]

@@ -3,17 +3,20 @@
 Each has fit(scores, is_anomaly) -> self, a learned threshold_, warnings_ (why the validation data
 cannot support it, when that happens) and a one-line explanation for the page. A subclass with a
 `name` registers itself; `make_strategy("name" or "name=value")` builds one, and the pages offer
-every registered strategy (its `default` text) as a button. Add one: CONTRIBUTING.md.
+every registered strategy (its `default` text) as a button. `fit_all` fits
+them all at once; `compare_strategies` reports each on val and on test. Add one: CONTRIBUTING.md.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
 
-
-STRATEGY_CLASSES: dict[str, type["AutoThreshold"]] = {}
+STRATEGY_CLASSES: dict[str, type[AutoThreshold]] = {}
 
 
 class AutoThreshold:
@@ -30,13 +33,13 @@ class AutoThreshold:
             STRATEGY_CLASSES[cls.name] = cls
 
     @classmethod
-    def from_value(cls, value: float | None) -> "AutoThreshold":
+    def from_value(cls, value: float | None) -> AutoThreshold:
         """The strategy for 'name=value' text; strategies without a parameter refuse a value."""
         if value is not None:
             raise UserError(f"strategy {cls.name} takes no value")
         return cls()
 
-    def fit(self, scores, is_anomaly) -> "AutoThreshold":
+    def fit(self, scores, is_anomaly) -> AutoThreshold:
         scores = np.asarray(scores, dtype=float)
         is_anomaly = np.asarray(is_anomaly, dtype=bool)
         if not np.isfinite(scores).all():
@@ -200,3 +203,65 @@ def title(text: str) -> str:
 
 
 STRATEGIES = offered_strategies()  # the built-in ones; call offered_strategies() for later additions
+
+
+@dataclass(frozen=True)
+class FittedThreshold:
+    """One strategy fitted on validation: its threshold (None when it could not be fitted), the
+    reasons it could not (or should not be trusted), and what it does, in a line."""
+
+    name: str
+    threshold: float | None
+    warnings: tuple[str, ...]
+    explanation: str
+
+
+def fit_all(val_scores, val_is_anomaly, names: tuple[str, ...] | None = None) -> dict[str, FittedThreshold]:
+    """Every automatic threshold fitted on the validation scores, by name. A strategy that cannot
+    fit (NaN scores, no anomalies to tune on, a failed fit) gives threshold None and says why."""
+    val_scores = np.asarray(val_scores, dtype=float)
+    names = offered_strategies() if names is None else names
+    bad = int((~np.isfinite(val_scores)).sum())
+    out = {}
+    for name in names:
+        strategy = make_strategy(name)
+        if bad:  # scikit-learn's mixture would raise a ValueError on them
+            out[name] = FittedThreshold(name, None, (
+                f"{bad} validation score(s) are NaN or infinite; nothing can be tuned on them.",),
+                strategy.explanation)
+            continue
+        try:
+            strategy.fit(val_scores, val_is_anomaly)
+            threshold, warnings = strategy.threshold_, list(strategy.warnings_)
+        except UserError as exc:
+            threshold, warnings = None, [str(exc)]
+        if threshold is not None and not np.isfinite(threshold):
+            threshold, warnings = None, warnings + ["The validation scores are not finite."]
+        out[name] = FittedThreshold(name, threshold, tuple(warnings), strategy.explanation)
+    return out
+
+
+def _rates(sweep: ThresholdSweep | None, threshold: float | None) -> list:
+    """F1, TPR and TNR at the threshold; None where undefined (no sweep, no threshold, NaN)."""
+    if sweep is None or threshold is None:
+        return [None] * 3
+    m = sweep.metrics(threshold)
+    return [None if v != v else v for v in (m["f1"], m["tpr"], m["tnr"])]
+
+
+COMPARISON_COLUMNS = ["strategy", "threshold", "val F1", "val TPR", "val TNR", "test F1",
+                      "test TPR", "test TNR", "note"]
+
+
+def compare_strategies(fitted: dict[str, FittedThreshold], val_scores, val_is_anomaly,
+                       test_sweep: ThresholdSweep | None) -> pd.DataFrame:
+    """One row per fitted strategy: its threshold, F1/TPR/TNR on validation (where it was tuned)
+    and on the test sweep (where it is reported), and its warnings as a note. Rates that are
+    undefined (no anomalies, a strategy that could not fit) are None."""
+    try:
+        val_sweep = ThresholdSweep(val_scores, val_is_anomaly)
+    except UserError:
+        val_sweep = None
+    rows = [[name, f.threshold, *_rates(val_sweep, f.threshold), *_rates(test_sweep, f.threshold),
+             " ".join(f.warnings)] for name, f in fitted.items()]
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)

@@ -1,4 +1,4 @@
-"""Seeded picks of images to show: N per class, or N at random."""
+"""Seeded picks of images to show: N per class, or N at random, from a pool of rows."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,3 +20,14 @@ def random(pool: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Up to n indices from pool without replacement, seeded."""
     rng = np.random.default_rng(seed)
     return rng.permutation(pool)[:n]
+
+
+def pool(labels: np.ndarray, class_ids: list[int], rows: np.ndarray | None = None) -> np.ndarray:
+    """The rows (all images when None) whose label is one of class_ids, in their order."""
+    rows = np.arange(len(labels)) if rows is None else rows
+    return rows[np.isin(labels[rows], class_ids)]
+
+
+def class_sizes(labels: np.ndarray, pool: np.ndarray, n_classes: int) -> np.ndarray:
+    """How many rows of pool each class id has."""
+    return np.bincount(labels[pool], minlength=n_classes)

@@ -6,8 +6,15 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (auc, balanced_accuracy_score, classification_report, confusion_matrix,
-                             precision_recall_curve, roc_auc_score, roc_curve)
+from sklearn.metrics import (
+    auc,
+    balanced_accuracy_score,
+    classification_report,
+    confusion_matrix,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from core.data.dataset import ImageDataset, load_dataset
 from core.errors import UserError
@@ -100,6 +107,15 @@ def confusion(p: Predictions, normalize: bool = False) -> np.ndarray:
                             normalize="true" if normalize else None)
 
 
+def largest_confusion(matrix: np.ndarray) -> tuple[int, int]:
+    """(true, predicted) of the largest off-diagonal cell; (0, 0) when nothing is confused."""
+    off = matrix - np.diag(np.diag(matrix))
+    if not off.any():
+        return 0, 0
+    t, q = np.unravel_index(off.argmax(), off.shape)
+    return int(t), int(q)
+
+
 def _most_confident_first(p: Predictions, mask: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(mask)
     return rows[np.argsort(-p.confidence[rows], kind="stable")]
@@ -149,6 +165,12 @@ def predictions_frame(p: Predictions) -> pd.DataFrame:
 
 def per_class_frame(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(metrics["per_class"]).set_index("class")
+
+
+def metrics_csv(metrics: dict) -> bytes:
+    """The metrics CSV export: the headline numbers in one row, a blank line, then per class."""
+    head = pd.DataFrame([{k: v for k, v in metrics.items() if k != "per_class"}])
+    return (head.to_csv(index=False) + "\n" + per_class_frame(metrics).to_csv()).encode()
 
 
 COMPARED = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "mean_roc_auc")

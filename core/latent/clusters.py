@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
 from core.errors import UserError
@@ -26,6 +27,18 @@ class Clusters:
     def components(self, codes: np.ndarray) -> np.ndarray:
         """The fitted mixture's component for any codes (e.g. every point drawn on a map)."""
         return self.gmm.predict(self.pca.transform(codes))
+
+    def component_names(self, codes: np.ndarray) -> np.ndarray:
+        """'cluster 3 · 5' (component · the class it is named after) for each of codes."""
+        return np.asarray([f"cluster {c} · {self.names[c]}" for c in self.components(codes)],
+                          dtype=object)
+
+    def table(self) -> pd.DataFrame:
+        """One row per component: its name and how many training and test codes it holds."""
+        return pd.DataFrame({
+            "cluster": range(self.n_components), "named as": self.names,
+            "train images": np.bincount(self.train_components, minlength=self.n_components),
+            "test images": np.bincount(self.test_components, minlength=self.n_components)})
 
 
 def mixture_clusters(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,

@@ -11,9 +11,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from core.errors import UserError
 from core.latent.features import Features, extract, sample_rows
+from core.latent.geometry import LatentSpace
 from core.runs import jobs
 from core.runs.results import cache_dir, cached_arrays, checkpoint_key
 from core.runs.store import Run
@@ -76,6 +78,22 @@ def cached_projection(run: Run, settings: Settings, method: str, params: dict | 
     if not (cache_dir(run, settings) / f"projection-{method}-{digest}.npz").exists():
         return None
     return projection(run, settings, method, params, features, seed)[:2]
+
+
+def projection_frame(space: LatentSpace, rows: np.ndarray, xy: np.ndarray,
+                     clusters: np.ndarray | None = None) -> pd.DataFrame:
+    """The CSV of a drawn projection, one row per point: id (dataset row), split, x, y, class,
+    predicted (classifiers), cluster (when given: a name per row) and distance_to_centre (to the
+    image's own class centre, the mean training code)."""
+    names = np.asarray(space.classes, dtype=object)
+    frame = pd.DataFrame({"id": rows, "split": space.split_names()[rows], "x": xy[:, 0],
+                          "y": xy[:, 1], "class": names[space.labels[rows]]})
+    if space.classifier:
+        frame["predicted"] = names[space.predicted[rows]]
+    if clusters is not None:
+        frame["cluster"] = clusters
+    frame["distance_to_centre"] = space.own_distance[rows]
+    return frame
 
 
 # -- background jobs ------------------------------------------------------------------

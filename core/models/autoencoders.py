@@ -15,6 +15,7 @@ from torch import nn
 
 from core.models.layers import check_in_shape, positive_int, positive_ints
 
+
 class MLPAutoencoder(nn.Module):
     """Flattened pixels -> hidden ReLU layers -> code, mirrored back (the leaks project, seed 003)."""
 

@@ -10,8 +10,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from core.models.layers import (check_dropout, check_in_shape, dense_stack, output_layer,
-                                 positive_int, positive_ints)
+from core.models.layers import (
+    check_dropout,
+    check_in_shape,
+    dense_stack,
+    output_layer,
+    positive_int,
+    positive_ints,
+)
 
 POOLS = ("max", "avg")
 

@@ -50,9 +50,9 @@ class Kind(StrEnum):
                 Kind.VAE: "VAE mean code"}[self]
 
     @classmethod
-    def with_decoder(cls) -> tuple["Kind", ...]:
+    def with_decoder(cls) -> tuple[Kind, ...]:
         return tuple(k for k in cls if k.has_decoder)
 
     @classmethod
-    def classifiers(cls) -> tuple["Kind", ...]:
+    def classifiers(cls) -> tuple[Kind, ...]:
         return tuple(k for k in cls if k.predicts_classes)

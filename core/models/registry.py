@@ -14,10 +14,11 @@ from typing import Any
 from torch import nn
 
 from core.errors import UserError
-from core.models.kinds import Kind
 from core.models.autoencoders import VAE, ConvAutoencoder, MLPAutoencoder
 from core.models.classifiers import CNNClassifier, MLPClassifier, default_cnn
+from core.models.kinds import Kind
 from core.models.layers import check_in_shape
+
 
 @dataclass(frozen=True)
 class ModelInfo:

@@ -1,4 +1,5 @@
-"""Curve helpers for drawing: smoothing and downsampling. Stored metrics are never touched."""
+"""Curve helpers for drawing: smoothing, downsampling, and which metrics runs logged. Stored metrics
+are never touched."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,3 +40,9 @@ def series(records: list[dict], key: str, kind: str, x_key: str = "step") -> tup
         return np.empty(0), np.empty(0)
     xs, ys = zip(*rows)
     return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
+def epoch_metric_names(records_by_run) -> list[str]:
+    """Sorted names of the train_/val_ metrics logged per epoch by any of the runs' records."""
+    return sorted({k for records in records_by_run for m in records if m.get("type") == "epoch"
+                   for k in m if k.startswith(("val_", "train_"))})

@@ -66,11 +66,11 @@ def process_gone(status: dict) -> bool:
 
 
 # -- training runs ---------------------------------------------------------------------------
-def train_command(run: "Run", resume: bool = False) -> list[str]:
+def train_command(run: Run, resume: bool = False) -> list[str]:
     return core_command("train", "--run", str(run.path), *(["--resume"] if resume else []))
 
 
-def launch_training(run: "Run", settings: Settings, resume: bool = False) -> int:
+def launch_training(run: Run, settings: Settings, resume: bool = False) -> int:
     """Start training in the background; returns the pid. Output goes to the run's log.txt."""
     if resume:
         (run.path / "stop").unlink(missing_ok=True)

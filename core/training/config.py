@@ -109,7 +109,7 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         if not isinstance(d, dict):
             raise UserError(f"training settings must be a JSON object, not {type(d).__name__}")
         known = {f.name for f in fields(cls)}
@@ -122,7 +122,7 @@ class TrainConfig:
             raise UserError(f"bad training settings: {exc}") from None
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    def from_json(cls, text: str) -> TrainConfig:
         try:
             data = json.loads(text)
         except ValueError as exc:

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from core.data.dataset import ImageDataset, load_dataset
-from core.errors import UserError
 from core.data.splits import AnomalySplit
+from core.errors import UserError
 from core.training.config import TrainConfig
 
 

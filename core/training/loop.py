@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
 from core.errors import UserError
-from core.models.losses import check_loss, default_loss, make_loss
 from core.models import build_model, count_parameters, model_kind
+from core.models.losses import check_loss, default_loss, make_loss
 from core.training.augment import corrupt, random_shift
 from core.training.config import TrainConfig
 from core.training.data import TrainData

@@ -8,12 +8,12 @@ import socket
 import threading
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from core.errors import UserError
 from core.runs.store import Run
-from core.training.config import TrainConfig
 from core.training import checkpoint
+from core.training.config import TrainConfig
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown
 from core.training.loop import Callbacks, Trainer, resolve_device

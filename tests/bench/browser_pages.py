@@ -44,7 +44,7 @@ SLIDER_SAMPLES = 24
 SHIFT_PRESSES = 7  # ArrowRight between waves of PageUp/PageDown
 RELOADS = 2
 BOXES = 12
-GALLERY = 40  # dashboard.evaluate_views.GALLERY: images per confusion cell
+GALLERY = 40  # dashboard.sections.evaluate.GALLERY: images per confusion cell
 PAUSE_MS = 150  # between samples: the previous rerun's tail (websocket, GC) settles
 
 # ------------------------------------------------------------------------------ in-page timing
@@ -422,7 +422,7 @@ def anomaly_slider(repeats: int) -> list[Figure]:
 # ------------------------------------------------------------------------------ latent_selection
 MAP = ".st-key-latent_map"
 SELECTED = ".st-key-latent_selected"
-LATENT_GALLERY = 60  # dashboard.latent_views.GALLERY
+LATENT_GALLERY = 60  # dashboard.sections.latent_space.GALLERY
 
 MAP_READY_JS = """(sel) => { const g = document.querySelector(`${sel} .js-plotly-plot`);
     return g && g._fullData && g._fullData.some(t => t.type === 'scattergl')

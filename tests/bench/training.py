@@ -32,7 +32,7 @@ THREADS = os.cpu_count() or 1
 BATCH = 64
 ENGINE_MIN_PAIRS = 5  # each pair is ~3 s, so a few more than --repeats costs little
 LATENCY_POINTS = 10  # points appended per metric_to_browser repeat
-FRAGMENT_EVERY_S = 1.0  # run_every of dashboard.run_views.live_run_ui
+FRAGMENT_EVERY_S = 1.0  # run_every of dashboard.sections.train.render_live_run
 TIME = Path("/usr/bin/time")  # GNU time: exact peak RSS of a command (%M)
 
 

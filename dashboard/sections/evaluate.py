@@ -6,17 +6,33 @@ import pandas as pd
 import streamlit as st
 
 from core.data.dataset import ImageDataset
-from core.evaluation.classification import (Predictions, cell_members, confident_mistakes,
-                             confusion, per_class_frame, roc_pr_curves)
+from core.evaluation.classification import (
+    COMPARED,
+    Predictions,
+    cell_members,
+    comparison_row,
+    confident_mistakes,
+    confusion,
+    largest_confusion,
+    metrics_csv,
+    per_class_frame,
+    predictions_frame,
+    roc_pr_curves,
+)
 from core.evaluation.sweep import ThresholdSweep
+from core.models import Kind
+from core.runs.store import Run
 from dashboard.figures import confusion_figure, curves_figure
 from dashboard.images import display_width, to_display
-from dashboard.threshold_panel import threshold_panel_ui
+from dashboard.state import settings
+from dashboard.widgets.run_picker import runs_of_kind
+from dashboard.widgets.threshold_panel import render_threshold_panel
 
 GALLERY = 40  # images per gallery; the caption says when there are more
 
 
-def headline_ui(metrics: dict) -> None:
+def render_headline(metrics: dict) -> None:
+    """Four headline numbers; balanced accuracy and macro F1 first when the classes are skewed."""
     imbalanced = metrics["imbalance_ratio"] > 1.5
     order = (["balanced_accuracy", "macro_f1", "accuracy", "weighted_f1"] if imbalanced
              else ["accuracy", "balanced_accuracy", "macro_f1", "weighted_f1"])
@@ -33,13 +49,14 @@ def headline_ui(metrics: dict) -> None:
                    f"{metrics['majority_baseline']:.3f}.")
 
 
-def per_class_ui(metrics: dict) -> None:
+def render_per_class(metrics: dict) -> None:
     st.dataframe(per_class_frame(metrics), column_config={
         k: st.column_config.NumberColumn(format="%.4f") for k in ("precision", "recall", "f1",
                                                                   "roc_auc")})
 
 
 def show_images(ds: ImageDataset, p: Predictions, rows: np.ndarray, caption) -> None:
+    """Up to GALLERY images of prediction rows (already ranked), captioned by caption(row)."""
     if len(rows) == 0:
         st.caption("No images here.")
         return
@@ -51,7 +68,7 @@ def show_images(ds: ImageDataset, p: Predictions, rows: np.ndarray, caption) -> 
              width=display_width(h, w))
 
 
-def confusion_ui(ds: ImageDataset, p: Predictions) -> None:
+def render_confusion(ds: ImageDataset, p: Predictions) -> None:
     """Matrix plus a cell picker; the picker's fragment reruns alone when a cell is chosen."""
 
     @st.fragment
@@ -59,8 +76,7 @@ def confusion_ui(ds: ImageDataset, p: Predictions) -> None:
         names = list(p.classes)
         matrix = confusion(p)
         if "cell_true" not in st.session_state:  # start on the biggest confusion
-            off = matrix - np.diag(np.diag(matrix))
-            t, q = np.unravel_index(off.argmax(), off.shape) if off.any() else (0, 0)
+            t, q = largest_confusion(matrix)
             st.session_state["cell_true"], st.session_state["cell_pred"] = names[t], names[q]
         cols = st.columns([1, 1, 1])
         normalized = cols[0].toggle("Normalise by row", key="cm_normalized")
@@ -76,7 +92,8 @@ def confusion_ui(ds: ImageDataset, p: Predictions) -> None:
     panel()
 
 
-def roc_ui(p: Predictions) -> None:
+def render_roc(p: Predictions) -> None:
+    """One-vs-rest ROC (with micro and macro averages) and PR curves of the chosen classes."""
     names = list(p.classes)
     chosen = st.multiselect("Classes on the curves", names, default=names[:10], key="roc_classes")
     curves = roc_pr_curves(p, [names.index(c) for c in chosen])
@@ -91,22 +108,42 @@ def roc_ui(p: Predictions) -> None:
                          key="pr_chart")
 
 
-def binary_ui(p: Predictions) -> None:
+def render_binary_threshold(p: Predictions) -> None:
     """Two classes: a probability threshold on class 1, with the shared threshold panel."""
     positive, negative = p.classes[1], p.classes[0]
     sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
-    threshold_panel_ui(sweep, "binary_threshold", default=0.5,
-                       score_label=f"P({positive})", positive=positive, negative=negative,
-                       bounds=(0.0, 1.0))
+    render_threshold_panel(sweep, "binary_threshold", default=0.5,
+                           score_label=f"P({positive})", positive=positive, negative=negative,
+                           bounds=(0.0, 1.0))
 
 
-def mistakes_ui(ds: ImageDataset, p: Predictions) -> None:
+def render_mistakes(ds: ImageDataset, p: Predictions) -> None:
     rows = confident_mistakes(p)
     st.markdown(f"**{len(rows):,}** misclassified images, most confident mistakes first.")
     show_images(ds, p, rows, lambda r: f"{p.classes[p.y_true[r]]}→{p.classes[p.y_pred[r]]} "
                                        f"{p.confidence[r]:.2f}")
 
 
-def metrics_csv(metrics: dict) -> bytes:
-    head = pd.DataFrame([{k: v for k, v in metrics.items() if k != "per_class"}])
-    return (head.to_csv(index=False) + "\n" + per_class_frame(metrics).to_csv()).encode()
+def render_comparison(run: Run, split: str, metrics: dict) -> None:
+    """The chosen classifier runs side by side, best value per column highlighted."""
+    others = {r.id: r for r in runs_of_kind(Kind.classifiers())}
+    chosen = st.multiselect("Runs", list(others), default=[run.id], key="compare_runs",
+                            format_func=lambda i: others[i].name())
+    if not chosen:
+        return
+    with st.spinner("Evaluating the chosen runs…"):
+        table = pd.DataFrame([comparison_row(others[i], split, settings(),
+                                             metrics if i == run.id else None) for i in chosen])
+    st.dataframe(table.style.highlight_max(subset=list(COMPARED), color="#cde8c5")
+                 .format({k: "{:.4f}" for k in COMPARED}), hide_index=True)
+    st.caption("Best value per column highlighted. Runs on other datasets are measured on their "
+               "own test split.")
+
+
+def render_downloads(run: Run, split: str, p: Predictions, metrics: dict) -> None:
+    cols = st.columns(2)
+    # A callable: the 10k-row CSV is built when clicked, not on every rerun.
+    cols[0].download_button("Predictions (CSV)", lambda: predictions_frame(p).to_csv(index=False),
+                            f"{run.id}-{split}-predictions.csv", "text/csv")
+    cols[1].download_button("Metrics (CSV)", metrics_csv(metrics), f"{run.id}-{split}-metrics.csv",
+                            "text/csv")

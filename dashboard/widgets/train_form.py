@@ -5,28 +5,26 @@ import streamlit as st
 
 from core.data.dataset import ImageDataset
 from core.errors import UserError
+from core.models import MODELS, Kind, build_model
 from core.models.losses import LOSSES_BY_KIND
-from core.models import MODELS, build_model
 from core.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
-
-KIND_LABELS = {"classifier": "Classifier", "autoencoder": "Autoencoder", "vae": "VAE"}
 
 
 def model_picker_ui() -> str:
     """Model choice outside the form, so the form can show the fields that model needs."""
     names = list(MODELS)
     name = st.selectbox("Model", names, key="train_model",
-                        format_func=lambda n: f"{KIND_LABELS[MODELS[n].kind]} · {MODELS[n].title}")
+                        format_func=lambda n: f"{MODELS[n].kind.title} · {MODELS[n].title}")
     st.caption(MODELS[name].description)
     return name
 
 
-def _kind_fields(kind: str, ds: ImageDataset) -> dict:
+def _kind_fields(kind: Kind, ds: ImageDataset) -> dict:
     """Settings that only make sense for this kind of model."""
     out: dict = {"loss_params": {}}
     losses = ["auto", *LOSSES_BY_KIND[kind]]
     out["loss"] = st.selectbox("Loss", losses, help="auto: cross-entropy, MSE or the ELBO")
-    if kind == "classifier":
+    if kind.predicts_classes:
         # A one-pixel shift is 1/8 of a digits image and costs accuracy there; it helps from 28 px.
         out["augment"] = st.checkbox("Light augmentation (random shifts)", value=ds.shape[1] >= 28)
         smoothing = st.slider("Label smoothing", 0.0, 0.3, 0.0, 0.05)
@@ -38,7 +36,7 @@ def _kind_fields(kind: str, ds: ImageDataset) -> dict:
                               help="Corrupt the inputs, reconstruct the clean images")
     level = cols[1].slider("Noise level", 0.05, 0.9, 0.3, 0.05)
     out["denoise"] = "" if noise == "none" else f"{noise}:{level}"
-    if kind == "vae":
+    if kind.has_elbo:
         out["loss_params"]["beta"] = st.slider("beta (weight of the KL term)", 0.1, 10.0, 1.0, 0.1)
     out["normal_classes"] = tuple(st.multiselect(
         "Normal classes (train on these only)", list(ds.classes),
@@ -51,7 +49,7 @@ def train_form_ui(spec_text: str, ds: ImageDataset, model: str) -> TrainConfig |
     kind = MODELS[model].kind
     with st.form("train_form"):
         cols = st.columns(4)
-        epochs = cols[0].number_input("Epochs", 1, 1000, 10 if kind == "classifier" else 20)
+        epochs = cols[0].number_input("Epochs", 1, 1000, 10 if kind.predicts_classes else 20)
         batch = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256, 512], index=2)
         lr = cols[2].number_input("Learning rate", 1e-5, 10.0, 3e-3, format="%.5f")
         optimizer = cols[3].selectbox("Optimizer", OPTIMIZERS)

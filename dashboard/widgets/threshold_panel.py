@@ -6,31 +6,19 @@ so a slider move reruns only this panel, and every number comes from the core Th
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.evaluation.sweep import ThresholdSweep
-
-
-def binary_confusion_figure(m: dict, positive: str, negative: str) -> go.Figure:
-    z = [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]
-    names = [["TN", "FP"], ["FN", "TP"]]
-    text = [[f"{names[i][j]}<br>{z[i][j]:,}" for j in range(2)] for i in range(2)]
-    fig = go.Figure(go.Heatmap(z=z, x=[f"called {negative}", f"called {positive}"],
-                               y=[f"{negative}", f"{positive}"], text=text, texttemplate="%{text}",
-                               colorscale="Blues", showscale=False, hoverinfo="skip"))
-    fig.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), yaxis_autorange="reversed",
-                      yaxis_title="true", font=dict(size=14))
-    return fig
+from dashboard.figures import binary_confusion_figure
 
 
 def _fmt(v: float) -> str:
     return "n/a" if v != v else f"{v:.3f}"
 
 
-def threshold_panel_ui(sweep: ThresholdSweep, key: str, *, default: float, score_label: str,
-                       positive: str, negative: str, normal_scores: np.ndarray | None = None,
-                       bounds: tuple[float, float] | None = None, on_change=None) -> None:
+def render_threshold_panel(sweep: ThresholdSweep, key: str, *, default: float, score_label: str,
+                           positive: str, negative: str, normal_scores: np.ndarray | None = None,
+                           bounds: tuple[float, float] | None = None, on_change=None) -> None:
     """Slider + live confusion matrix and rates. on_change(threshold, metrics) draws extras."""
 
     @st.fragment

@@ -1,13 +1,19 @@
-"""Shared views of runs: live progress, curves, status lines. Read-only: pages never train."""
+"""The Train page's live view of a run: progress, curves, a status line. Read-only: the page
+launches runs as processes and only reads their folders."""
 from __future__ import annotations
 
 import streamlit as st
 
-from core.runs.store import ACTIVE, Run
+from core.runs.jobs import train_command
+from core.runs.store import ACTIVE, Run, RunStore
 from dashboard.figures import training_curves_figure
+from dashboard.state import watched_runs
+
+MAX_SHOWN = 4  # live panels at once
 
 
 def progress_text(status: dict) -> str:
+    """epoch, step, speed and time left (or taken), as one line."""
     p = status.get("progress") or {}
     parts = [f"epoch {p.get('epoch', 0)}/{p.get('epochs', '?')}",
              f"step {p.get('step', 0):,}/{p.get('total_steps', 0):,}"]
@@ -20,7 +26,8 @@ def progress_text(status: dict) -> str:
     return " · ".join(parts)
 
 
-def state_message(run: Run, status: dict) -> None:
+def render_state_message(status: dict) -> None:
+    """What a finished run's state means, and what to do next."""
     state = status.get("state", "?")
     best = status.get("best_metric")
     best_text = f" Best {status.get('monitor')}: {best:.4f} (epoch {status.get('best_epoch')})." \
@@ -39,7 +46,7 @@ def state_message(run: Run, status: dict) -> None:
         st.error(f"Failed: {status.get('error') or 'see log.txt in the run folder'}")
 
 
-def live_run_ui(run: Run, smoothing: float, log_y: bool) -> None:
+def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
     """Progress and curves, redrawn from the run folder every second while the run is active."""
 
     @st.fragment(run_every=1.0)
@@ -55,8 +62,27 @@ def live_run_ui(run: Run, smoothing: float, log_y: bool) -> None:
                 run.request_stop()
                 st.toast("Stop requested: the run ends after the current batch.")
         else:
-            state_message(run, status)
+            render_state_message(status)
         st.plotly_chart(training_curves_figure(run.metrics(), smoothing, log_y),
                         key=f"curves_{run.id}")
 
     panel()
+
+
+def render_live_runs(store: RunStore) -> None:
+    """Runs started here plus any other active run (started elsewhere, or before a reload), each
+    live, with the command that runs it from a terminal; guidance (and a stop) when there is none."""
+    watched = watched_runs()
+    active = [r.id for r in store.list() if r.status().get("state") in ACTIVE]
+    shown = list(dict.fromkeys(active + watched))[:MAX_SHOWN]
+    if not shown:
+        st.info("No run yet: choose settings and press Train. Past runs are on the Runs page.")
+        st.stop()
+    cols = st.columns([3, 1])
+    smoothing = cols[0].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
+    log_y = cols[1].toggle("Log-scale loss", key="train_log")
+    for run_id in shown:
+        run = store.get(run_id)
+        render_live_run(run, smoothing, log_y)
+        with st.expander("The same run from a terminal"):
+            st.code(" ".join(train_command(run)), language="bash")

@@ -16,7 +16,8 @@ from dashboard.images import display_width, to_display
 IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
 
 
-def skipped_ui(ds: ImageDataset) -> None:
+def render_skipped(ds: ImageDataset) -> None:
+    """A warning and the list of files that were not readable images, if any."""
     if not ds.skipped:
         return
     st.warning(f"{len(ds.skipped)} file(s) were skipped because they are not readable images.")
@@ -29,7 +30,8 @@ def _pixel_stats(spec_text: str, _images: np.ndarray) -> dict:
     return pixel_stats(_images)
 
 
-def summary_ui(ds: ImageDataset) -> None:
+def render_summary(ds: ImageDataset) -> None:
+    """Images per split, image size, classes, and pixel statistics after preprocessing."""
     counts = class_counts(ds)
     c, h, w = ds.shape
     cols = st.columns(len(counts) + 2)
@@ -48,7 +50,8 @@ def summary_ui(ds: ImageDataset) -> None:
     st.dataframe(table.round(2), width="content")
 
 
-def balance_ui(ds: ImageDataset) -> None:
+def render_balance(ds: ImageDataset) -> None:
+    """Images per class and split, the largest/smallest ratio, a warning when it is skewed."""
     counts = class_counts(ds)
     ratios = {split: imbalance_ratio(n) for split, n in counts.items()}
     st.plotly_chart(class_balance_figure(counts, ds.classes), key="balance_chart")
@@ -61,17 +64,13 @@ def balance_ui(ds: ImageDataset) -> None:
                    "big classes. Judge models by balanced accuracy and macro F1.")
 
 
-def _filtered_pool(ds: ImageDataset, split: str, class_ids: list[int]) -> np.ndarray:
-    pool = ds.indices(split) if split != "all" else np.arange(len(ds.labels))
-    return pool[np.isin(ds.labels[pool], class_ids)]
-
-
 def _show(ds: ImageDataset, images: np.ndarray, captions: list[str]) -> None:
     _, h, w = ds.shape
     st.image(to_display(images), caption=captions, width=display_width(h, w))
 
 
-def samples_ui(ds: ImageDataset) -> None:
+def render_samples(ds: ImageDataset) -> None:
+    """Seeded samples per class or 75 at random, filtered by split and class, reshufflable."""
     cols = st.columns([2, 2, 3, 1])
     view = cols[0].radio("View", ["per class", "75 random"], horizontal=True, key="sample_view")
     split = cols[1].selectbox("Split", ["all", *[s for s in SPLITS if len(ds.indices(s))]],
@@ -82,7 +81,7 @@ def samples_ui(ds: ImageDataset) -> None:
         st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
     seed = st.session_state.get("sample_seed", 0)
     class_ids = [ds.classes.index(c) for c in chosen] or list(range(len(ds.classes)))
-    pool = _filtered_pool(ds, split, class_ids)
+    pool = sampling.pool(ds.labels, class_ids, ds.indices(split) if split != "all" else None)
     if view == "75 random":
         picked = sampling.random(pool, 75, seed)
         _show(ds, ds.images[picked], [ds.classes[i] for i in ds.labels[picked]])
@@ -91,13 +90,15 @@ def samples_ui(ds: ImageDataset) -> None:
     shown = class_ids[:50]
     if len(class_ids) > len(shown):
         st.caption(f"Showing the first {len(shown)} of {len(class_ids)} classes; filter to see others.")
+    sizes = sampling.class_sizes(ds.labels, pool, len(ds.classes))
     for cid, idx in sampling.per_class(ds.labels, pool, n, seed, shown).items():
-        st.markdown(f"**{ds.classes[cid]}** · {int((ds.labels[pool] == cid).sum()):,} images")
+        st.markdown(f"**{ds.classes[cid]}** · {int(sizes[cid]):,} images")
         if len(idx):
             _show(ds, ds.images[idx], [f"#{i}" for i in idx])
 
 
-def preprocessing_ui(ds: ImageDataset) -> None:
+def render_preprocessing(ds: ImageDataset) -> None:
+    """The same few images after each preprocessing step, in order."""
     if not ds.spec.steps:
         st.info("No preprocessing steps are set. Add steps in the sidebar (or use the cracks "
                 "recipe) to compare the images before and after.")

@@ -1,7 +1,7 @@
-"""The sidebar dataset picker shared by every page that works on a dataset.
+"""The sidebar dataset picker shared by every page that works on a dataset, and the load.
 
-The chosen spec is kept as text in st.session_state["dataset_spec"], so it survives page
-switches (Streamlit forgets the state of widgets a page does not draw) and is what runs record.
+The chosen spec is kept in dashboard.state (as text), so it survives page switches (Streamlit
+forgets the state of widgets a page does not draw) and is what runs record.
 """
 from __future__ import annotations
 
@@ -9,29 +9,18 @@ import streamlit as st
 
 from core.data.archive import extract_zip
 from core.data.dataset import ImageDataset, load_dataset
-from core.errors import UserError
 from core.data.preprocess import CRACKS_RECIPE
-from core.settings import Settings
 from core.data.sources import all_sources
 from core.data.spec import DatasetSpec
+from core.errors import UserError
+from core.settings import Settings
+from dashboard.state import get_spec, set_spec, settings
 
-SPEC_KEY = "dataset_spec"
 STEP_CHOICES = ["grayscale", "rgb", "resize:16", "resize:28", "resize:32", "resize:64",
                 "blur:1.0", "blur:2.0", "adaptive_threshold:11:2", "invert", "normalize"]
 # Selectboxes treat None as "nothing chosen", so "keep"/"auto" stand for a spec's None.
 SIZE_CHOICES = ["keep", 8, 16, 28, 32, 64, 128, 227]
 MODE_CHOICES = {"auto": "as the files are", "L": "grayscale", "RGB": "RGB"}
-
-
-def settings() -> Settings:
-    return Settings.from_env()  # cheap; read each run so a changed environment is honoured
-
-
-def current_spec() -> DatasetSpec:
-    try:
-        return DatasetSpec.from_text(st.session_state.get(SPEC_KEY, "digits"))
-    except UserError:
-        return DatasetSpec()
 
 
 def _seed(key: str, value) -> None:
@@ -73,7 +62,7 @@ def _root_ui(source, spec: DatasetSpec) -> str | None:
 
 def dataset_picker_ui() -> DatasetSpec | None:
     """Draw the picker in the sidebar; return the chosen spec, or None while it is incomplete."""
-    spec = current_spec()
+    spec = get_spec()
     sources = {s.name: s for s in all_sources()}
     with st.sidebar:
         st.header("Dataset")
@@ -121,7 +110,7 @@ def dataset_picker_ui() -> DatasetSpec | None:
     except UserError as exc:
         st.sidebar.error(str(exc))
         return None
-    st.session_state[SPEC_KEY] = chosen.to_text()
+    set_spec(chosen)
     return chosen
 
 
@@ -148,7 +137,7 @@ def _load_with_progress(spec: DatasetSpec, download: bool) -> ImageDataset:
     return ds
 
 
-def load_dataset_ui(spec: DatasetSpec) -> ImageDataset:
+def load_dataset_or_stop(spec: DatasetSpec) -> ImageDataset:
     """Load with a status line; on a user error show it and stop the page."""
     try:
         return _load_with_progress(spec, False)
@@ -165,10 +154,11 @@ def load_dataset_ui(spec: DatasetSpec) -> ImageDataset:
         st.stop()
 
 
-def dataset_ui(missing: str = "Choose a folder or upload a zip in the sidebar to see a dataset.") -> ImageDataset:
+def load_picked_dataset_or_stop(
+        missing: str = "Choose a folder or upload a zip in the sidebar to see a dataset.") -> ImageDataset:
     """The sidebar picker plus the load: the dataset, or the page stops with guidance."""
     spec = dataset_picker_ui()
     if spec is None:
         st.info(missing)
         st.stop()
-    return load_dataset_ui(spec)
+    return load_dataset_or_stop(spec)

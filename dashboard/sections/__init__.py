@@ -1,0 +1,26 @@
+"""What each page draws, one module per page (or per part of a long page); pages call these.
+
+A `render_*` (or `show_*`) function draws a section; a `*_or_stop` helper loads or checks
+something and stops the page with a message when it cannot. Everything shown is computed in core.
+
+Offers:
+- `data`: `render_skipped`, `render_summary`, `render_balance`, `render_samples`,
+  `render_preprocessing` (the Data page).
+- `train`: `render_live_runs` (runs started here plus every active one), `render_live_run`,
+  `render_state_message`, `progress_text`.
+- `runs`: `render_table`, `render_compare` (curves overlaid), `render_actions` (per run).
+- `evaluate`: `render_headline`, `render_per_class`, `render_confusion`, `render_binary_threshold`,
+  `render_roc`, `render_mistakes`, `render_comparison`, `render_downloads`, `show_images`.
+- `anomaly_inputs`: `score_ui`, `view_ui`, `normal_classes_or_stop`, `compute_scores_or_stop`,
+  `analyse_or_stop` -> `Analysis` (rows, sweep, fitted strategies, slider bounds).
+- `anomaly_threshold`: `seed_threshold`, `render_auto_thresholds`, `render_threshold` (the slider
+  with histogram, ROC/PR, gallery, save and CSV following it).
+- `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; as triptychs).
+- `latent_space`: `Space`, `load_space_or_stop`, `show_grid`, `lines`.
+- `latent_projection`: `Projection`, `load_projection_or_stop` (PCA now, UMAP/t-SNE in the background).
+- `latent_map`: `render_map` (selectable scatter, centre pictures, selected images),
+  `render_download`, `selected_rows`, `colour_values`.
+- `latent_clusters`: `render_clusters`, `clusters_on`, `cluster_k`, `clusters_of`, `cluster_names_of`.
+- `latent_disputable`: `render_disputable` (centre distances, margins, mistakes).
+- `latent_generate`: `render_generation` (decoded between two centres, judged by a classifier).
+"""

@@ -1,0 +1,56 @@
+"""The Anomaly page's reconstruction gallery: most anomalous, closest to the threshold and wrong
+test images (ranked in core), each as original | reconstruction | error map."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.anomaly.decisions import gallery_rows, outcome, reconstructions
+from core.runs.results import checkpoint_key
+from core.runs.store import Run
+from dashboard.images import display_width, triptychs
+from dashboard.sections.anomaly_inputs import Analysis
+
+GALLERY = 8  # images per gallery
+PER_ROW = 4  # gallery pictures per row, one column each
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _reconstruct(run_id: str, checkpoint: str, index: tuple[int, ...], _run: Run,
+                 _images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return reconstructions(_run, _images)
+
+
+def _render_group(an: Analysis, title: str, rows: np.ndarray, threshold: float,
+                  pictures: dict[int, np.ndarray]) -> None:
+    st.markdown(f"**{title}**")
+    if len(rows) == 0:
+        st.caption("No images here.")
+        return
+    _, h, w = an.ds.shape
+    values, flags = an.values, an.a.is_anomaly
+
+    def caption(r: int) -> str:
+        return f"{an.class_name(r)} · {values[r]:.4g} · {outcome(values[r], flags[r], threshold)}"
+
+    for first in range(0, len(rows), PER_ROW):
+        for col, r in zip(st.columns(PER_ROW), rows[first:first + PER_ROW]):
+            col.image(pictures[int(r)], caption=caption(r), width=3 * display_width(h, w) + 8)
+
+
+def render_gallery(an: Analysis, threshold: float) -> None:
+    """Most anomalous, closest to the threshold, and wrong: one model call for all of them."""
+    g = gallery_rows(an.test, an.values[an.test], an.a.is_anomaly[an.test], threshold, GALLERY)
+    groups = [("Most anomalous", g.most_anomalous), ("Closest to the threshold", g.closest),
+              (f"Wrong at this threshold ({g.n_false_positives:,} false alarms, "
+               f"{g.n_false_negatives:,} missed; the most confident of each)", g.wrong)]
+    shown = g.all()
+    index = an.a.index[shown]
+    images = an.ds.images[index]
+    recon, err = _reconstruct(an.run.id, checkpoint_key(an.run), tuple(int(i) for i in index),
+                              an.run, images)
+    pictures = dict(zip(shown.tolist(), triptychs(images, recon, err)))
+    st.caption("Each picture: original | reconstruction | error map (per pixel, scaled to the "
+               "image's largest error). Caption: class · score · TP/FP/TN/FN at this threshold.")
+    for title, group in groups:
+        _render_group(an, title, group, threshold, pictures)

@@ -1,0 +1,148 @@
+"""The Anomaly page's inputs: score, test view and normal classes (seeded from the URL on first
+load), the scores of a run, and the `Analysis` every later section draws from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.anomaly.decisions import threshold_bounds, view_rows
+from core.anomaly.scores import AnomalyScores, compute_scores, score_names
+from core.anomaly.strategies import FittedThreshold, fit_all, offered_strategies
+from core.data.dataset import ImageDataset
+from core.errors import UserError
+from core.evaluation.sweep import ThresholdSweep
+from core.models import Kind
+from core.runs.store import Run
+from dashboard.state import settings
+
+CONTEXT = "anomaly_context"  # (run, score, normal classes) the slider value belongs to
+VIEWS = {"as is": "as is", "balanced": "balanced", "imbalanced": "imbalanced (3% anomalies)"}
+
+
+def first_load() -> bool:
+    """True until the page has shown a threshold in this session: only then does the URL win."""
+    return CONTEXT not in st.session_state
+
+
+def score_ui(kind: Kind) -> str:
+    """The score to threshold (the URL's on first load, else mse), kept in the URL."""
+    names = score_names(kind)
+    wanted = st.query_params.get("score")
+    if st.session_state.get("anomaly_score") not in names:
+        st.session_state["anomaly_score"] = (wanted if first_load() and wanted in names
+                                             else "mse")
+    score = st.selectbox("Score", list(names), key="anomaly_score")
+    st.caption(names[score][0].upper() + names[score][1:] + "; higher means more anomalous.")
+    st.query_params["score"] = score
+    return score
+
+
+def view_ui() -> str:
+    """The test view: as is, balanced or imbalanced; kept in the URL unless it is "as is"."""
+    wanted = st.query_params.get("view")
+    if "anomaly_view" not in st.session_state:
+        st.session_state["anomaly_view"] = wanted if wanted in VIEWS else "as is"
+    view = st.radio("Test set", list(VIEWS), key="anomaly_view", horizontal=True,
+                    format_func=VIEWS.get)
+    st.caption("Balanced: as many normal test images as anomalies. Imbalanced: every normal image "
+               "and anomalies subsampled to 3% (rare, as in production). Fixed seed.")
+    if view == "as is":
+        st.query_params.pop("view", None)
+    else:
+        st.query_params["view"] = view
+    return view
+
+
+def normal_classes_or_stop(run: Run, ds: ImageDataset) -> tuple[str, ...]:
+    """The normal classes (the run's by default); stops the page until at least one is chosen."""
+    own = tuple(run.config().normal_classes)
+    key = f"anomaly_normal_{run.id}"
+    if key not in st.session_state:
+        wanted = [c for c in st.query_params.get("normal", "").split(",") if c in ds.classes]
+        st.session_state[key] = wanted if first_load() and wanted else [
+            c for c in own if c in ds.classes]
+    normal = tuple(st.multiselect("Normal classes (the rest are anomalies)", list(ds.classes),
+                                  key=key))
+    if normal and normal != own:
+        st.query_params["normal"] = ",".join(normal)
+    else:
+        st.query_params.pop("normal", None)
+    if not normal:
+        st.info(f"{run.name()} was trained on every class: choose which classes are normal; the "
+                "others become the anomalies." if not own else
+                "Choose at least one normal class.")
+        st.stop()
+    return normal
+
+
+def compute_scores_or_stop(run: Run, ds: ImageDataset, normal: tuple[str, ...]) -> AnomalyScores:
+    """Every score of the val and test images (cached with the run); a user error stops the page."""
+    try:
+        with st.spinner("Scoring validation and test images (once per run and normal classes; "
+                        "cached with the run)…"):
+            scores = compute_scores(run, settings(), normal, ds)
+    except UserError as exc:
+        st.error(str(exc))
+        st.stop()
+    if not scores.trained_on_normal_only:
+        seen = ", ".join(c for c in scores.view.anomaly_classes)
+        st.warning(f"{run.name()} saw the anomaly classes ({seen}) in training: it learned to "
+                   "reconstruct them too, so these scores understate how anomalous they look. "
+                   "Train on the normal classes only for an honest detector.")
+    return scores
+
+
+@dataclass
+class Analysis:
+    """One run, score and test view: the rows and sweeps every section draws from."""
+
+    run: Run
+    ds: ImageDataset
+    a: AnomalyScores
+    score: str
+    val: np.ndarray  # rows of a: every validation image
+    test: np.ndarray  # rows of a: the test images in the chosen view
+    sweep: ThresholdSweep  # on the test rows
+    strategies: dict[str, FittedThreshold]  # fitted on the val rows
+    bounds: tuple[float, float]  # of the threshold slider
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.a.scores[self.score]
+
+    def class_name(self, row: int) -> str:
+        return str(self.ds.classes[int(self.a.labels[row])])
+
+
+def _test_rows(a: AnomalyScores, view: str) -> np.ndarray:
+    test = a.part("test")
+    flags = a.is_anomaly[test]
+    if view != "as is" and not (flags.any() and (~flags).any()):
+        st.info(f"The {view} view needs both normal and anomalous test images; showing the test "
+                "split as is.")
+        return test
+    return test[view_rows(flags, view, seed=0)]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _fit_all(val_scores: np.ndarray, val_is_anomaly: np.ndarray,
+             names: tuple[str, ...]) -> dict[str, FittedThreshold]:
+    return fit_all(val_scores, val_is_anomaly, names)  # names in the key: a new strategy refits
+
+
+def analyse_or_stop(run: Run, ds: ImageDataset, a: AnomalyScores, score: str,
+                    view: str) -> Analysis:
+    """Rows and sweeps for the page; a sweep the scores cannot support stops it with the reason."""
+    test = _test_rows(a, view)
+    val = a.part("val")
+    values = a.scores[score]
+    try:
+        sweep = ThresholdSweep(values[test], a.is_anomaly[test])
+    except UserError as exc:
+        st.error(f"Cannot threshold the {score} scores: {exc}")
+        st.stop()
+    strategies = _fit_all(values[val], a.is_anomaly[val], offered_strategies())
+    return Analysis(run, ds, a, score, val, test, sweep, strategies,
+                    threshold_bounds(values, strategies))

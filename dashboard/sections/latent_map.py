@@ -1,0 +1,146 @@
+"""Latent page: the 2-D map of the codes, coloured and box/lasso selectable, with the class
+centres' pictures beside it and the selected images below, and the map's CSV."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.errors import UserError
+from core.latent.generation import centre_images
+from core.latent.geometry import class_centres
+from core.latent.projection import projection_frame
+from dashboard.figures import latent_scatter_figure
+from dashboard.images import display_width, to_display
+from dashboard.sections.latent_clusters import cluster_k, cluster_names_of, clusters_on
+from dashboard.sections.latent_projection import TITLES, Projection
+from dashboard.sections.latent_space import GALLERY, Space, lines
+
+COLOURS = {"class": "true class", "predicted": "predicted class",
+           "distance": "distance to own class centre", "cluster": "mixture cluster"}
+
+
+# -- the map, centres and selection --------------------------------------------------------
+def selected_rows(selection, limit: int | None = None) -> np.ndarray:
+    """Dataset rows of the selected points, read from each point's customdata (so it does not
+    matter which trace a point is on); points without a row (the centre markers) are skipped."""
+    try:
+        points = selection["points"] if selection else []
+    except (KeyError, TypeError):
+        points = []
+    rows = []
+    for point in points or []:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        if isinstance(data, (int, float)) and not isinstance(data, bool) and data >= 0 \
+                and (limit is None or data < limit):
+            rows.append(int(data))
+    return np.asarray(list(dict.fromkeys(rows)), dtype=int)  # unique, in selection order
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _centre_images(key: str, _space: Space) -> np.ndarray:
+    """(K, C, H, W) uint8 picture of each class centre (see core.latent.generation)."""
+    s = _space
+    return centre_images(s.run, s.features.codes[s.train], s.ds.images[s.train], s.centres)
+
+
+def _natural(name: str):
+    head = name.split(" ·")[0].split()[-1]
+    return (int(head) if head.isdigit() else 0, name)
+
+
+def colour_values(space: Space, rows: np.ndarray, colour: str):
+    """(values per drawn point, legend title, continuous?, category order)."""
+    if colour == "predicted" and space.classifier:
+        return np.asarray(space.classes, dtype=object)[space.predicted[rows]], COLOURS[colour], \
+            False, space.classes
+    if colour == "distance":
+        return space.own_distance[rows], "distance to own centre", True, None
+    if colour == "cluster" and clusters_on(space):
+        try:
+            names = cluster_names_of(space, rows, cluster_k(space))
+            return names, "cluster · named as", False, sorted(set(names.tolist()), key=_natural)
+        except UserError as exc:
+            st.warning(f"Coloured by class instead: {exc}")
+    return np.asarray(space.classes, dtype=object)[space.labels[rows]], "class", False, space.classes
+
+
+@st.fragment
+def render_map(space: Space, proj: Projection) -> None:
+    """Colour choice, the scatter (box/lasso selectable), centre images beside it, and the
+    selected images below. A fragment: a selection reruns only this part of the page."""
+    ds, rows, xy = space.ds, proj.rows, proj.xy
+    options = ["class"] + (["predicted"] if space.classifier else []) + ["distance"] + \
+        (["cluster"] if clusters_on(space) else [])
+    if st.session_state.get("latent_colour") not in options:
+        st.session_state["latent_colour"] = "class"
+    cols = st.columns([3, 1])
+    colour = cols[0].radio("Colour by", options, format_func=COLOURS.get, horizontal=True,
+                           key="latent_colour")
+    if not clusters_on(space):
+        cols[0].caption("Fit clusters below to colour by mixture cluster.")
+    if len(rows) < space.features.n:
+        st.caption(f"Showing a random sample of {len(rows):,} of {space.features.n:,} images "
+                   "(seeded, the same each time); the CSV below lists the same sample.")
+    values, title, continuous, order = colour_values(space, rows, colour)
+    labels = space.labels[rows]
+    names = np.asarray(space.classes, dtype=object)
+    hover = [f"#{r} · class {names[c]}" for r, c in zip(rows, labels)]
+    if space.classifier:
+        hover = [f"{h} · predicted {names[p]}" for h, p in zip(hover, space.predicted[rows])]
+    means = class_centres(xy, labels, len(space.classes))  # mean map position per class
+    centres = {name: tuple(m.tolist()) for name, m in zip(space.classes, means)
+               if not np.isnan(m).any()}
+    fig = latent_scatter_figure(xy, rows, values, title, continuous=continuous, order=order,
+                                hover=hover, centres=centres, axis_title=TITLES[proj.method])
+    left, right = st.columns([4, 1])
+    with left:
+        event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso", "points"),
+                                key="latent_map")
+        st.caption("Drag a box (or pick lasso in the chart's toolbar) to see those images below. "
+                   "Black crosses mark each class centre: the mean map position of the class's "
+                   "points; the codes' own centres (mean training code) are pictured on the right.")
+    with right:
+        what = ("nearest training image to each centre" if space.classifier else
+                "each centre decoded by the model")
+        st.markdown(f"**Class centres**  \n{what}")
+        images = _centre_images(space.key, space)
+        present = space.has_centre
+        _, h, w = ds.shape
+        st.image(to_display(images[present], 40), caption=list(np.asarray(space.classes)[present]),
+                 width=min(display_width(h, w, 40), 64))
+    chosen = selected_rows(event.selection if event else None, limit=len(ds.images))
+    with st.container(key="latent_selected"):
+        if not len(chosen):
+            st.caption("No points selected yet.")
+            return
+        shown = chosen[:GALLERY]
+        more = f"; showing the first {GALLERY}" if len(chosen) > GALLERY else ""
+        st.markdown(f"**{len(chosen):,} images selected**{more}")
+        _, h, w = ds.shape
+        caps = [lines(f"#{r}", names[space.labels[r]] + (f"→{names[space.predicted[r]]}"
+                                                          if space.classifier else ""))
+                for r in shown]
+        st.image(to_display(ds.images[shown]), caption=caps, width=display_width(h, w))
+
+
+# -- download ---------------------------------------------------------------------------------
+def render_download(space: Space, proj: Projection) -> None:
+    """The drawn points as CSV (core.latent.projection.projection_frame), built when clicked."""
+    clusters, k = clusters_on(space), cluster_k(space)  # read now: the callable runs outside the script
+
+    def data() -> bytes:  # built on click, so a page view never waits for it
+        names = None
+        if clusters:
+            try:
+                names = cluster_names_of(space, proj.rows, k)
+            except UserError:
+                pass  # the Clusters section says why
+        return projection_frame(space, proj.rows, proj.xy, names).to_csv(index=False).encode()
+
+    st.download_button(f"Projection ({TITLES[proj.method]}) as CSV", data,
+                       f"{space.run.id}-{proj.method}.csv", "text/csv", key="latent_csv",
+                       on_click="ignore")
+    st.caption("id is the image's row in the dataset; distance_to_centre is the distance of its code "
+               "to its own class centre (mean training code); cluster appears once clusters are fit.")

@@ -1,0 +1,66 @@
+"""What every Latent page section shares: the run's `Space` (its codes, centres and distances,
+computed in core.latent.geometry.LatentSpace) and how a grid of images is captioned."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.data.dataset import ImageDataset
+from core.errors import UserError
+from core.latent.features import Features, extract
+from core.latent.geometry import LatentSpace
+from core.runs.results import checkpoint_key
+from core.runs.store import Run
+from dashboard.images import display_width, to_display
+from dashboard.state import settings
+
+GALLERY = 60  # images per grid; a caption says how many there were
+
+
+@dataclass
+class Space(LatentSpace):
+    """A run's LatentSpace, with the run and a key for the Streamlit caches."""
+
+    run: Run
+    key: str  # identifies (workspace, run, checkpoint, dataset)
+
+
+def lines(*parts) -> str:
+    """A multi-line image caption (captions are markdown: two spaces before a newline break it)."""
+    return "  \n".join(str(p) for p in parts)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _features(key: str, _run: Run, _ds: ImageDataset) -> Features:
+    return extract(_run, settings(), _ds)  # cached on disk too; this keeps it in memory
+
+
+def load_space_or_stop(run: Run, ds: ImageDataset) -> Space:
+    """The codes of every image (computed once per run, then cached); a user error, or codes
+    that do not match the dataset, stop the page with the reason."""
+    key = f"{settings().workspace}|{run.id}|{checkpoint_key(run)}|{run.config().dataset}"
+    try:
+        with st.spinner("Computing the codes of every image (once per run; cached)…"):
+            features = _features(key, run, ds)
+    except UserError as exc:
+        st.error(str(exc))
+        st.stop()
+    if len(features.codes) != len(ds.images):
+        st.error("The cached codes do not match the dataset; delete the run's cache and reload.")
+        st.stop()
+    return Space(ds, features, run, key)
+
+
+def show_grid(ds: ImageDataset, rows: np.ndarray, caption, what: str) -> None:
+    """Up to GALLERY images of dataset rows, captioned by caption(i, row) for the i-th shown."""
+    if len(rows) == 0:
+        st.caption(f"No {what}.")
+        return
+    more = f"; showing the first {GALLERY}" if len(rows) > GALLERY else ""
+    st.markdown(f"**{len(rows):,}** {what}{more}")
+    rows = rows[:GALLERY]
+    _, h, w = ds.shape
+    st.image(to_display(ds.images[rows]), caption=[caption(i, r) for i, r in enumerate(rows)],
+             width=display_width(h, w))
