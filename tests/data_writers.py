@@ -12,8 +12,8 @@ import math
 import pickle
 import struct
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image

@@ -11,13 +11,30 @@ import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
 from core.anomaly import decisions as anomaly
-from core.anomaly.decisions import (SavedThreshold, decisions_frame, default_threshold,
-                                    gallery_rows, outcome, saved_threshold_for,
-                                    saved_threshold_path, threshold_bounds)
+from core.anomaly.decisions import (
+    SavedThreshold,
+    decisions_frame,
+    default_threshold,
+    gallery_rows,
+    outcome,
+    saved_threshold_for,
+    saved_threshold_path,
+    threshold_bounds,
+)
 from core.anomaly.scores import AnomalyScores, compute_scores
-from core.anomaly.strategies import (STRATEGIES, FittedThreshold, MaxF1, MeanValidationError,
-                                     MixtureSplit, NormalPercentile, TargetFalseAlarms, YoudenJ,
-                                     compare_strategies, fit_all, make_strategy)
+from core.anomaly.strategies import (
+    STRATEGIES,
+    FittedThreshold,
+    MaxF1,
+    MeanValidationError,
+    MixtureSplit,
+    NormalPercentile,
+    TargetFalseAlarms,
+    YoudenJ,
+    compare_strategies,
+    fit_all,
+    make_strategy,
+)
 from core.data.splits import AnomalySplit
 from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep

@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 from core.anomaly import decisions as core_decisions
 from core.anomaly.scores import compute_scores
 from core.anomaly.strategies import make_strategy
+from core.evaluation.sweep import ThresholdSweep
 from core.runs.results import cache_dir
 from core.runs.store import open_store
-from core.evaluation.sweep import ThresholdSweep
 from tests.apptest_helpers import metric, open_page
 
 RUN = "digits-anomaly-ae"

@@ -22,7 +22,6 @@ from core.anomaly.scores import ReconstructionScore, compute_scores
 from core.anomaly.strategies import AutoThreshold, make_strategy, offered_strategies
 from core.cli import main as cli_main
 from core.data.sources import base as sources_base
-from core.data.sources.base import RawData
 from core.models import MODELS, Kind
 from core.models.registry import _entry
 from core.runs.store import open_store

@@ -1,16 +1,14 @@
 """The Evaluate page through AppTest, on the shipped classifier and on a real two-class run."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from core.evaluation.classification import predict
-from core.runs.store import open_store
 from core.evaluation.sweep import ThresholdSweep
+from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
 from tests.apptest_helpers import metric, open_page
-
 
 
 def test_shipped_classifier_metrics_and_cell_images(settings) -> None:

@@ -8,13 +8,33 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.metrics import (accuracy_score, auc, balanced_accuracy_score, confusion_matrix,
-                             f1_score, precision_score, recall_score, roc_auc_score, roc_curve)
+from sklearn.metrics import (
+    accuracy_score,
+    auc,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+    roc_curve,
+)
 
 from core.errors import UserError
-from core.evaluation.classification import (Predictions, cell_members, classification_metrics, comparison_row,
-                             confident_mistakes, confusion, largest_confusion, metrics_csv,
-                             per_class_frame, predict, predictions_frame, roc_pr_curves)
+from core.evaluation.classification import (
+    Predictions,
+    cell_members,
+    classification_metrics,
+    comparison_row,
+    confident_mistakes,
+    confusion,
+    largest_confusion,
+    metrics_csv,
+    per_class_frame,
+    predict,
+    predictions_frame,
+    roc_pr_curves,
+)
 from core.runs.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,15 +13,14 @@ import torch
 from core.data.dataset import ImageDataset, load_dataset
 from core.data.spec import DatasetSpec
 from core.errors import UserError
-from core.latent.generation import decode_between
-from core.latent.features import Features, extract, sample_rows
-from core.latent.projection import _project, projection, projection_frame
+from core.inference import load_model
 from core.latent.clusters import mixture_clusters
-from core.latent.geometry import (LatentSpace, class_centres, disputable, lowest_margin, margins,
-                                  nearest_rows)
+from core.latent.features import Features, extract, sample_rows
+from core.latent.generation import decode_between
+from core.latent.geometry import LatentSpace, class_centres, disputable, lowest_margin, margins, nearest_rows
+from core.latent.projection import _project, projection, projection_frame
 from core.models import Kind
 from core.runs.store import open_store
-from core.inference import load_model
 
 REPO = Path(__file__).resolve().parent.parent
 

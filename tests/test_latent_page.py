@@ -15,11 +15,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.dataset import load_dataset
-from core.latent.generation import decode_between
-from core.latent.features import extract
-from core.latent.projection import job_status
 from core.latent.clusters import mixture_clusters
+from core.latent.features import extract
+from core.latent.generation import decode_between
 from core.latent.geometry import class_centres, disputable
+from core.latent.projection import job_status
 from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run

@@ -8,10 +8,15 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import UserError
-from core.models.losses import (
-    LOSS_NAMES, check_loss, class_probabilities, default_loss, make_loss, per_image_reconstruction_error,
-)
 from core.models import MODELS, build_model, count_parameters, model_kind
+from core.models.losses import (
+    LOSS_NAMES,
+    check_loss,
+    class_probabilities,
+    default_loss,
+    make_loss,
+    per_image_reconstruction_error,
+)
 from core.training.augment import corrupt
 
 SHAPES = [(1, 8, 8), (3, 32, 32), (1, 28, 28), (1, 64, 64), (1, 16, 20)]

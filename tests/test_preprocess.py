@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import DatasetError
 from core.data.preprocess import CRACKS_RECIPE, apply_steps, parse_step, stages
+from core.errors import DatasetError
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from sklearn.metrics import accuracy_score
 
 from core.data.dataset import load_dataset
 from core.errors import UserError
-from core.runs.store import open_store
-from core.runs.shipping import SHIPPED, verify
 from core.inference import load_model
+from core.runs.shipping import SHIPPED, verify
+from core.runs.store import open_store
 
 
 @pytest.fixture

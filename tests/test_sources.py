@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from core.data.dataset import load_dataset
-from core.errors import DatasetError
 from core.data.spec import DatasetSpec
+from core.errors import DatasetError
 from tests import data_writers as dw
 
 

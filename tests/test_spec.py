@@ -1,8 +1,8 @@
 """Dataset specs round-trip as text and JSON and refuse bad options with a message."""
 import pytest
 
-from core.errors import DatasetError
 from core.data.spec import DatasetSpec
+from core.errors import DatasetError
 
 SPECS = [
     DatasetSpec(),

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from core.data.dataset import load_dataset
-from core.errors import DatasetError
 from core.data.splits import TEST, TRAIN, VAL, AnomalySplit, assign_splits
+from core.errors import DatasetError
 
 
 def test_stratified_and_repeatable() -> None:

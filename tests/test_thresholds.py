@@ -3,9 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score,
-                             confusion_matrix, f1_score, precision_score, recall_score,
-                             roc_auc_score, roc_curve)
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+    roc_curve,
+)
 
 from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import time
 
-
-from core.runs.store import open_store
 from core.runs.shipping import SHIPPED
+from core.runs.store import open_store
 from tests.apptest_helpers import open_page
-
 
 
 def wait_until_finished(store, run_id: str, timeout: float = 120) -> dict:

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from core.errors import UserError
-from core.runs.store import RunStore, open_store
-from core.training.config import TrainConfig
-from core.training import checkpoint
 from core.runs.jobs import launch_training
+from core.runs.store import RunStore, open_store
+from core.training import checkpoint
+from core.training.config import TrainConfig
 from core.training.runner import train_run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -147,7 +147,7 @@ def test_launched_runs_stop_get_killed_and_run_side_by_side(settings) -> None:
     stopped, killed = store.create(TrainConfig(**long)), store.create(TrainConfig(**long, seed=5))
     pids = [launch_training(stopped, settings), launch_training(killed, settings)]
     for run in (stopped, killed):  # two runs at once, each writing its own folder
-        wait_for(lambda: run.checkpoint("last").exists())
+        wait_for(lambda run=run: run.checkpoint("last").exists())
     assert stopped.status()["state"] == killed.status()["state"] == "running"
     stopped.request_stop()
     wait_for(lambda: stopped.status()["state"] == "stopped")

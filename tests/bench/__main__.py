@@ -12,12 +12,12 @@ import platform
 import sys
 import time
 
+from tests.bench.anomaly_quality import anomaly_digits
 from tests.bench.app_memory import app_memory
 from tests.bench.browser_pages import anomaly_slider, evaluate_cell, latent_selection
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
-from tests.bench.anomaly_quality import anomaly_digits
 from tests.bench.latent_projection import latent_projection
 from tests.bench.thresholds import threshold_sweep
 from tests.bench.training import default_cnn_digits, engine_vs_bare, metric_to_browser, train_memory

@@ -266,7 +266,7 @@ def _evaluate_repeat(browser, tmp: Path, run_dir: Path, root: Path, figs: dict) 
         for k in range(ROC_SAMPLES):
             cls = names[k % len(names)]
             button = roc.get_by_role("button", name=f"Remove {cls}", exact=True)
-            times = _measure(page, "pointerdown", lambda: button.click(), LEGEND_JS, [cls, False])
+            times = _measure(page, "pointerdown", lambda button=button: button.click(), LEGEND_JS, [cls, False])
             figs["roc"].values.append(times[0])
             _say(bench, f"ROC remove {cls}: legend {1000 * times[0]:.0f} ms")
             _settle(page)
@@ -373,7 +373,7 @@ def _anomaly_repeat(browser, tmp: Path, figs: dict) -> None:
             value = slider.input_value()
             slider.focus()
             try:
-                times = _measure(page, "keydown", lambda: page.keyboard.press(key),
+                times = _measure(page, "keydown", lambda key=key: page.keyboard.press(key),
                                  SLIDER_DONE_JS, [MATRIX, before], n_stages=2, timeout_ms=8_000)
             except PlaywrightTimeout:  # the counts did not change over this step (a sparse tail)
                 skipped += 1
@@ -479,7 +479,7 @@ def _latent_repeat(browser, tmp: Path, run_dir: Path, root: Path, figs: dict,
         points = [(x, y) for x, y in page.evaluate(POINTS_JS, MAP)
                   if area["x"] + 10 < x < area["x"] + area["width"] - 10
                   and area["y"] + 10 < y < area["y"] + area["height"] - 10]
-        for k in range(BOXES):
+        for _ in range(BOXES):
             # A box of random size around a random point (the clusters are dense, so it catches
             # from a few to about a thousand points), clipped to the plot area.
             cx, cy = rng.choice(points)
@@ -497,7 +497,7 @@ def _latent_repeat(browser, tmp: Path, run_dir: Path, root: Path, figs: dict,
             _settle(page)
             cx, cy = area["x"] + 5, area["y"] + 5  # a corner: double-click clears the selection
             # plotly counts the clicks itself (no native dblclick): time from the 2nd mouse up
-            times = _measure(page, "pointerup", lambda: page.mouse.dblclick(cx, cy), CLEARED_JS,
+            times = _measure(page, "pointerup", lambda cx=cx, cy=cy: page.mouse.dblclick(cx, cy), CLEARED_JS,
                              SELECTED, nth=2)
             figs["base"].values.append(times[0])
             _say(bench, f"double click clears: {1000 * times[0]:.0f} ms")

@@ -25,7 +25,7 @@ def threshold_sweep(repeats: int) -> list[Figure]:
         seconds, sweep = timed(ThresholdSweep, scores, is_anomaly)
         build.values.append(seconds)
         thresholds = rng.uniform(-1, 3, 200)
-        seconds, _ = timed(lambda: [sweep.metrics(t) for t in thresholds])
+        seconds, _ = timed(lambda sweep=sweep, thresholds=thresholds: [sweep.metrics(t) for t in thresholds])
         move.values.append(seconds / len(thresholds))
         t = float(thresholds[0])
         seconds, matrix = timed(confusion_matrix, is_anomaly, scores >= t)

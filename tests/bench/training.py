@@ -154,8 +154,8 @@ def _test_accuracy(run, ds) -> float:
     import torch
     from sklearn.metrics import accuracy_score
 
-    from core.models.losses import class_probabilities
     from core.inference import load_model
+    from core.models.losses import class_probabilities
 
     model, state = load_model(run)
     assert tuple(state["classes"]) == tuple(ds.classes), "checkpoint classes differ from the set"
@@ -183,9 +183,9 @@ def _logistic_baseline(ds) -> tuple[float, float]:
 def default_cnn_digits(repeats: int) -> list[Figure]:
     """The shipped digits classifier trained from scratch (train_run, as `python -m core train`)."""
     from core.data.dataset import load_dataset
+    from core.runs.shipping import SHIPPED
     from core.runs.store import open_store
     from core.settings import Settings
-    from core.runs.shipping import SHIPPED
     from core.training.runner import train_run
 
     shipped = SHIPPED["digits-classifier"]

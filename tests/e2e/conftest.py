@@ -9,7 +9,6 @@ import pytest
 
 from tests.e2e import server as srv
 
-
 _STARTED = time.time()
 
 
