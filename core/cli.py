@@ -260,10 +260,10 @@ def _cmd_ship(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     from core.training.config import add_arguments
 
-    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("sources", help="list the dataset sources")
     p.add_argument("--json", action="store_true")
@@ -324,8 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m core") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         return args.func(args)
     except UserError as exc:

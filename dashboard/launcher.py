@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         os.execv(command[0], command)
     from core.cli import main as core_main
 
-    return core_main(argv)
+    return core_main(argv, prog="smalldl")
 
 
 if __name__ == "__main__":

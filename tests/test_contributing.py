@@ -240,3 +240,25 @@ def test_contributing_names_files_that_exist() -> None:
     for path in ("core/data/sources/", "core/models/registry.py", "core/training/config.py",
                  "core/anomaly/scores.py", "core/anomaly/strategies.py", "dashboard/navigation.py"):
         assert path in text and (REPO / path).exists(), path
+
+
+def test_the_train_form_draws_every_training_option(settings) -> None:
+    """Fields not drawn by hand get a generated widget, so a new field reaches the form."""
+    from dataclasses import fields
+
+    from core.training.config import TrainConfig
+    from dashboard.widgets.train_form import DRAWN
+
+    generated = [f.name for f in fields(TrainConfig) if f.name not in DRAWN]
+    assert generated  # momentum, weight_decay, log_every today
+    at = open_page("train")
+    keys = {w.key for w in [*at.number_input, *at.text_input, *at.selectbox, *at.checkbox]}
+    assert {f"train_more_{name}" for name in generated} <= keys
+    at.selectbox(key="train_model").set_value("mlp").run()
+    at.number_input(key="train_more_weight_decay").set_value(0.01)
+    at.number_input(key="train_more_log_every").set_value(3)
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception and not at.error
+    (run,) = [r for r in open_store(settings).list() if not r.read_only]
+    assert run.config().weight_decay == 0.01 and run.config().log_every == 3
+    run.request_stop()

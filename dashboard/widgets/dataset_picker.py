@@ -11,6 +11,7 @@ from core.data.archive import extract_zip
 from core.data.dataset import ImageDataset, load_dataset
 from core.data.preprocess import CRACKS_RECIPE
 from core.data.sources import all_sources
+from core.data.sources.base import capability
 from core.data.spec import DatasetSpec
 from core.errors import UserError
 from core.settings import Settings
@@ -31,22 +32,21 @@ def _seed(key: str, value) -> None:
 
 def _root_ui(source, spec: DatasetSpec) -> str | None:
     cfg = settings()
-    if source.name == "folder":
+    if capability(source, "accepts_zip"):
         how = st.radio("Images from", ["a folder", "an uploaded .zip"], horizontal=True,
                        key="ds_folder_how")
         if how == "an uploaded .zip":
             upload = st.file_uploader("Zip of class folders", type=["zip"], key="ds_zip")
             if upload is None:
-                return spec.root if spec.source == "folder" else None
+                return spec.root if spec.source == source.name else None
             try:
                 with st.spinner("Unpacking…"):
                     return str(extract_zip(upload.getvalue(), cfg.uploads_dir, upload.name))
             except UserError as exc:
                 st.error(str(exc))
                 return None
-    # torchvision sets live in their own subfolder of a root (MNIST/raw/...); others are the folder
-    suggested = "" if source.name == "folder" else str(cfg.data_roots[0] / (
-        source.name if source.name == "k49" else ""))
+    where = capability(source, "suggested_root")
+    suggested = str((cfg.data_roots[0] / where).resolve()) if where and cfg.data_roots else ""
     key = f"ds_root_{source.name}"  # one per source: switching source does not carry a folder over
     _seed(key, spec.root if spec.source == source.name and spec.root else suggested)
     typed = st.text_input("Folder", key=key, placeholder="a folder of class subfolders",
@@ -77,7 +77,7 @@ def dataset_picker_ui() -> DatasetSpec | None:
         if source.needs_root and root is None:
             return None
         size, mode = None, None
-        if name == "folder":
+        if capability(source, "resizable"):
             _seed("ds_size", spec.size or "keep")
             size = st.selectbox("Resize to", SIZE_CHOICES, key="ds_size",
                                 format_func=lambda s: "keep (all images must match)" if s == "keep"
@@ -144,7 +144,7 @@ def load_dataset_or_stop(spec: DatasetSpec) -> ImageDataset:
     except UserError as exc:
         st.error(str(exc))
         source = {s.name: s for s in all_sources()}[spec.source]
-        if source.needs_root and spec.source not in ("folder", "k49"):
+        if capability(source, "downloadable"):
             if st.button(f"Download {source.title} into {spec.root}"):
                 try:
                     _load_with_progress(spec, True)

@@ -1,6 +1,8 @@
 """The Train page's settings form: returns a validated TrainConfig, or shows why not."""
 from __future__ import annotations
 
+from dataclasses import fields
+
 import streamlit as st
 
 from core.data.dataset import ImageDataset
@@ -44,6 +46,43 @@ def _kind_fields(kind: Kind, ds: ImageDataset) -> dict:
     return out
 
 
+# Fields the form draws by hand above; every other TrainConfig field gets a generated widget under
+# "More settings", so a new training option shows up here without touching this file.
+DRAWN = {"dataset", "model", "model_params", "loss", "loss_params", "epochs", "batch_size", "lr",
+         "optimizer", "schedule", "patience", "seed", "device", "augment", "denoise",
+         "normal_classes", "name"}
+
+
+def config_field_ui(f, container=st):
+    """A widget for one TrainConfig field, from its type, default, help and choices."""
+    label = f.name.replace("_", " ").capitalize()
+    help_text, choices = f.metadata.get("help"), f.metadata.get("choices")
+    key = f"train_more_{f.name}"
+    if choices:
+        return container.selectbox(label, choices, index=list(choices).index(f.default),
+                                   help=help_text, key=key)
+    if isinstance(f.default, bool):
+        return container.checkbox(label, value=f.default, help=help_text, key=key)
+    if isinstance(f.default, int):
+        return int(container.number_input(label, value=f.default, step=1, help=help_text, key=key))
+    if isinstance(f.default, float):
+        return float(container.number_input(label, value=f.default, format="%g", help=help_text,
+                                            key=key))
+    if isinstance(f.default, tuple):
+        text = container.text_input(label, ",".join(f.default), help=help_text, key=key)
+        return tuple(v.strip() for v in text.split(",") if v.strip())
+    return container.text_input(label, str(f.default), help=help_text, key=key)
+
+
+def more_settings_ui() -> dict:
+    """Every TrainConfig field not drawn by hand, in an expander; returns {field: value}."""
+    extra = [f for f in fields(TrainConfig) if f.name not in DRAWN]
+    if not extra:
+        return {}
+    with st.expander("More settings"):
+        return {f.name: config_field_ui(f) for f in extra}
+
+
 def train_form_ui(spec_text: str, ds: ImageDataset, model: str) -> TrainConfig | None:
     """Draw the form; on submit return a config whose model builds on this dataset."""
     kind = MODELS[model].kind
@@ -60,6 +99,7 @@ def train_form_ui(spec_text: str, ds: ImageDataset, model: str) -> TrainConfig |
         seed = cols[2].number_input("Seed", 0, 1_000_000, 0)
         device = cols[3].selectbox("Device", ["auto", "cpu", "cuda", "mps"])
         extra = _kind_fields(kind, ds)
+        extra.update(more_settings_ui())
         name = st.text_input("Run name (optional)")
         submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
     if not submitted:

@@ -10,6 +10,7 @@ from tests.bench.common import Figure, timed, tmp_dir
 def latent_projection(repeats: int) -> list[Figure]:
     from core.latent.features import Features
     from core.latent.projection import _project
+    from core.models import Kind
 
     rng = np.random.default_rng(0)
     codes = (rng.normal(size=(10_000, 128)) + rng.integers(0, 10, (10_000, 1))).astype(np.float32)
@@ -33,7 +34,7 @@ def latent_projection(repeats: int) -> list[Figure]:
         run.checkpoint("best").write_bytes(b"stand-in: the key needs a file")
         import core.latent.projection as latent
 
-        features = Features(codes, None, "autoencoder", "code")
+        features = Features(codes, None, Kind.AUTOENCODER, "code")
         first = Figure("latent_projection", "UMAP, 10,000 codes, first", [
             timed(latent.projection, run, settings, "umap", {}, features)[0]])
         cached = Figure("latent_projection", "UMAP, 10,000 codes, cached")
