@@ -9,6 +9,7 @@ import numpy as np
 
 from core.errors import DatasetError
 from core.data.spec import DatasetSpec
+from core.settings import clean_path
 
 Progress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
 
@@ -88,9 +89,10 @@ def _ensure_loaded() -> None:
 
 
 def require_root(spec: DatasetSpec) -> Path:
-    if not spec.root:
+    """The spec's root as an absolute path; a clear error for a missing or malformed one."""
+    if not spec.root or not spec.root.strip():
         raise DatasetError(f"source {spec.source!r} needs a root folder (root=...)")
-    return Path(spec.root).expanduser()
+    return clean_path(spec.root)
 
 
 def files_fingerprint(paths: list[Path]) -> str:
