@@ -1,92 +1,113 @@
 """An image folder: one subfolder per class, optionally under train/ and test/.
 
-Any size and mode is converted to the spec's size and mode. Files that are not images, or
-that fail to decode, are skipped and reported, never fatal.
+Any size and mode is converted to the spec's size and mode (core/data/decode.py, in parallel
+for big folders). Files that are not images, fail to decode or are too large are skipped and
+reported, never fatal. A link is followed only when its target stays inside the dataset's
+folder or a data root: nothing reached through a link may leave them.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import DatasetError
+from core.data.decode import decode_all
 from core.data.sources.base import RawData, files_fingerprint, register, require_root
+from core.errors import DatasetError
+from core.settings import MAX_DATASET_BYTES, MAX_FOLDER_FILES, Settings, is_inside, resolve
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IGNORED_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+LINK_OUTSIDE = "a link leading outside the data folders; ignored"
 
 
-def _visible(path: Path) -> bool:
-    return not path.name.startswith(".") and path.name not in IGNORED_NAMES
+def _visible(name: str) -> bool:
+    return not name.startswith(".") and name not in IGNORED_NAMES
 
 
-def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p))
+class _Walker:
+    """Lists folders and files under a dataset root, refusing links that leave the allowed roots."""
+
+    def __init__(self, root: Path):
+        self.allowed = (resolve(root), *Settings.from_env().data_roots)
+        self.skipped: list[tuple[str, str]] = []
+        self.count = 0
+
+    def _stays_inside(self, entry: os.DirEntry) -> bool:
+        if not entry.is_symlink():
+            return True
+        try:
+            target = Path(os.path.realpath(entry.path, strict=True))
+        except (OSError, RuntimeError):
+            return False
+        if not is_inside(target, self.allowed):
+            self.skipped.append((entry.path, LINK_OUTSIDE))
+            return False
+        return True
+
+    def _entries(self, folder: Path) -> list[os.DirEntry]:
+        try:
+            with os.scandir(folder) as it:
+                return sorted((e for e in it if _visible(e.name)), key=lambda e: e.name)
+        except OSError as exc:
+            raise DatasetError(f"cannot list {folder}: {exc.strerror or exc}") from None
+
+    def subfolders(self, folder: Path) -> list[Path]:
+        return [Path(e.path) for e in self._entries(folder)
+                if e.is_dir() and self._stays_inside(e)]
+
+    def files(self, folder: Path) -> list[Path]:
+        """Regular files under folder, recursively; linked subfolders are not entered."""
+        out: list[Path] = []
+        for entry in self._entries(folder):
+            if entry.is_dir(follow_symlinks=False):
+                out += self.files(Path(entry.path))
+            elif entry.is_file() and self._stays_inside(entry):
+                out.append(Path(entry.path))
+                self.count += 1
+                if self.count > MAX_FOLDER_FILES:
+                    raise DatasetError(f"{folder} holds more than {MAX_FOLDER_FILES:,} files; "
+                                       "point at a smaller folder")
+        return out
 
 
-def layout(root: Path) -> dict[str, Path]:
-    """{'train': folder, 'test': folder} when root has train/ and test/, else {'train': root}."""
-    if not root.is_dir():
-        raise DatasetError(f"folder {root} does not exist")
-    names = {p.name.lower(): p for p in _class_dirs(root)}
-    if "train" in names and "test" in names:
-        return {"train": names["train"], "test": names["test"]}
-    return {"train": root}
+def _check_root(root: Path) -> None:
+    if root.is_dir():
+        return
+    if root.is_file():
+        hint = " Upload it on the Data page or unpack it." if root.suffix.lower() == ".zip" else ""
+        raise DatasetError(f"{root} is a file, not a folder of class subfolders.{hint}")
+    raise DatasetError(f"folder {root} does not exist")
 
 
-def _files(class_dir: Path) -> list[Path]:
-    return sorted(p for p in class_dir.rglob("*") if p.is_file()
-                  and all(_visible(Path(part)) for part in p.relative_to(class_dir).parts))
+def listing(root: Path) -> tuple[dict[str, Path], dict[str, dict[str, list[Path]]],
+                                list[tuple[str, str]]]:
+    """(split folders, {split: {class: files}}, skipped links). The splits are 'train' and, when
+    root holds train/ and test/, 'test'; otherwise root itself is the train split."""
+    _check_root(root)
+    walker = _Walker(root)
+    top = {p.name.lower(): p for p in walker.subfolders(root)}
+    splits = {"train": top["train"], "test": top["test"]} if "train" in top and "test" in top \
+        else {"train": root}
+    found = {split: {d.name: walker.files(d) for d in walker.subfolders(folder)}
+             for split, folder in splits.items()}
+    return splits, found, walker.skipped
 
 
-def _read_image(path: Path, mode: str, size: int | None) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as img:
-        img.load()
-        img = img.convert(mode)
-        if size is not None and img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        array = np.asarray(img, dtype=np.uint8)
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-
-
-def _guess_mode(folder: Path, classes: list[str]) -> str:
+def _guess_mode(files: list[Path]) -> str:
     """Grayscale when the first images of every class are grayscale, else RGB (header only)."""
     from PIL import Image
 
-    for name in classes:
-        for path in _files(folder / name)[:5] if (folder / name).is_dir() else []:
-            try:
-                with Image.open(path) as img:
-                    if img.mode not in ("L", "LA", "1", "I", "I;16", "F"):
-                        return "RGB"
-            except Exception:
-                continue
-    return "L"
-
-
-def _read_split(split_dir: Path, classes: list[str], mode: str, size: int | None,
-                skipped: list, progress, done: int, total: int) -> tuple[list, list, int]:
-    images, labels = [], []
-    for label, name in enumerate(classes):
-        class_dir = split_dir / name
-        if not class_dir.is_dir():
+    for path in files:
+        try:
+            with Image.open(path) as img:
+                if img.mode not in ("L", "LA", "1", "I", "I;16", "I;16B", "I;16L", "F"):
+                    return "RGB"
+        except Exception:
             continue
-        for path in _files(class_dir):
-            done += 1
-            if progress and done % 200 == 0:
-                progress(done / max(total, 1), f"reading images {done}/{total}")
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append((str(path), "not an image file"))
-                continue
-            try:
-                images.append(_read_image(path, mode, size))
-                labels.append(label)
-            except Exception as exc:  # PIL raises many types for broken files
-                skipped.append((str(path), f"cannot decode: {type(exc).__name__}: {exc}"))
-    return images, labels, done
+    return "L"
 
 
 def _stack(images: list[np.ndarray], where: Path) -> np.ndarray:
@@ -99,6 +120,13 @@ def _stack(images: list[np.ndarray], where: Path) -> np.ndarray:
         raise DatasetError(f"images in {where} have different sizes ({listed}); "
                            "choose a size to resize them to")
     return np.stack(images)
+
+
+def _check_planned_size(n_files: int, channels: int, size: int | None, root: Path) -> None:
+    """Refuse before decoding when the chosen size alone says the pixels will not fit."""
+    if size is not None and n_files * channels * size * size > MAX_DATASET_BYTES:
+        raise DatasetError(f"{n_files:,} images of {size}x{size} in {root} are more than "
+                           f"{MAX_DATASET_BYTES / 2**30:.0f} GiB of pixels; choose a smaller size")
 
 
 @dataclass(frozen=True)
@@ -115,23 +143,40 @@ class ImageFolderSource:
         root = require_root(spec)
         if not root.is_dir():
             return "missing"
-        return files_fingerprint([p for p in root.rglob("*") if p.is_file()])
+        _, found, _ = listing(root)
+        return files_fingerprint([p for classes in found.values() for files in classes.values()
+                                  for p in files])
 
     def load(self, spec, download, progress) -> RawData:
         root = require_root(spec)
-        splits = layout(root)
-        classes = sorted({d.name for folder in splits.values() for d in _class_dirs(folder)})
+        splits, found, skipped = listing(root)
+        classes = sorted({name for per_class in found.values() for name in per_class})
         if not classes:
             raise DatasetError(f"{root} has no class subfolders; put images in one folder per "
                                "class, e.g. normal/ and anomaly/")
-        total = sum(len(_files(folder / c)) for folder in splits.values() for c in classes
-                    if (folder / c).is_dir())
-        mode = spec.mode or _guess_mode(splits["train"], classes)
-        skipped: list[tuple[str, str]] = []
-        arrays, done = {}, 0
-        for split, folder in splits.items():
-            images, labels, done = _read_split(folder, classes, mode, spec.size, skipped,
-                                               progress, done, total)
+        todo: list[tuple[str, int, Path]] = []  # (split, label, file)
+        for split, per_class in found.items():
+            for label, name in enumerate(classes):
+                for path in per_class.get(name, []):
+                    if path.suffix.lower() in IMAGE_SUFFIXES:
+                        todo.append((split, label, path))
+                    else:
+                        skipped.append((str(path), "not an image file"))
+        mode = spec.mode or _guess_mode([p for _, _, p in todo[:: max(1, len(todo) // 50)][:50]])
+        _check_planned_size(len(todo), 3 if mode == "RGB" else 1, spec.size, root)
+        decoded = decode_all([p for _, _, p in todo], mode, spec.size, str(root), progress)
+        arrays = {}
+        for split in found:
+            images, labels = [], []
+            for (where, label, path), result in zip(todo, decoded):
+                if where != split:
+                    continue
+                if isinstance(result, str):
+                    skipped.append((str(path), result))
+                else:
+                    images.append(result)
+                    labels.append(label)
+            folder = splits[split]
             if not images:
                 raise DatasetError(f"no readable images in {folder} "
                                    f"({len(skipped)} files skipped)")

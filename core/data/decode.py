@@ -1,0 +1,155 @@
+"""Decode image files into uint8 (C, H, W) arrays, in parallel worker processes for big folders.
+
+Each file is bounded before its pixels are decoded: JPEGs are decoded at a reduced scale when a
+size is chosen (PIL `draft`), and an image whose decoded pixel count is over MAX_IMAGE_PIXELS is
+refused from its header. 16-bit images are scaled to 0..255, not clipped. Workers are
+separate processes (PIL decoding holds the GIL), at most one per usable core, started with
+"forkserver" so a multi-threaded parent (the Streamlit server) is never forked.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DatasetError
+from core.settings import MAX_DATASET_BYTES, MAX_IMAGE_PIXELS
+
+CHUNK = 256  # files per worker task: a progress step, and what one worker holds at a time
+MIN_FILES_PER_WORKER = 400  # below this a worker's start-up costs more than it saves
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+Progress = Callable[[float, str], None]
+
+
+class ImageRefused(ValueError):
+    """A file that is an image but is not decoded (too many pixels)."""
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(n_files: int) -> int:
+    """Processes for n_files: none below MIN_FILES_PER_WORKER, never more than the cores."""
+    return min(usable_cores(), n_files // MIN_FILES_PER_WORKER)
+
+
+def _scaled_16bit(img):
+    """A 16-bit grayscale image as 8-bit L, scaled (65535 -> 255) rather than clipped."""
+    from PIL import Image
+
+    array = np.asarray(img).astype(np.float32) * (255.0 / 65535.0)
+    return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), "L")
+
+
+def decode_file(path: str | Path, mode: str, size: int | None) -> np.ndarray:
+    """One file as uint8 (C, H, W) in mode ("L" or "RGB"), resized to size x size if given."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        # Our own pixel limit is below PIL's warning threshold; its warning would only be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            if size is not None and img.format == "JPEG":
+                img.draft(mode, (size, size))  # decode at 1/2, 1/4 or 1/8 scale, still >= size
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ImageRefused(f"{width}x{height} is {width * height / 1e6:.0f} megapixels, "
+                                   f"over the limit of {MAX_IMAGE_PIXELS / 1e6:.0f}")
+            img.load()
+            if img.mode in SIXTEEN_BIT_MODES:
+                img = _scaled_16bit(img)
+            img = img.convert(mode)
+            if size is not None and img.size != (size, size):
+                img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+            array = np.asarray(img, dtype=np.uint8)
+    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
+def decode_chunk(paths: Sequence[str], mode: str,
+                 size: int | None) -> list[np.ndarray | str]:
+    """Each file's array, or the reason it was skipped (a worker task; never raises for a file)."""
+    out: list[np.ndarray | str] = []
+    for path in paths:
+        try:
+            out.append(np.ascontiguousarray(decode_file(path, mode, size)))
+        except ImageRefused as exc:
+            out.append(f"too large: {exc}")
+        except Exception as exc:  # PIL raises many types for broken files
+            out.append(f"cannot decode: {type(exc).__name__}: {exc}")
+    return out
+
+
+class _Budget:
+    """Running total of decoded bytes against MAX_DATASET_BYTES."""
+
+    def __init__(self, where: str):
+        self.where, self.used = where, 0
+
+    def add(self, results: list[np.ndarray | str]) -> None:
+        self.used += sum(r.nbytes for r in results if isinstance(r, np.ndarray))
+        if self.used > MAX_DATASET_BYTES:
+            raise DatasetError(f"images in {self.where} decode to more than "
+                               f"{MAX_DATASET_BYTES / 2**30:.0f} GiB of pixels; "
+                               "choose a smaller size (or fewer classes)")
+
+
+def decode_all(paths: Sequence[Path], mode: str, size: int | None, where: str,
+               progress: Progress | None = None) -> list[np.ndarray | str]:
+    """decode_chunk over every path, in worker processes when there are enough files.
+
+    Reports (images done / total) after each chunk; refuses the folder as soon as the decoded
+    pixels pass MAX_DATASET_BYTES.
+    """
+    names = [str(p) for p in paths]
+    chunks = [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
+    results: list[list[np.ndarray | str] | None] = [None] * len(chunks)
+    budget, done, total = _Budget(where), 0, len(names)
+
+    def finished(index: int, chunk_results: list[np.ndarray | str]) -> None:
+        nonlocal done
+        budget.add(chunk_results)
+        results[index] = chunk_results
+        done += len(chunk_results)
+        if progress is not None:
+            progress(done / max(total, 1), f"reading images {done:,}/{total:,}")
+
+    workers = worker_count(total)
+    if workers <= 1:
+        for index, chunk in enumerate(chunks):
+            finished(index, decode_chunk(chunk, mode, size))
+    else:
+        _decode_in_pool(chunks, mode, size, workers, finished)
+    return [r for chunk_results in results for r in chunk_results]
+
+
+def _decode_in_pool(chunks: list[list[str]], mode: str, size: int | None, workers: int,
+                    finished: Callable[[int, list], None]) -> None:
+    """Keep at most two chunks per worker in flight, so finished arrays never pile up unread."""
+    context = multiprocessing.get_context("forkserver")
+    pending: dict = {}
+    next_chunk = 0
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        while next_chunk < len(chunks) or pending:
+            while next_chunk < len(chunks) and len(pending) < 2 * workers:
+                future = pool.submit(decode_chunk, chunks[next_chunk], mode, size)
+                pending[future] = next_chunk
+                next_chunk += 1
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(pending.pop(future), future.result())
+    except BrokenProcessPool:
+        raise DatasetError("an image decoding process died (out of memory?); choose a smaller "
+                           "size or fewer images") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
