@@ -5,14 +5,13 @@ the CLI's --download); then torchvision's own download code runs.
 """
 from __future__ import annotations
 
-import gzip
 import pickle
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.data import checks, idx
 from core.errors import DatasetError
 from core.data.sources.base import RawData, files_fingerprint, register, require_root
 
@@ -58,11 +57,10 @@ class MnistLikeSource:
         cls = self._cls()
         if download:
             _download(cls, self.title, root)
-        missing = [p for p in self.expected_files(root) if not p.exists()]
-        for path in missing:  # accept the files as distributed (.gz) next to where they belong
-            if path.with_name(path.name + ".gz").exists():
-                with gzip.open(path.with_name(path.name + ".gz"), "rb") as src, open(path, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+        for path in self.expected_files(root):  # accept the files as distributed (.gz) beside
+            gz = path.with_name(path.name + ".gz")
+            if gz.is_file() and (not path.exists() or idx.problem(path)):
+                idx.inflate(gz, path)
         missing = [p for p in self.expected_files(root) if not p.exists()]
         if missing:
             names = ", ".join(p.name for p in self.expected_files(root))
@@ -70,17 +68,29 @@ class MnistLikeSource:
                 f"{self.title} files not found in {root / self.class_name / 'raw'}: expected {names}. "
                 "Copy them there (or their .gz), or ask for a download."
             )
+        for path in self.expected_files(root):
+            if (why := idx.problem(path)) is not None:
+                raise DatasetError(f"{self.title}: {why}")
         try:
             train, test = cls(root=str(root), train=True), cls(root=str(root), train=False)
-        except Exception as exc:
-            raise DatasetError(f"{self.title} files in {root} could not be read: {exc}") from exc
-        return RawData(
-            train_images=train.data.numpy()[:, None],
-            train_labels=train.targets.numpy().astype(np.int64),
-            test_images=test.data.numpy()[:, None],
-            test_labels=test.targets.numpy().astype(np.int64),
-            classes=[str(c) for c in train.classes],
-        )
+        except Exception as exc:  # torchvision asserts on unexpected types and shapes
+            raise DatasetError(f"{self.title} files in {root} could not be read: "
+                               f"{type(exc).__name__}: {exc}") from None
+        classes = [str(c) for c in train.classes]
+        arrays = {}
+        for split, data in (("train", train), ("test", test)):
+            where = f"{self.title} {split} files in {root / self.class_name / 'raw'}"
+            x = checks.images(data.data.numpy(), 3, where)
+            y = checks.labels(data.targets.numpy(), len(classes), where)
+            checks.same_count(x, y, where)
+            arrays[split] = (x[:, None], y)
+        return RawData(train_images=arrays["train"][0], train_labels=arrays["train"][1],
+                       test_images=arrays["test"][0], test_labels=arrays["test"][1],
+                       classes=classes)
+
+
+CIFAR_ROW = 3 * 32 * 32
+MAX_NAME_CHARS = 100
 
 
 class _ArraysOnlyUnpickler(pickle.Unpickler):
@@ -103,9 +113,28 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
 def _read_batch(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
-            return _ArraysOnlyUnpickler(f, encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+            entry = _ArraysOnlyUnpickler(f, encoding="latin1").load()
+    except Exception as exc:  # a damaged pickle raises many types; none of them is a bug here
         raise DatasetError(f"{path} is not a readable CIFAR batch: {exc}") from None
+    if not isinstance(entry, dict):
+        raise DatasetError(f"{path} is not a CIFAR batch: it holds a {type(entry).__name__}, "
+                           "not a dict")
+    return entry
+
+
+def _field(entry: dict, keys: tuple[str, ...], path: Path):
+    for key in keys:
+        if key in entry:
+            return entry[key]
+    raise DatasetError(f"{path} is not a CIFAR batch: it has no {' or '.join(keys)} entry")
+
+
+def _class_names(meta_file: Path, key: str) -> list[str]:
+    names = _field(_read_batch(meta_file), (key,), meta_file)
+    if not isinstance(names, (list, tuple)):
+        raise DatasetError(f"{meta_file}: {key} must be a list of names")
+    checks.class_count(len(names), str(meta_file))
+    return [str(n)[:MAX_NAME_CHARS] for n in names]
 
 
 @dataclass(frozen=True)
@@ -145,21 +174,29 @@ class CifarSource:
                 f"{self.title} files not found in {meta_file.parent}: expected "
                 f"{', '.join(p.name for p in expected)}. Copy them there or ask for a download."
             )
-        names = [str(n) for n in _read_batch(meta_file)[cls.meta["key"]]]
-        train_x, train_y = self._read_split(train_files)
-        test_x, test_y = self._read_split(test_files)
+        names = _class_names(meta_file, cls.meta["key"])
+        train_x, train_y = self._read_split(train_files, len(names))
+        test_x, test_y = self._read_split(test_files, len(names))
         return RawData(train_images=train_x, train_labels=train_y, test_images=test_x,
                        test_labels=test_y, classes=names)
 
     @staticmethod
-    def _read_split(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    def _read_split(files: list[Path], n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every batch checked on its own, so labels can never shift onto another batch's rows."""
         data, labels = [], []
         for path in files:
             entry = _read_batch(path)
-            data.append(np.asarray(entry["data"], dtype=np.uint8))
-            labels.extend(entry["labels"] if "labels" in entry else entry["fine_labels"])
-        images = np.vstack(data).reshape(-1, 3, 32, 32)  # rows are R, G, B planes
-        return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
+            rows = checks.images(_field(entry, ("data",), path), 2, str(path))
+            if rows.shape[1] != CIFAR_ROW:
+                raise DatasetError(f"{path}: rows have {rows.shape[1]} values; a CIFAR image has "
+                                   f"{CIFAR_ROW} (3 x 32 x 32)")
+            batch_labels = checks.labels(_field(entry, ("labels", "fine_labels"), path),
+                                         n_classes, str(path))
+            checks.same_count(rows, batch_labels, str(path))
+            data.append(rows)
+            labels.append(batch_labels)
+        images = np.concatenate(data).reshape(-1, 3, 32, 32)  # rows are R, G, B planes
+        return np.ascontiguousarray(images), np.concatenate(labels)
 
 
 for _source in (
