@@ -8,14 +8,14 @@ import numpy as np
 
 from core.data import array_cache as cache
 from core.errors import DatasetError
-from core.data.preprocess import apply_steps
+from core.data.preprocess import apply_steps, blanked_warning
 from core.settings import Settings
 from core.data.sources import RawData, get_source
 from core.data.sources.base import Progress
 from core.data.spec import DatasetSpec
 from core.data.splits import SPLITS, assign_splits
 
-CACHE_VERSION = 1  # bump when a loader's output changes for the same files
+CACHE_VERSION = 2  # bump when a loader's output changes for the same files
 
 
 @dataclass
@@ -28,6 +28,7 @@ class ImageDataset:
     classes: tuple[str, ...]
     split: np.ndarray  # int8 per image: index into SPLITS
     skipped: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()  # e.g. steps that blanked images; pages and the CLI show them
     load_seconds: float = 0.0
     from_cache: bool = False
     raw_images: np.ndarray | None = field(default=None, repr=False)  # before steps, if any
@@ -105,9 +106,11 @@ def load_dataset(spec: DatasetSpec | str, settings: Settings | None = None, down
         images, is_test = images[keep], is_test[keep]
     _check_usable(labels, classes, spec)
     processed = apply_steps(images, spec.steps) if spec.steps else images
+    blanked = blanked_warning(images, processed, spec.steps) if spec.steps else None
     split = assign_splits(labels, is_test, spec.val_fraction, spec.test_fraction, spec.seed)
     return ImageDataset(spec=spec, images=processed, labels=labels, classes=tuple(classes),
                         split=split, skipped=tuple(raw.skipped),
+                        warnings=(blanked,) if blanked else (),
                         load_seconds=time.perf_counter() - start, from_cache=from_cache,
                         raw_images=images if keep_raw and spec.steps else None)
 

@@ -23,6 +23,8 @@ from core.errors import DatasetError
 
 CRACKS_RECIPE = ("grayscale", "resize:32", "blur:1.0", "adaptive_threshold:11:2")
 _CHUNK = 4096
+MAX_STEPS = 20
+MAX_BLOCK = 255
 
 
 @dataclass(frozen=True)
@@ -60,20 +62,46 @@ def parse_step(text: str) -> tuple[str, tuple[float, ...]]:
 
 
 def _validate(name: str, args: tuple[float, ...]) -> None:
+    if not all(math.isfinite(a) for a in args):
+        raise DatasetError(f"step {name!r} takes finite numbers, not {', '.join(map(str, args))}")
     if name == "resize" and not 4 <= args[0] <= 512:
         raise DatasetError("resize takes a size between 4 and 512")
     if name == "blur" and not 0 < args[0] <= 10:
         raise DatasetError("blur takes a sigma in (0, 10]")
-    if name == "adaptive_threshold" and (args[0] < 3 or int(args[0]) % 2 == 0):
-        raise DatasetError("adaptive_threshold takes an odd block size >= 3")
+    if name == "adaptive_threshold" and (not 3 <= args[0] <= MAX_BLOCK or args[0] % 2 != 1):
+        raise DatasetError(f"adaptive_threshold takes an odd block size from 3 to {MAX_BLOCK}")
+    if name == "adaptive_threshold" and not -255 <= args[1] <= 255:
+        raise DatasetError("adaptive_threshold takes an offset C between -255 and 255")
 
 
 def apply_steps(images: np.ndarray, steps: tuple[str, ...] | list[str]) -> np.ndarray:
     """Run the steps in order; returns a new uint8 (N, C, H, W) array."""
+    if len(steps) > MAX_STEPS:
+        raise DatasetError(f"{len(steps)} preprocessing steps; at most {MAX_STEPS} are allowed")
     parsed = [parse_step(s) for s in steps]
     for name, args in parsed:
         images = _apply_chunked(_OPS[name], images, args)
     return images
+
+
+def blanked_warning(before: np.ndarray, after: np.ndarray, steps) -> str | None:
+    """A warning when the steps turned images that had contrast into all 0 or all 255."""
+    if len(before) == 0 or len(before) != len(after):
+        return None
+    had_contrast = _flat(before).min(1) != _flat(before).max(1)
+    lo, hi = _flat(after).min(1), _flat(after).max(1)
+    blank = had_contrast & (lo == hi) & ((lo == 0) | (lo == 255))
+    if not blank.any():
+        return None
+    black, white = int((blank & (lo == 0)).sum()), int((blank & (lo == 255)).sum())
+    parts = [f"{n:,} entirely {colour}" for n, colour in ((black, "black (0)"),
+                                                            (white, "white (255)")) if n]
+    return (f"the steps {', '.join(steps)} turn {' and '.join(parts)} of {len(after):,} images; "
+            "check the step settings")
+
+
+def _flat(images: np.ndarray) -> np.ndarray:
+    return images.reshape(len(images), -1)
 
 
 def stages(images: np.ndarray, steps: tuple[str, ...] | list[str]) -> list[tuple[str, np.ndarray]]:

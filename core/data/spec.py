@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote
 from core.errors import DatasetError
 
 _LIST_FIELDS = ("classes", "steps")
+MAX_SPEC_CHARS = 8192
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class DatasetSpec:
             raise DatasetError(f"mode must be L or RGB, not {self.mode!r}")
         if self.size is not None and not 4 <= self.size <= 512:
             raise DatasetError(f"size must be between 4 and 512 pixels, not {self.size}")
+        if not 0 <= self.seed < 2 ** 32:
+            raise DatasetError(f"seed must be between 0 and 2**32 - 1, not {self.seed}")
 
     # -- text ------------------------------------------------------------------
     def to_text(self) -> str:
@@ -57,12 +60,22 @@ class DatasetSpec:
 
     @classmethod
     def from_text(cls, text: str) -> "DatasetSpec":
+        """The query-like text form, or the JSON form (it starts with "{")."""
         text = text.strip()
+        if len(text) > MAX_SPEC_CHARS:
+            raise DatasetError(f"a dataset spec is at most {MAX_SPEC_CHARS} characters")
+        if text.startswith("{"):
+            return cls.from_json(text)
         source, _, query = text.partition("?")
         if not source:
             raise DatasetError("a dataset spec starts with a source name, e.g. 'digits'")
         values: dict[str, str] = {}
-        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+        except ValueError:
+            raise DatasetError(f"malformed dataset spec {text[:200]!r}: options are written "
+                               "name=value and joined with &, e.g. mnist?root=data&size=28") from None
+        for key, value in pairs:
             values[key] = value
         return cls.from_dict({"source": source, **values})
 
@@ -78,7 +91,14 @@ class DatasetSpec:
 
     @classmethod
     def from_json(cls, text: str) -> "DatasetSpec":
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise DatasetError(f"dataset spec is not valid JSON: {exc}") from None
+        if not isinstance(data, dict) or "source" not in data:
+            raise DatasetError('a JSON dataset spec is an object with a "source", '
+                               'e.g. {"source": "mnist", "root": "data"}')
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, d: dict) -> "DatasetSpec":
@@ -90,7 +110,7 @@ class DatasetSpec:
         try:
             for key, value in d.items():
                 kwargs[key] = _coerce(key, value)
-        except ValueError as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise DatasetError(f"bad dataset option: {exc}") from None
         return cls(**kwargs)
 
@@ -107,10 +127,18 @@ def _coerce(key: str, value):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",")] if value.strip() else []
         return tuple(str(v) for v in value)
+    if isinstance(value, str):
+        value = value.strip()
     if value is None or value == "":
-        return None if key in ("root", "size", "mode") else value
+        if key in ("root", "size", "mode"):
+            return None
+        raise ValueError(f"{key} needs a value")
     if key in ("size", "seed"):
+        if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"{key} must be a whole number, not {value!r}")
         return int(value)
     if key in ("val_fraction", "test_fraction"):
         return float(value)
-    return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be text, not {value!r}")
+    return value
