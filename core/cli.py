@@ -1,11 +1,15 @@
 """`python -m core`: the same operations the pages use, for a shell or a script.
 
-Errors a user can cause print one line to stderr and exit with status 2.
+Errors a user can cause print one line to stderr and exit with status 2; anything unexpected
+prints one line too and exits with 1 (`--debug` shows its traceback). `--json` output is
+strict JSON (NaN and infinities become null). A closed stdout (`train | head -1`) ends the
+output, never the work.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -14,6 +18,71 @@ import numpy as np
 
 from core.errors import UserError
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _finite(value):
+    """value with every NaN or infinity (nested in dicts and lists) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
+
+
+def _dumps(value, **kwargs) -> str:
+    """Strict JSON: a reader in any language can parse it."""
+    return json.dumps(_finite(value), allow_nan=False, **kwargs)
+
+
+class _OutputThatOutlivesItsReader:
+    """stdout until its reader goes away (`| head -1`), then nowhere, so the work goes on."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._divert()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._divert()
+
+    def _divert(self) -> None:
+        try:  # the interpreter's last flush of the real stdout then goes nowhere too
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        self._stream = open(os.devnull, "w")
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _trained_run(run_id: str):
+    """(settings, run) for a run that has a best checkpoint to read."""
+    from core.runs.store import open_store
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    run = open_store(settings).get(run_id)
+    if not run.checkpoint("best").exists():
+        raise UserError(f"{run.name()} has no trained model yet (no best.pt in {run.path}); "
+                        "train it or choose another run")
+    return settings, run
+
 
 def _cmd_sources(args) -> int:
     from core.data.sources import all_sources
@@ -21,7 +90,7 @@ def _cmd_sources(args) -> int:
     rows = [{"name": s.name, "title": s.title, "needs_root": s.needs_root,
              "description": s.description} for s in all_sources()]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(_dumps(rows, indent=2))
     else:
         for r in rows:
             print(f"{r['name']:<14} {r['description']}" + ("  [root=...]" if r["needs_root"] else ""))
@@ -35,7 +104,7 @@ def _cmd_models(args) -> int:
              "params": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in m.default_params.items()}} for m in MODELS.values()]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(_dumps(rows, indent=2))
     else:
         for r in rows:
             print(f"{r['name']:<20} {r['kind']:<12} {r['description']}")
@@ -46,12 +115,24 @@ def _cmd_describe(args) -> int:
     from core.data.dataset import load_dataset
     from core.data.stats import summary
 
-    ds = load_dataset(args.spec, download=args.download)
+    def progress(fraction: float, text: str) -> None:
+        print(f"\r{text} ({fraction:.0%})", end="", file=sys.stderr, flush=True)
+
+    show_progress = sys.stderr.isatty()
+    try:
+        ds = load_dataset(args.spec, download=args.download,
+                          progress=progress if show_progress else None)
+    finally:
+        if show_progress:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
+    for warning in ds.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     info = summary(ds)
     info["load_seconds"] = round(ds.load_seconds, 3)
     info["from_cache"] = ds.from_cache
+    info["warnings"] = list(ds.warnings)
     if args.json:
-        print(json.dumps(info, indent=2, ensure_ascii=False))
+        print(_dumps(info, indent=2, ensure_ascii=False))
         return 0
     print(f"dataset   {info['spec']}")
     print(f"shape     {info['channels']} x {info['height']} x {info['width']} (C x H x W), "
@@ -75,10 +156,18 @@ def _config_from_args(args):
     base = {}
     if args.config:
         try:
-            text = Path(args.config).read_text()
-        except (OSError, UnicodeDecodeError) as exc:
+            with open(args.config, "rb") as f:  # bounded: --config /dev/zero must not hang
+                data = f.read(MAX_CONFIG_BYTES + 1)
+            text = data.decode("utf-8")
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and a NUL in the path too
             raise UserError(f"cannot read --config {args.config}: {exc}") from None
-        base = TrainConfig.from_json(text).to_dict()
+        if len(data) > MAX_CONFIG_BYTES:
+            raise UserError(f"--config {args.config} is larger than {MAX_CONFIG_BYTES:,} bytes; "
+                            "a training config is a small JSON object")
+        try:
+            base = TrainConfig.from_json(text).to_dict()
+        except UserError as exc:
+            raise UserError(f"--config {args.config}: {exc}") from None
     return config_from_args(args, base)
 
 
@@ -108,7 +197,17 @@ def _cmd_train(args) -> int:
     elif int(os.environ.get("RANK", "0")) > 0:  # under torchrun only rank 0 makes the folder
         run = None
     else:
-        run = store.create(_config_from_args(args))
+        import torch
+
+        from core.training.data import prepare
+        from core.training.loop import Trainer, resolve_device
+
+        config = _config_from_args(args)
+        # Everything that can refuse the config (device, dataset, model, loss) runs before the
+        # run folder exists, so a refused command leaves nothing behind.
+        resolve_device(config.device)
+        Trainer(config, prepare(config, torch.device("cpu")), torch.device("cpu"))
+        run = store.create(config)
     config = run.config() if run else _config_from_args(args)
     if run and run.read_only:
         raise UserError("shipped runs are read-only; train a new run instead")
@@ -125,15 +224,12 @@ def _cmd_train(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     from core.evaluation.classification import classification_metrics, confusion, per_class_frame, predict
-    from core.runs.store import open_store
-    from core.settings import Settings
 
-    settings = Settings.from_env()
-    run = open_store(settings).get(args.run)
+    settings, run = _trained_run(args.run)
     p = predict(run, args.split, settings)
     metrics = classification_metrics(p)
     if args.json:
-        print(json.dumps({**metrics, "run": run.id, "split": args.split,
+        print(_dumps({**metrics, "run": run.id, "split": args.split,
                           "confusion": confusion(p).tolist(), "classes": list(p.classes)}, indent=2))
         return 0
     print(f"{run.name()} on the {args.split} split ({metrics['n']} images)")
@@ -148,11 +244,8 @@ def _cmd_threshold(args) -> int:
     from core.anomaly.scores import compute_scores
     from core.anomaly.strategies import make_strategy
     from core.evaluation.sweep import ThresholdSweep
-    from core.runs.store import open_store
-    from core.settings import Settings
 
-    settings = Settings.from_env()
-    run = open_store(settings).get(args.run)
+    settings, run = _trained_run(args.run)
     normal = tuple(c for c in (args.normal or "").split(",") if c) or None
     scores = compute_scores(run, settings, normal)
     if args.score not in scores.scores:
@@ -170,7 +263,7 @@ def _cmd_threshold(args) -> int:
               "val": ThresholdSweep(values[val], scores.is_anomaly[val]).metrics(strategy.threshold_),
               "test": ThresholdSweep(values[test], scores.is_anomaly[test]).metrics(strategy.threshold_)}
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(_dumps(result, indent=2))
         return 0
     print(f"{run.name()}: {args.score} >= {strategy.threshold_:.6g} is an anomaly ({args.strategy}, "
           f"tuned on val, reported on test)")
@@ -188,12 +281,26 @@ def _cmd_embed(args) -> int:
 
     from core.latent.features import extract
     from core.latent.projection import projection
-    from core.runs.store import open_store, write_json
-    from core.settings import Settings
+    from core.runs.store import write_json
 
-    settings = Settings.from_env()
-    run = open_store(settings).get(args.run)
-    params = json.loads(args.params) if args.params else {}
+    settings, run = _trained_run(args.run)
+    known = {"pca": {}, "umap": {"n_neighbors": (2, 200), "min_dist": (0.0, 1.0)},
+             "tsne": {"perplexity": (1.0, 100.0)}}[args.method]
+    try:
+        params = json.loads(args.params) if args.params else {}
+    except ValueError as exc:
+        raise UserError(f"--params is not valid JSON: {exc}") from None
+    if not isinstance(params, dict):
+        raise UserError('--params takes a JSON object, e.g. {"n_neighbors": 15}')
+    for key, value in params.items():
+        if key not in known:
+            raise UserError(f"--params: {args.method} takes "
+                            f"{', '.join(known) or 'no parameters'}, not {key!r}")
+        low, high = known[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not low <= value <= high:
+            raise UserError(f"--params: {key} must be a number from {low:g} to {high:g}, "
+                            f"not {value!r}")
     job = Path(args.job_file) if args.job_file else None
     started = time.time()
     try:
@@ -212,7 +319,7 @@ def _cmd_embed(args) -> int:
     if args.json:
         info["xy"] = xy.tolist()
         info["rows"] = rows.tolist()
-        print(json.dumps(info))
+        print(_dumps(info))
     else:
         print(" ".join(f"{k}={v}" for k, v in info.items()))
     return 0
@@ -224,11 +331,12 @@ def _cmd_disputable(args) -> int:
     from core.data.dataset import load_dataset
     from core.latent.features import extract
     from core.latent.geometry import class_centres, disputable
-    from core.runs.store import open_store
-    from core.settings import Settings
+    from core.runs.atomic import write_text
 
-    settings = Settings.from_env()
-    run = open_store(settings).get(args.run)
+    settings, run = _trained_run(args.run)
+    csv_path = Path(args.csv) if args.csv else None
+    if csv_path is not None and not csv_path.parent.is_dir():
+        raise UserError(f"--csv {args.csv}: folder {csv_path.parent} does not exist")
     ds = load_dataset(run.config().dataset, settings)
     codes = extract(run, settings, ds).codes
     train, split = ds.indices("train"), ds.indices(args.split)
@@ -238,8 +346,11 @@ def _cmd_disputable(args) -> int:
     table = pd.DataFrame({"index": split[d.rows], "class": names[ds.labels[split][d.rows]],
                           "other_class": names[d.other_class[d.rows]], "d_own": d.own[d.rows],
                           "d_other": d.other[d.rows], args.mode: d.measure[d.rows]})
-    if args.csv:
-        table.to_csv(args.csv, index=False)
+    if csv_path is not None:
+        try:
+            write_text(csv_path, table.to_csv(index=False))
+        except OSError as exc:
+            raise UserError(f"cannot write --csv {args.csv}: {exc.strerror or exc}") from None
         print(f"{len(table)} disputable images written to {args.csv}")
     else:
         print(table.to_string(index=False))
@@ -264,6 +375,8 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     from core.training.config import add_arguments
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("sources", help="list the dataset sources")
     p.add_argument("--json", action="store_true")
@@ -324,10 +437,28 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m core") -> int:
-    args = build_parser(prog).parse_args(argv)
+    real_stdout = sys.stdout
+    sys.stdout = _OutputThatOutlivesItsReader(real_stdout)
     try:
-        return args.func(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        args = build_parser(prog).parse_args(argv)
+        try:
+            return args.func(args)
+        except UserError as exc:
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if args.debug or os.environ.get("DASH_DEBUG"):
+                raise
+            print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (a bug, not your "
+                  f"input; run `{prog} --debug ...` for the traceback)", file=sys.stderr)
+            return 1
+    finally:
+        sys.stdout = real_stdout
