@@ -332,3 +332,96 @@ def write_zip_bomb(path: Path, declared_mb: int = 64) -> Path:
         for _ in range(declared_mb):
             f.write(chunk)
     return path
+
+
+# ----------------------------------------------------------------------------- hostile inputs
+def write_idx_gz_bomb(path: Path, declared: tuple[int, ...] = (60_000, 28, 28),
+                      payload_mib: int = 256) -> Path:
+    """A gzipped IDX3 file whose header declares ``declared`` but which inflates to
+    ``payload_mib`` MiB of zeros after it (a few hundred KB on disk)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunk = bytes(1 << 20)
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(struct.pack(f">I{len(declared)}I", 0x0800 + len(declared), *declared))
+        for _ in range(payload_mib):
+            f.write(chunk)
+    return path
+
+
+def write_truncated_gz(path: Path, payload: bytes) -> Path:
+    """``payload`` gzipped, then cut in half: a damaged download."""
+    data = gzip.compress(payload)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(data[: len(data) // 2])
+    return Path(path)
+
+
+def write_npz_declaring(path: Path, shape: tuple[int, ...], dtype: str = "|u1",
+                        payload: bytes = b"\x00" * 64) -> Path:
+    """An .npz whose single ``arr_0.npy`` header declares ``shape`` but holds only ``payload``."""
+    header = {"descr": dtype, "fortran_order": False, "shape": tuple(shape)}
+    text = repr(header).encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    npy = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text) + pad + 1) + text + b" " * pad + b"\n"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("arr_0.npy", npy + payload)
+    return path
+
+
+def rewrite_cifar_batch(path: Path, **changes) -> Path:
+    """Load a CIFAR batch written by ``write_cifar``, apply ``changes`` (None deletes a key),
+    and write it back in the same Python-2 pickle form."""
+    with open(path, "rb") as f:
+        entry = pickle.load(f, encoding="latin1")
+    for key, value in changes.items():
+        if value is None:
+            entry.pop(key, None)
+        else:
+            entry[key] = value
+    _dump_py2(entry, Path(path))
+    return Path(path)
+
+
+def write_png_of_size(path: Path, width: int, height: int, mode: str = "L") -> Path:
+    """A flat ``width`` x ``height`` PNG: huge in pixels, small on disk."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, (width, height), 7).save(path, optimize=False)
+    return Path(path)
+
+
+def write_png_16bit(path: Path, array: np.ndarray) -> Path:
+    """A 16-bit grayscale PNG of the (H, W) uint16 ``array``."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.ascontiguousarray(array, dtype=np.uint16)).save(path)
+    return Path(path)
+
+
+def write_zip_entries(path: Path, entries: Sequence[tuple[str | zipfile.ZipInfo, bytes]],
+                      compression: int = zipfile.ZIP_STORED) -> Path:
+    """A zip holding exactly ``entries`` (name or ZipInfo, bytes), in that order."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        for info, data in entries:
+            zf.writestr(info, data)
+    return path
+
+
+def set_zip_flag_and_method(path: Path, flag_bits: int | None = None,
+                            method: int | None = None) -> Path:
+    """Rewrite every entry's general-purpose flags and/or compression method in both the local
+    and the central headers, as an encrypting or exotic zip tool would have written them."""
+    data = bytearray(Path(path).read_bytes())
+    for signature, flag_at, method_at in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+        start = 0
+        while (at := data.find(signature, start)) >= 0:
+            if flag_bits is not None:
+                data[at + flag_at:at + flag_at + 2] = struct.pack("<H", flag_bits)
+            if method is not None:
+                data[at + method_at:at + method_at + 2] = struct.pack("<H", method)
+            start = at + 4
+    Path(path).write_bytes(bytes(data))
+    return Path(path)
