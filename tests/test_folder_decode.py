@@ -23,15 +23,27 @@ def test_worker_processes_decode_the_same_arrays_with_real_progress(monkeypatch,
     paths = [p for cls in info["classes"] for p in info["files"]["all"][cls]] + info["corrupt"]
     assert decode.worker_count(len(paths)) == 2
     reports = []
-    results = decode.decode_all(paths, "L", 16, "cracks", lambda f, text: reports.append((f, text)))
+    decoded = decode.decode_all(paths, "L", 16, "cracks", lambda f, text: reports.append((f, text)))
     in_process = decode.decode_chunk([str(p) for p in paths], "L", 16)
-    assert len(results) == len(in_process) == 901
-    for got, expected in zip(results[:-1], in_process[:-1]):
-        np.testing.assert_array_equal(got, expected)
-    assert results[-1].startswith("cannot decode") and in_process[-1].startswith("cannot decode")
+    assert len(in_process) == 901 and decoded.images.shape == (900, 1, 16, 16)
+    np.testing.assert_array_equal(decoded.kept, np.arange(900))
+    np.testing.assert_array_equal(decoded.images, np.stack(in_process[:-1]))
+    assert list(decoded.reasons) == [900] and decoded.reasons[900].startswith("cannot decode")
+    assert in_process[-1] == decoded.reasons[900]
     fractions = [f for f, _ in reports]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert len(reports) == -(-901 // decode.CHUNK) and reports[-1][1] == "reading images 901/901"
+
+
+def test_skipped_files_in_the_middle_leave_no_gap(tmp_path) -> None:
+    info = dw.write_image_folder(tmp_path / "f", n_per_class=3, size=(12, 10), stray_text=False)
+    good = info["files"]["all"]["Negative"] + info["files"]["all"]["Positive"]
+    paths = [info["corrupt"][0], *good[:3], info["corrupt"][0], *good[3:]]
+    decoded = decode.decode_all(paths, "RGB", None, "f")
+    np.testing.assert_array_equal(decoded.kept, [1, 2, 3, 5, 6, 7])
+    assert sorted(decoded.reasons) == [0, 4]
+    expected = np.stack([decode.decode_file(p, "RGB", None) for p in good])
+    np.testing.assert_array_equal(decoded.images, expected)
 
 
 def test_a_big_folder_loads_through_workers_and_then_from_the_cache(settings, data_root,

@@ -57,16 +57,24 @@ def test_the_dataset_root_itself_may_not_be_a_link_out(settings, data_root, tmp_
 
 # -- pixel bombs ----------------------------------------------------------------------------
 def test_huge_pngs_are_skipped_from_their_header_with_bounded_memory(settings, data_root):
+    """6 x 9000x9000 RGB PNGs (81 MP each, under PIL's own bomb limit): 4.4 GiB decoded."""
     folder = data_root / "bomb"
-    dw.write_image_folder(folder, corrupt=False, stray_text=False)
-    big = dw.write_png_of_size(folder / "Positive" / "big_0.png", 9000, 9000, "RGB")
-    for i in range(1, 6):
-        shutil.copy(big, folder / "Positive" / f"big_{i}.png")
-    out = load_in_subprocess(f"folder?root={folder}&size=32", settings.workspace, data_root)
-    assert out["error"] is None and out["n"] == 8  # the 6 bombs skipped, the rest loaded
+    big = dw.write_png_of_size(folder / "Negative" / "big_0.png", 9000, 9000, "RGB")
+    bombs = [big] + [folder / cls / f"big_{i}.png" for cls, i in
+                     (("Negative", 1), ("Negative", 2), ("Positive", 3), ("Positive", 4),
+                      ("Positive", 5))]
+    for path in bombs[1:]:
+        path.parent.mkdir(exist_ok=True)
+        shutil.copy(big, path)
+    out = load_in_subprocess(f"folder?root={folder}", settings.workspace, data_root)
+    assert_one_line(out["error"], f"no readable images in {folder}", "6 files skipped")
     assert out["peak_mib"] < MAX_PEAK_MIB
+    dw.write_image_folder(folder, corrupt=False, stray_text=False)  # now with normal images
+    out = load_in_subprocess(f"folder?root={folder}&size=32", settings.workspace, data_root)
+    assert out["error"] is None and out["n"] == 8 and out["peak_mib"] < MAX_PEAK_MIB
     ds = load_dataset(f"folder?root={folder}&size=32", settings)  # from the cache now
     reasons = dict(ds.skipped)
+    assert sorted(reasons) == sorted(str(p) for p in bombs)
     assert_one_line(reasons[str(big)], "too large", "9000x9000", "81 megapixels")
     cache_bytes = sum(p.stat().st_size for p in settings.cache_dir.rglob("*") if p.is_file())
     assert cache_bytes < 1 << 20

@@ -3,17 +3,19 @@
 Each file is bounded before its pixels are decoded: JPEGs are decoded at a reduced scale when a
 size is chosen (PIL `draft`), and an image whose decoded pixel count is over MAX_IMAGE_PIXELS is
 refused from its header. 16-bit images are scaled to 0..255, not clipped. Workers are
-separate processes (PIL decoding holds the GIL), at most one per usable core, started with
-"forkserver" so a multi-threaded parent (the Streamlit server) is never forked.
+separate processes (PIL decoding holds the GIL), at most one per usable core; a multi-threaded
+parent (the Streamlit server) starts them through a forkserver, never by forking itself.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -89,61 +91,108 @@ def decode_chunk(paths: Sequence[str], mode: str,
     return out
 
 
-class _Budget:
-    """Running total of decoded bytes against MAX_DATASET_BYTES."""
+@dataclass
+class Decoded:
+    """The decoded images in path order, which paths they are, and why the others were skipped."""
 
-    def __init__(self, where: str):
-        self.where, self.used = where, 0
+    images: np.ndarray  # uint8 (len(kept), C, H, W)
+    kept: np.ndarray  # int64 indices into the paths given
+    reasons: dict[int, str]  # path index -> why it was skipped
 
-    def add(self, results: list[np.ndarray | str]) -> None:
-        self.used += sum(r.nbytes for r in results if isinstance(r, np.ndarray))
-        if self.used > MAX_DATASET_BYTES:
+
+class _Collector:
+    """Copies each finished chunk into one preallocated array, so the parent never holds the
+    images twice: a row per path, compacted in place once all are in."""
+
+    def __init__(self, n: int, where: str):
+        self.n, self.where = n, where
+        self.out: np.ndarray | None = None
+        self.ok = np.zeros(n, dtype=bool)
+        self.reasons: dict[int, str] = {}
+        self.shapes: dict[tuple, int] = {}
+
+    def add(self, start: int, results: list[np.ndarray | str]) -> None:
+        for i, result in enumerate(results, start):
+            if isinstance(result, str):
+                self.reasons[i] = result
+                continue
+            self.shapes[result.shape] = self.shapes.get(result.shape, 0) + 1
+            if self.out is None:
+                self._allocate(result)
+            if result.shape == self.out.shape[1:]:
+                self.out[i] = result
+                self.ok[i] = True
+
+    def _allocate(self, first: np.ndarray) -> None:
+        if self.n * first.nbytes > MAX_DATASET_BYTES:
             raise DatasetError(f"images in {self.where} decode to more than "
-                               f"{MAX_DATASET_BYTES / 2**30:.0f} GiB of pixels; "
+                               f"{MAX_DATASET_BYTES / 2**30:.0f} GiB of pixels "
+                               f"({self.n:,} of {first.shape[2]}x{first.shape[1]}); "
                                "choose a smaller size (or fewer classes)")
+        self.out = np.empty((self.n, *first.shape), dtype=np.uint8)
+
+    def result(self) -> Decoded:
+        if len(self.shapes) > 1:
+            listed = ", ".join(f"{w}x{h} ({n} images)" for (_, h, w), n in
+                               sorted(self.shapes.items(), key=lambda kv: -kv[1])[:5])
+            raise DatasetError(f"images in {self.where} have different sizes ({listed}); "
+                               "choose a size to resize them to")
+        kept = np.flatnonzero(self.ok)
+        if self.out is None:
+            return Decoded(np.empty((0, 1, 1, 1), np.uint8), kept, self.reasons)
+        for row, source in enumerate(kept):  # in place: a copy would double the peak
+            if row != source:
+                self.out[row] = self.out[source]
+        return Decoded(self.out[:len(kept)], kept, self.reasons)
 
 
 def decode_all(paths: Sequence[Path], mode: str, size: int | None, where: str,
-               progress: Progress | None = None) -> list[np.ndarray | str]:
+               progress: Progress | None = None) -> Decoded:
     """decode_chunk over every path, in worker processes when there are enough files.
 
-    Reports (images done / total) after each chunk; refuses the folder as soon as the decoded
-    pixels pass MAX_DATASET_BYTES.
+    Reports (images done / total) after each chunk. Refuses the folder as soon as the first
+    image shows the pixels will not fit in MAX_DATASET_BYTES, and images of different sizes.
     """
     names = [str(p) for p in paths]
-    chunks = [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
-    results: list[list[np.ndarray | str] | None] = [None] * len(chunks)
-    budget, done, total = _Budget(where), 0, len(names)
+    starts = range(0, len(names), CHUNK)
+    collector, total = _Collector(len(names), where), len(names)
+    done = 0
 
-    def finished(index: int, chunk_results: list[np.ndarray | str]) -> None:
+    def finished(start: int, results: list[np.ndarray | str]) -> None:
         nonlocal done
-        budget.add(chunk_results)
-        results[index] = chunk_results
-        done += len(chunk_results)
+        collector.add(start, results)
+        done += len(results)
         if progress is not None:
             progress(done / max(total, 1), f"reading images {done:,}/{total:,}")
 
     workers = worker_count(total)
     if workers <= 1:
-        for index, chunk in enumerate(chunks):
-            finished(index, decode_chunk(chunk, mode, size))
+        for start in starts:
+            finished(start, decode_chunk(names[start:start + CHUNK], mode, size))
     else:
-        _decode_in_pool(chunks, mode, size, workers, finished)
-    return [r for chunk_results in results for r in chunk_results]
+        _decode_in_pool([(start, names[start:start + CHUNK]) for start in starts], mode, size,
+                        workers, finished)
+    return collector.result()
 
 
-def _decode_in_pool(chunks: list[list[str]], mode: str, size: int | None, workers: int,
-                    finished: Callable[[int, list], None]) -> None:
+def _start_method() -> str:
+    """fork when this process runs one thread (a CLI, a script: nothing to re-import, and
+    forking is safe); forkserver under a threaded server, which must never be forked."""
+    return "fork" if threading.active_count() == 1 else "forkserver"
+
+
+def _decode_in_pool(chunks: list[tuple[int, list[str]]], mode: str, size: int | None,
+                    workers: int, finished: Callable[[int, list], None]) -> None:
     """Keep at most two chunks per worker in flight, so finished arrays never pile up unread."""
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context(_start_method())
     pending: dict = {}
     next_chunk = 0
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         while next_chunk < len(chunks) or pending:
             while next_chunk < len(chunks) and len(pending) < 2 * workers:
-                future = pool.submit(decode_chunk, chunks[next_chunk], mode, size)
-                pending[future] = next_chunk
+                start, names = chunks[next_chunk]
+                pending[pool.submit(decode_chunk, names, mode, size)] = start
                 next_chunk += 1
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

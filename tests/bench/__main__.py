@@ -18,12 +18,14 @@ from tests.bench.browser_pages import anomaly_slider, evaluate_cell, latent_sele
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
+from tests.bench.folder_scale import folder_scale
 from tests.bench.latent_projection import latent_projection
 from tests.bench.thresholds import threshold_sweep
 from tests.bench.training import default_cnn_digits, engine_vs_bare, metric_to_browser, train_memory
 from tests.e2e import server as srv
 
 BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": idx_60k,
+              "folder_scale": folder_scale,
               "app_memory": app_memory, "engine_vs_bare": engine_vs_bare,
               "default_cnn_digits": default_cnn_digits, "metric_to_browser": metric_to_browser,
               "train_memory": train_memory,

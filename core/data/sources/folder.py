@@ -88,11 +88,14 @@ def listing(root: Path) -> tuple[dict[str, Path], dict[str, dict[str, list[Path]
     root holds train/ and test/, 'test'; otherwise root itself is the train split."""
     _check_root(root)
     walker = _Walker(root)
-    top = {p.name.lower(): p for p in walker.subfolders(root)}
-    splits = {"train": top["train"], "test": top["test"]} if "train" in top and "test" in top \
-        else {"train": root}
-    found = {split: {d.name: walker.files(d) for d in walker.subfolders(folder)}
-             for split, folder in splits.items()}
+    top_dirs = walker.subfolders(root)
+    top = {p.name.lower(): p for p in top_dirs}
+    if "train" in top and "test" in top:
+        splits = {"train": top["train"], "test": top["test"]}
+        class_dirs = {split: walker.subfolders(folder) for split, folder in splits.items()}
+    else:
+        splits, class_dirs = {"train": root}, {"train": top_dirs}
+    found = {split: {d.name: walker.files(d) for d in dirs} for split, dirs in class_dirs.items()}
     return splits, found, walker.skipped
 
 
@@ -108,18 +111,6 @@ def _guess_mode(files: list[Path]) -> str:
         except Exception:
             continue
     return "L"
-
-
-def _stack(images: list[np.ndarray], where: Path) -> np.ndarray:
-    shapes: dict[tuple, int] = {}
-    for img in images:
-        shapes[img.shape[1:]] = shapes.get(img.shape[1:], 0) + 1
-    if len(shapes) > 1:
-        listed = ", ".join(f"{w}x{h} ({n} images)" for (h, w), n in
-                           sorted(shapes.items(), key=lambda kv: -kv[1])[:5])
-        raise DatasetError(f"images in {where} have different sizes ({listed}); "
-                           "choose a size to resize them to")
-    return np.stack(images)
 
 
 def _check_planned_size(n_files: int, channels: int, size: int | None, root: Path) -> None:
@@ -162,28 +153,22 @@ class ImageFolderSource:
                         todo.append((split, label, path))
                     else:
                         skipped.append((str(path), "not an image file"))
-        mode = spec.mode or _guess_mode([p for _, _, p in todo[:: max(1, len(todo) // 50)][:50]])
-        _check_planned_size(len(todo), 3 if mode == "RGB" else 1, spec.size, root)
-        decoded = decode_all([p for _, _, p in todo], mode, spec.size, str(root), progress)
-        arrays = {}
-        for split in found:
-            images, labels = [], []
-            for (where, label, path), result in zip(todo, decoded):
-                if where != split:
-                    continue
-                if isinstance(result, str):
-                    skipped.append((str(path), result))
-                else:
-                    images.append(result)
-                    labels.append(label)
-            folder = splits[split]
-            if not images:
-                raise DatasetError(f"no readable images in {folder} "
+        paths = [p for _, _, p in todo]
+        mode = spec.mode or _guess_mode(paths[:: max(1, len(paths) // 50)][:50])
+        _check_planned_size(len(paths), 3 if mode == "RGB" else 1, spec.size, root)
+        decoded = decode_all(paths, mode, spec.size, str(root), progress)
+        skipped += [(str(paths[i]), reason) for i, reason in sorted(decoded.reasons.items())]
+        is_test = np.array([split == "test" for split, _, _ in todo], dtype=bool)[decoded.kept]
+        labels = np.array([label for _, label, _ in todo], dtype=np.int64)[decoded.kept]
+        n_train = int((~is_test).sum())  # train files come first, so train rows are a prefix
+        for split, rows in (("train", n_train), ("test", int(is_test.sum()))):
+            if split in splits and rows == 0:
+                raise DatasetError(f"no readable images in {splits[split]} "
                                    f"({len(skipped)} files skipped)")
-            arrays[split] = (_stack(images, folder), np.asarray(labels, dtype=np.int64))
-        test = arrays.get("test", (None, None))
-        return RawData(train_images=arrays["train"][0], train_labels=arrays["train"][1],
-                       test_images=test[0], test_labels=test[1], classes=classes,
+        has_test = "test" in splits
+        return RawData(train_images=decoded.images[:n_train], train_labels=labels[:n_train],
+                       test_images=decoded.images[n_train:] if has_test else None,
+                       test_labels=labels[n_train:] if has_test else None, classes=classes,
                        skipped=skipped)
 
 
