@@ -28,7 +28,7 @@ def _mnist_with_gz_images(data_root: Path, gz_writer) -> Path:
     return raw
 
 
-# -- IDX .gz: capped by the header, written atomically --------------------------------------------
+# -- IDX .gz: read in place, capped by the header; nothing written beside the user's files ------
 def test_gz_bomb_is_cut_at_the_declared_size_with_bounded_memory(settings, data_root) -> None:
     raw = _mnist_with_gz_images(data_root, lambda p: dw.write_idx_gz_bomb(p, (30, 28, 28)))
     before = tree(raw)
@@ -38,7 +38,7 @@ def test_gz_bomb_is_cut_at_the_declared_size_with_bounded_memory(settings, data_
     assert tree(raw) == before  # no IDX file, no temporary left beside it
 
 
-def test_gz_declaring_more_than_the_limit_is_refused_before_writing(settings, data_root) -> None:
+def test_gz_declaring_more_than_the_limit_is_refused_before_reading(settings, data_root) -> None:
     raw = _mnist_with_gz_images(data_root,
                                 lambda p: dw.write_idx_gz_bomb(p, (10**6, 2000, 2000), 1))
     with pytest.raises(DatasetError) as refused:
@@ -48,15 +48,19 @@ def test_gz_declaring_more_than_the_limit_is_refused_before_writing(settings, da
 
 
 def test_zip_upload_chosen_as_mnist_cannot_inflate_a_bomb(settings, data_root, tmp_path) -> None:
+    real = dw.write_mnist_idx(tmp_path / "real")["raw_dir"]
     bomb = dw.write_idx_gz_bomb(tmp_path / f"{IMAGES}.gz", (30, 28, 28))
+    entries = [(f"MNIST/raw/{p.name}", p.read_bytes()) for p in sorted(real.iterdir())
+               if p.name != IMAGES]
     archive = dw.write_zip_entries(tmp_path / "mnist.zip",  # two top entries: kept as they are
-                                   [(f"MNIST/raw/{IMAGES}.gz", bomb.read_bytes()),
+                                   [*entries, (f"MNIST/raw/{IMAGES}.gz", bomb.read_bytes()),
                                     ("README.txt", b"MNIST as downloaded\n")])
     folder = extract_zip(archive, settings.uploads_dir, "mnist.zip")
+    before = tree(folder)
     out = load_in_subprocess(f"mnist?root={folder}", settings.workspace, data_root)
     assert_one_line(out["error"], f"{IMAGES}.gz", "more data than its header declares")
     assert out["peak_mib"] < MAX_PEAK_MIB
-    assert not (folder / "MNIST" / "raw" / IMAGES).exists()
+    assert tree(folder) == before
 
 
 def test_truncated_gz_leaves_no_empty_idx_and_a_good_gz_loads_next(settings, data_root) -> None:
@@ -71,10 +75,11 @@ def test_truncated_gz_leaves_no_empty_idx_and_a_good_gz_loads_next(settings, dat
     assert len(load_dataset(f"mnist?root={data_root}", settings).labels) == 40
 
 
-def test_an_empty_idx_beside_its_gz_is_replaced(settings, data_root) -> None:
+def test_an_empty_idx_beside_its_gz_does_not_break_loading(settings, data_root) -> None:
     raw = dw.write_mnist_idx(data_root, gzip_files=True)["raw_dir"]
     (raw / IMAGES).write_bytes(b"")  # what the old loader left after a damaged .gz
-    assert len(load_dataset(f"mnist?root={data_root}", settings).labels) == 40
+    assert len(load_dataset(f"mnist?root={data_root}", settings).labels) == 40  # from the .gz
+    assert (raw / IMAGES).stat().st_size == 0  # the user's files are never rewritten
 
 
 def test_an_idx_shorter_than_its_header_is_named(settings, data_root) -> None:

@@ -1,8 +1,9 @@
-"""IDX files (the MNIST family's format): check a file against its header, and inflate a .gz
-capped by the size its header declares, through the one atomic writer.
+"""IDX files (the MNIST family's format), read from the file or straight from its .gz.
 
 IDX: two zero bytes, a type code, the number of dimensions, then each dimension as a big-endian
-uint32, then the values. So the header alone says how many bytes the file must hold.
+uint32, then the values. So the header alone says how many bytes must follow: that many are
+read and no more (a .gz that inflates past it is refused), and nothing is ever written beside
+the user's files, so a damaged .gz cannot leave a broken file behind.
 """
 from __future__ import annotations
 
@@ -11,65 +12,65 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
+
 from core.data import checks
 from core.errors import DatasetError
-from core.runs.atomic import atomic_path
 
-ITEMSIZE = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}  # type code -> bytes per value
-_CHUNK = 1 << 20
+DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _declared_size(header: bytes, read_more, where: str) -> tuple[int, bytes]:
-    """(total bytes the file must hold, the whole header) from its first 4 bytes on."""
-    if len(header) < 4 or header[:2] != b"\x00\x00" or header[2] not in ITEMSIZE \
-            or not 1 <= header[3] <= 4:
-        raise DatasetError(f"{where} is not an IDX file (bad magic number {header[:4].hex()})")
-    dims_bytes = read_more(4 * header[3])
-    if len(dims_bytes) < 4 * header[3]:
+def _header(f, where: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(dims, dtype, header bytes) read from the start of an open IDX stream."""
+    magic = f.read(4)
+    if len(magic) < 4 or magic[:2] != b"\x00\x00" or magic[2] not in DTYPES \
+            or not 1 <= magic[3] <= 4:
+        raise DatasetError(f"{where} is not an IDX file (bad magic number {magic[:4].hex()})")
+    dims_bytes = f.read(4 * magic[3])
+    if len(dims_bytes) < 4 * magic[3]:
         raise DatasetError(f"{where} is truncated inside its header")
-    dims = struct.unpack(f">{header[3]}I", dims_bytes)
-    payload = checks.declared_bytes(dims, ITEMSIZE[header[2]], where)
-    full_header = header + dims_bytes
-    return len(full_header) + payload, full_header
+    dims = struct.unpack(f">{magic[3]}I", dims_bytes)
+    dtype = np.dtype(DTYPES[magic[2]])
+    checks.declared_bytes(dims, dtype.itemsize, where)
+    return dims, dtype, 4 + len(dims_bytes)
 
 
 def problem(path: Path) -> str | None:
-    """Why the IDX file at path cannot be used as it is (its size disagrees with its header),
-    or None when it looks whole."""
+    """Why the (uncompressed) IDX file at path cannot be used: its size disagrees with its
+    header, or it is no IDX file. None when it looks whole."""
     try:
         with open(path, "rb") as f:
-            expected, _ = _declared_size(f.read(4), f.read, str(path))
+            dims, dtype, header = _header(f, str(path))
         actual = path.stat().st_size
     except DatasetError as exc:
         return str(exc)
     except OSError as exc:
         return f"{path} cannot be read: {exc.strerror or exc}"
+    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if actual != expected:
         return f"{path} holds {actual:,} bytes but its header declares {expected:,}"
     return None
 
 
-def inflate(gz_path: Path, target: Path) -> None:
-    """Decompress gz_path into target, writing no more than target's header declares.
-
-    A damaged, truncated or overlong .gz raises DatasetError and leaves no file behind.
-    """
-    where = str(gz_path)
+def read(path: Path) -> np.ndarray:
+    """The array in an IDX file or an IDX .gz: exactly the bytes its header declares."""
+    where = str(path)
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with gzip.open(gz_path, "rb") as src, atomic_path(target) as tmp:
-            expected, header = _declared_size(src.read(4), src.read, where)
-            with open(tmp, "wb") as dst:
-                dst.write(header)
-                left = expected - len(header)
-                while left > 0:
-                    chunk = src.read(min(_CHUNK, left))
-                    if not chunk:
-                        raise DatasetError(f"{where} is truncated: it ends {left:,} bytes before "
-                                           "the size its header declares")
-                    dst.write(chunk)
-                    left -= len(chunk)
-                if src.read(1):
-                    raise DatasetError(f"{where} holds more data than its header declares; "
-                                       "refusing it")
+        with opener(path, "rb") as f:
+            dims, dtype, _ = _header(f, where)
+            data = bytearray(int(np.prod(dims, dtype=np.int64)) * dtype.itemsize)
+            view, got = memoryview(data), 0
+            while got < len(data):
+                n = f.readinto(view[got:])
+                if not n:
+                    raise DatasetError(f"{where} is truncated: it ends {len(data) - got:,} bytes "
+                                       "before the size its header declares")
+                got += n
+            if f.read(1):
+                raise DatasetError(f"{where} holds more data than its header declares; "
+                                   "refusing it")
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        raise DatasetError(f"{where} cannot be unpacked: {exc}") from None
+        raise DatasetError(f"{where} cannot be read: {exc}") from None
+    return np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder("="), copy=False) \
+        .reshape(dims)

@@ -32,7 +32,8 @@ def _download(cls, title: str, root: Path) -> None:
 
 @dataclass(frozen=True)
 class MnistLikeSource:
-    """MNIST, FashionMNIST, KMNIST: IDX files read through torchvision's own class."""
+    """MNIST, FashionMNIST, KMNIST: the four IDX files, or their .gz as distributed, read in
+    place (core/data/idx.py); torchvision only names the files and downloads them."""
 
     name: str
     title: str
@@ -49,40 +50,40 @@ class MnistLikeSource:
         raw = root / self.class_name / "raw"
         return [raw / Path(url).stem for url, _ in self._cls().resources]
 
+    @staticmethod
+    def _readable(path: Path) -> Path | None:
+        """path when it is a whole IDX file, else its .gz beside it, else None."""
+        gz = path.with_name(path.name + ".gz")
+        if path.is_file() and (idx.problem(path) is None or not gz.is_file()):
+            return path
+        return gz if gz.is_file() else None
+
     def fingerprint(self, spec) -> str:
-        return files_fingerprint(self.expected_files(require_root(spec)))
+        files = [self._readable(p) for p in self.expected_files(require_root(spec))]
+        return files_fingerprint([p for p in files if p is not None])
 
     def load(self, spec, download, progress) -> RawData:
         root = require_root(spec)
         cls = self._cls()
         if download:
             _download(cls, self.title, root)
-        for path in self.expected_files(root):  # accept the files as distributed (.gz) beside
-            gz = path.with_name(path.name + ".gz")
-            if gz.is_file() and (not path.exists() or idx.problem(path)):
-                idx.inflate(gz, path)
-        missing = [p for p in self.expected_files(root) if not p.exists()]
-        if missing:
-            names = ", ".join(p.name for p in self.expected_files(root))
+        expected = self.expected_files(root)
+        found = [self._readable(p) for p in expected]
+        if None in found:
             raise DatasetError(
-                f"{self.title} files not found in {root / self.class_name / 'raw'}: expected {names}. "
-                "Copy them there (or their .gz), or ask for a download."
-            )
-        for path in self.expected_files(root):
-            if (why := idx.problem(path)) is not None:
+                f"{self.title} files not found in {root / self.class_name / 'raw'}: expected "
+                f"{', '.join(p.name for p in expected)}. Copy them there (or their .gz), or ask "
+                "for a download.")
+        for path in found:
+            if path.suffix != ".gz" and (why := idx.problem(path)) is not None:
                 raise DatasetError(f"{self.title}: {why}")
-        try:
-            train, test = cls(root=str(root), train=True), cls(root=str(root), train=False)
-        except Exception as exc:  # torchvision asserts on unexpected types and shapes
-            raise DatasetError(f"{self.title} files in {root} could not be read: "
-                               f"{type(exc).__name__}: {exc}") from None
-        classes = [str(c) for c in train.classes]
+        classes = [str(c) for c in cls.classes]
+        train_x, train_y, test_x, test_y = found  # torchvision's order: images, labels x2
         arrays = {}
-        for split, data in (("train", train), ("test", test)):
-            where = f"{self.title} {split} files in {root / self.class_name / 'raw'}"
-            x = checks.images(data.data.numpy(), 3, where)
-            y = checks.labels(data.targets.numpy(), len(classes), where)
-            checks.same_count(x, y, where)
+        for split, x_file, y_file in (("train", train_x, train_y), ("test", test_x, test_y)):
+            x = checks.images(idx.read(x_file), 3, str(x_file))
+            y = checks.labels(idx.read(y_file), len(classes), str(y_file))
+            checks.same_count(x, y, f"{x_file.name} and {y_file.name}")
             arrays[split] = (x[:, None], y)
         return RawData(train_images=arrays["train"][0], train_labels=arrays["train"][1],
                        test_images=arrays["test"][0], test_labels=arrays["test"][1],
