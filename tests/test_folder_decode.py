@@ -2,11 +2,17 @@
 every broken file still reported."""
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+
 import numpy as np
 
 import core.data.decode as decode
 from core.data.dataset import load_dataset
 from tests import data_writers as dw
+from tests.hostile import REPO
 
 
 def test_workers_are_used_only_when_worth_it(monkeypatch) -> None:
@@ -58,3 +64,27 @@ def test_a_big_folder_loads_through_workers_and_then_from_the_cache(settings, da
     again = load_dataset(f"folder?root={data_root / 'big'}&size=8&mode=L", settings)
     assert again.from_cache
     np.testing.assert_array_equal(again.images, ds.images)
+
+
+def test_describe_shows_images_done_on_a_terminal_only(settings, data_root) -> None:
+    dw.write_image_folder(data_root / "f", n_per_class=300, size=(12, 12), stray_text=False)
+    command = [sys.executable, "-m", "core", "describe", f"folder?root={data_root / 'f'}&size=8"]
+    main, terminal = pty.openpty()
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=120) == 0 and b"total" in proc.stdout.read()
+    assert b"reading images 256/601 (43%)" in shown and b"reading images 601/601 (100%)" in shown
+    assert shown.endswith(b"\r\x1b[K")  # the line is cleared once loaded
+    fresh = {**os.environ, "DASH_WORKSPACE": str(settings.workspace / "fresh")}  # no cache
+    piped = subprocess.run(command, cwd=REPO, env=fresh, capture_output=True, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == b""  # not a terminal: no progress noise
