@@ -9,66 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from core.console import OutputThatOutlivesItsReader, dumps
 from core.errors import UserError
 
 MAX_CONFIG_BYTES = 1 << 20
-
-
-def _finite(value):
-    """value with every NaN or infinity (nested in dicts and lists) replaced by None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite(value.item())
-    return value
-
-
-def _dumps(value, **kwargs) -> str:
-    """Strict JSON: a reader in any language can parse it."""
-    return json.dumps(_finite(value), allow_nan=False, **kwargs)
-
-
-class _OutputThatOutlivesItsReader:
-    """stdout until its reader goes away (`| head -1`), then nowhere, so the work goes on."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            self._divert()
-            return len(text)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._divert()
-
-    def _divert(self) -> None:
-        try:  # the interpreter's last flush of the real stdout then goes nowhere too
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
-        self._stream = open(os.devnull, "w")
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
 
 
 def _trained_run(run_id: str):
@@ -90,7 +40,7 @@ def _cmd_sources(args) -> int:
     rows = [{"name": s.name, "title": s.title, "needs_root": s.needs_root,
              "description": s.description} for s in all_sources()]
     if args.json:
-        print(_dumps(rows, indent=2))
+        print(dumps(rows, indent=2))
     else:
         for r in rows:
             print(f"{r['name']:<14} {r['description']}" + ("  [root=...]" if r["needs_root"] else ""))
@@ -104,7 +54,7 @@ def _cmd_models(args) -> int:
              "params": {k: list(v) if isinstance(v, tuple) else v
                         for k, v in m.default_params.items()}} for m in MODELS.values()]
     if args.json:
-        print(_dumps(rows, indent=2))
+        print(dumps(rows, indent=2))
     else:
         for r in rows:
             print(f"{r['name']:<20} {r['kind']:<12} {r['description']}")
@@ -132,7 +82,7 @@ def _cmd_describe(args) -> int:
     info["from_cache"] = ds.from_cache
     info["warnings"] = list(ds.warnings)
     if args.json:
-        print(_dumps(info, indent=2, ensure_ascii=False))
+        print(dumps(info, indent=2, ensure_ascii=False))
         return 0
     print(f"dataset   {info['spec']}")
     print(f"shape     {info['channels']} x {info['height']} x {info['width']} (C x H x W), "
@@ -229,7 +179,7 @@ def _cmd_evaluate(args) -> int:
     p = predict(run, args.split, settings)
     metrics = classification_metrics(p)
     if args.json:
-        print(_dumps({**metrics, "run": run.id, "split": args.split,
+        print(dumps({**metrics, "run": run.id, "split": args.split,
                           "confusion": confusion(p).tolist(), "classes": list(p.classes)}, indent=2))
         return 0
     print(f"{run.name()} on the {args.split} split ({metrics['n']} images)")
@@ -263,7 +213,7 @@ def _cmd_threshold(args) -> int:
               "val": ThresholdSweep(values[val], scores.is_anomaly[val]).metrics(strategy.threshold_),
               "test": ThresholdSweep(values[test], scores.is_anomaly[test]).metrics(strategy.threshold_)}
     if args.json:
-        print(_dumps(result, indent=2))
+        print(dumps(result, indent=2))
         return 0
     print(f"{run.name()}: {args.score} >= {strategy.threshold_:.6g} is an anomaly ({args.strategy}, "
           f"tuned on val, reported on test)")
@@ -319,7 +269,7 @@ def _cmd_embed(args) -> int:
     if args.json:
         info["xy"] = xy.tolist()
         info["rows"] = rows.tolist()
-        print(_dumps(info))
+        print(dumps(info))
     else:
         print(" ".join(f"{k}={v}" for k, v in info.items()))
     return 0
@@ -443,7 +393,7 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None, prog: str = "python -m core") -> int:
     real_stdout = sys.stdout
-    sys.stdout = _OutputThatOutlivesItsReader(real_stdout)
+    sys.stdout = OutputThatOutlivesItsReader(real_stdout)
     try:
         args = build_parser(prog).parse_args(argv)
         try:

@@ -1,0 +1,62 @@
+"""What the CLI writes: strict JSON, and a stdout that outlives its reader.
+
+`--json` output must parse in any language, so NaN and infinities become null; and
+`python -m core train | head -1` must stop the output when `head` leaves, not the training.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+
+
+def finite(value):
+    """value with every NaN or infinity (nested in dicts and lists) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return finite(value.item())
+    return value
+
+
+def dumps(value, **kwargs) -> str:
+    """Strict JSON: a reader in any language can parse it."""
+    return json.dumps(finite(value), allow_nan=False, **kwargs)
+
+
+class OutputThatOutlivesItsReader:
+    """stdout until its reader goes away (`| head -1`), then nowhere, so the work goes on."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._divert()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._divert()
+
+    def _divert(self) -> None:
+        try:  # the interpreter's last flush of the real stdout then goes nowhere too
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        self._stream = open(os.devnull, "w")
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
