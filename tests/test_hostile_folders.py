@@ -48,6 +48,17 @@ def test_a_file_linking_outside_is_skipped_and_one_inside_is_read(settings, data
     assert ds.skipped == ((str(data_root / "pets" / "Negative" / "leak.png"), LINK_OUTSIDE),)
 
 
+def test_link_loops_dangling_links_and_deep_nesting_do_not_break_a_load(settings, data_root):
+    dw.write_image_folder(data_root / "pets", corrupt=False, stray_text=False)
+    os.symlink("loop", data_root / "pets" / "loop")  # points at itself
+    os.symlink("/no/such/target", data_root / "pets" / "Negative" / "dangling.png")
+    deep = data_root / "pets" / "Positive" / Path(*["d"] * 40)
+    deep.mkdir(parents=True)
+    ds = load_dataset(f"folder?root={data_root / 'pets'}", settings)
+    assert ds.classes == ("Negative", "Positive") and len(ds.labels) == 8
+    assert [reason for _, reason in ds.skipped] == ["more than 32 folders deep"]
+
+
 def test_the_dataset_root_itself_may_not_be_a_link_out(settings, data_root, tmp_path) -> None:
     os.symlink(_outside_images(tmp_path).parent, data_root / "sneaky")
     with pytest.raises(PathNotAllowed) as refused:

@@ -21,6 +21,7 @@ from core.settings import MAX_DATASET_BYTES, MAX_FOLDER_FILES, Settings, is_insi
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IGNORED_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 LINK_OUTSIDE = "a link leading outside the data folders; ignored"
+MAX_DEPTH = 32  # folders below a class folder
 
 
 def _visible(name: str) -> bool:
@@ -56,27 +57,45 @@ class _Walker:
 
     def subfolders(self, folder: Path) -> list[Path]:
         return [Path(e.path) for e in self._entries(folder)
-                if e.is_dir() and self._stays_inside(e)]
+                if _safely(e.is_dir) and self._stays_inside(e)]
 
     def files(self, folder: Path) -> list[Path]:
-        """Regular files under folder, recursively; linked subfolders are not entered."""
+        """Regular files under folder, in name order; linked subfolders are not entered."""
         out: list[Path] = []
-        for entry in self._entries(folder):
-            if entry.is_dir(follow_symlinks=False):
-                out += self.files(Path(entry.path))
-            elif entry.is_file() and self._stays_inside(entry):
-                out.append(Path(entry.path))
-                self.count += 1
-                if self.count > MAX_FOLDER_FILES:
-                    raise DatasetError(f"{folder} holds more than {MAX_FOLDER_FILES:,} files; "
-                                       "point at a smaller folder")
-        return out
+        stack = [(folder, 0)]
+        while stack:
+            current, depth = stack.pop()
+            for entry in reversed(self._entries(current)):  # reversed: the stack pops in order
+                if _safely(lambda: entry.is_dir(follow_symlinks=False)):
+                    if depth < MAX_DEPTH:
+                        stack.append((Path(entry.path), depth + 1))
+                    else:
+                        self.skipped.append((entry.path, f"more than {MAX_DEPTH} folders deep"))
+                elif _safely(entry.is_file) and self._stays_inside(entry):
+                    out.append(Path(entry.path))
+                    self.count += 1
+                    if self.count > MAX_FOLDER_FILES:
+                        raise DatasetError(f"{folder} holds more than {MAX_FOLDER_FILES:,} "
+                                           "files; point at a smaller folder")
+        return sorted(out)
+
+
+def _safely(test) -> bool:
+    """A DirEntry test, False when the entry cannot be looked at (a link loop, no access)."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 def _check_root(root: Path) -> None:
-    if root.is_dir():
-        return
-    if root.is_file():
+    try:
+        if root.is_dir():
+            return
+        is_file = root.is_file()
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise DatasetError(f"{root} cannot be read: {exc.strerror or exc}") from None
+    if is_file:
         hint = " Upload it on the Data page or unpack it." if root.suffix.lower() == ".zip" else ""
         raise DatasetError(f"{root} is a file, not a folder of class subfolders.{hint}")
     raise DatasetError(f"folder {root} does not exist")
@@ -131,10 +150,10 @@ class ImageFolderSource:
     resizable: bool = True
 
     def fingerprint(self, spec) -> str:
-        root = require_root(spec)
-        if not root.is_dir():
-            return "missing"
-        _, found, _ = listing(root)
+        try:
+            _, found, _ = listing(require_root(spec))
+        except DatasetError:
+            return "unreadable"  # load() raises the same error with its message
         return files_fingerprint([p for classes in found.values() for files in classes.values()
                                   for p in files])
 
