@@ -112,7 +112,7 @@ def _write_model(detector: RunDetector, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings on shape checks; jit's deprecation
         with torch.no_grad():
-            traced = torch.jit.trace_module(model, methods)
+            traced = torch.jit.trace_module(model, methods, check_trace=False)  # checked below
         _check_traced(model, traced, kind, shape)
         torch.jit.save(traced, str(path))
 
