@@ -354,7 +354,8 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
                                       "folder: model, manifest, checksums")
     p.add_argument("run")
     p.add_argument("out_dir", metavar="OUT_DIR", help="a new (or empty) folder")
-    p.add_argument("--format", choices=["torchscript"], default="torchscript")
+    p.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript",
+                   help="onnx needs the onnx extra: pip install smalldl[onnx]")
     p.set_defaults(func=_cmd_export)
     return parser
 

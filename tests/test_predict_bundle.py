@@ -3,6 +3,7 @@ damaged, changed, from a newer version or asks for pickle is refused with one cl
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from core.predict.bundle import BundleDetector, open_bundle, sha256
 from core.predict.detector import RunDetector
 from core.predict.export import bundle_zip, export_bundle
 from core.predict.inputs import open_input
+from core.predict.model_files import ModelFormat
 from core.predict.thresholds import ThresholdSource, resolve_threshold
 from core.runs.store import open_store
 from core.settings import Settings
@@ -97,6 +99,38 @@ def test_bundle_zip_and_classifier_round_trip(tmp_path, exported) -> None:
     assert list(a.decisions()) == list(b.decisions())
 
 
+def _onnxruntime_or_skip() -> None:
+    """ONNX is an optional extra: skipped without it, except on CI (requirements-dev.txt has it)."""
+    try:
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("onnxruntime and onnxscript must be installed on CI (requirements-dev.txt)")
+        pytest.skip("the onnx extra is not installed")
+
+
+def test_onnx_bundle_predicts_what_the_run_predicts(tmp_path, exported) -> None:
+    _onnxruntime_or_skip()
+    settings, run, _, folder = exported
+    bundle = export_bundle(run, tmp_path / "onnx", settings, ModelFormat.ONNX)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["model_files"] == {"encode": "encode.onnx", "decode": "decode.onnx"}
+    on_bundle, on_run = BundleDetector(bundle), RunDetector(run, settings)
+    for score in ("mse", "knn", "mahalanobis", "gmm_nll"):
+        a = _predict(on_run, folder, settings, score, "f1")
+        b = _predict(on_bundle, folder, settings, score, "f1")
+        np.testing.assert_allclose(b.values, a.values, rtol=1e-5, atol=1e-5)
+        assert list(b.decisions()) == list(a.decisions()), score
+    classifier = open_store(settings).get("digits-classifier")
+    on_bundle = BundleDetector(export_bundle(classifier, tmp_path / "cls", settings,
+                                             ModelFormat.ONNX))
+    a, b = (_predict(d, folder, settings, None, "saved")
+            for d in (on_bundle, RunDetector(classifier, settings)))
+    np.testing.assert_allclose(a.values, b.values, atol=1e-5)
+    assert list(a.decisions()) == list(b.decisions())
+
+
 def _rewrite(bundle: Path, change) -> None:
     manifest = json.loads((bundle / "manifest.json").read_text())
     change(manifest)
@@ -152,6 +186,7 @@ sys.addaudithook(lambda name, args: events.append(args) if name == "pickle.find_
 from pathlib import Path
 from core.predict.bundle import BundleDetector
 from core.predict.inputs import open_input
+from core.predict.model_files import ModelFormat
 from core.predict.apply import predict_images
 from core.predict.thresholds import resolve_threshold
 from core.settings import Settings

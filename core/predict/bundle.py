@@ -1,13 +1,11 @@
-"""An exported bundle, read back: a folder (or a .zip of one) with manifest.json, the model and
-arrays.npz. Everything is checked before it is used: the manifest's format version and fields,
+"""An exported bundle, read back: a folder (or a .zip of one) with manifest.json, the model file(s)
+and arrays.npz. Everything is checked before it is used: the manifest's format version and fields,
 and each file's sha256. Nothing is unpickled: the manifest is JSON, the arrays are loaded with
-allow_pickle=False, and the model is TorchScript (torch.jit.load reads code and tensors)."""
+allow_pickle=False, the model is TorchScript or ONNX (core/predict/model_files.py)."""
 from __future__ import annotations
 
 import hashlib
 import json
-import warnings
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from core.anomaly.scores import SCORES, LatentScore, Scorer
 from core.errors import UserError
 from core.models import Kind
 from core.predict.detector import Detector, class_probabilities_of
+from core.predict.model_files import ModelFormat, methods, read_model
 from core.predict.recipe import Recipe
 
 FORMAT = "smalldl-bundle"
@@ -25,14 +24,6 @@ MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_FILE_BYTES = 1 << 30
-
-
-class ModelFormat(StrEnum):
-    TORCHSCRIPT = "torchscript"
-
-    @property
-    def file(self) -> str:
-        return {ModelFormat.TORCHSCRIPT: "model.pt"}[self]
 
 
 def sha256(path: Path) -> str:
@@ -72,7 +63,7 @@ def read_manifest(folder: Path) -> dict:
                         f"one reads up to version {FORMAT_VERSION}: upgrade it to use the bundle")
     expected = {"name": str, "kind": str, "model_format": str, "classes": list, "dataset": str,
                 "preprocessing": dict, "normal_classes": list, "scores": list, "score": (str, type(None)),
-                "thresholds": dict, "loss_params": dict, "files": dict}
+                "thresholds": dict, "loss_params": dict, "model_files": dict, "files": dict}
     for key, kind in expected.items():
         if not isinstance(m.get(key), kind):
             raise UserError(f"the bundle's manifest is damaged: {key!r} is missing or of the wrong type")
@@ -82,7 +73,11 @@ def read_manifest(folder: Path) -> dict:
     for key in ("classes", "normal_classes", "scores"):
         if not all(isinstance(v, str) for v in m[key]):
             raise UserError(f"the bundle's manifest is damaged: {key} must be names")
-    _check_files(folder, m["files"], {ModelFormat(m["model_format"]).file, ARRAYS})
+    wanted = set(methods(Kind(m["kind"])))
+    if not wanted <= set(m["model_files"]) or not all(isinstance(f, str)
+                                                      for f in m["model_files"].values()):
+        raise UserError(f"the bundle's model_files must name a file for {', '.join(sorted(wanted))}")
+    _check_files(folder, m["files"], {*m["model_files"].values(), ARRAYS})
     return m
 
 
@@ -103,17 +98,6 @@ def _check_files(folder: Path, files: dict, required: set[str]) -> None:
                             "changed or damaged; export it again")
 
 
-def load_torchscript(path: Path, device: str):
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated in torch 2.10+
-        try:
-            return torch.jit.load(str(path), map_location=device).eval()
-        except Exception as exc:
-            raise UserError(f"{path.name} is not a loadable TorchScript model: {exc}") from None
-
-
 class BundleDetector(Detector):
     """An exported run: its TorchScript model, recipe, latent state, thresholds and references."""
 
@@ -123,8 +107,7 @@ class BundleDetector(Detector):
         self.name, self.kind = m["name"], Kind(m["kind"])
         self.classes, self.normal_classes = tuple(m["classes"]), tuple(m["normal_classes"])
         self.recipe = Recipe.from_json(m["preprocessing"])
-        fmt = ModelFormat(m["model_format"])
-        self.model = load_torchscript(folder / fmt.file, device)
+        self.model = read_model(folder, ModelFormat(m["model_format"]), m["model_files"], device)
         try:
             with np.load(folder / ARRAYS, allow_pickle=False) as z:
                 self.arrays = {k: z[k] for k in z.files}

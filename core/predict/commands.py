@@ -9,9 +9,10 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.predict.apply import Progress, predict_images
-from core.predict.bundle import ModelFormat, is_bundle, open_bundle
+from core.predict.bundle import is_bundle, open_bundle
 from core.predict.detector import Detector, RunDetector
 from core.predict.inputs import open_input
+from core.predict.model_files import ModelFormat
 from core.predict.result import PredictResult
 from core.predict.thresholds import resolve_threshold
 from core.runs.atomic import write_text

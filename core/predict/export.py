@@ -2,7 +2,8 @@
 
     manifest.json   format version, kind, classes, dataset spec, preprocessing, scores, the saved
                     thresholds with their provenance, and the sha256 of every other file
-    model.pt        the model as TorchScript (forward, and encode/decode for autoencoders)
+    model.pt        the model as TorchScript (or encode.onnx and decode.onnx, or forward.onnx:
+                    core/predict/model_files.py)
     arrays.npz      plain arrays: latent scores' fitted state, the validation and test scores
                     (strategies are re-fitted on them; new scores are compared with them)
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-import warnings
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +20,12 @@ import numpy as np
 
 from core.anomaly.scores import LatentScore
 from core.errors import UserError
-from core.models import Kind
-from core.predict.bundle import ARRAYS, FORMAT, FORMAT_VERSION, MANIFEST, ModelFormat, sha256
+from core.predict.bundle import ARRAYS, FORMAT, FORMAT_VERSION, MANIFEST, sha256
 from core.predict.detector import PROBABILITY, RunDetector
+from core.predict.model_files import ModelFormat, write_model
 from core.runs.atomic import atomic_dir, write_json
 from core.runs.store import Run
 from core.settings import Settings
-
-TRACE_TOLERANCE = 1e-5  # largest difference allowed between the traced and the eager model
 
 
 def export_bundle(run: Run, out_dir: Path, settings: Settings,
@@ -42,7 +40,7 @@ def export_bundle(run: Run, out_dir: Path, settings: Settings,
                   if (t := detector.saved_threshold(n)) is not None
                   and (n != PROBABILITY or len(detector.classes) == 2)}
     with atomic_dir(out_dir) as tmp:
-        _write_model(detector, tmp / fmt.file)
+        model_files = write_model(detector.model, detector.kind, detector.recipe.in_shape, tmp, fmt)
         np.savez(tmp / ARRAYS, **arrays)
         config = run.config()
         write_json(tmp / MANIFEST, {
@@ -53,7 +51,8 @@ def export_bundle(run: Run, out_dir: Path, settings: Settings,
             "dataset": config.dataset, "preprocessing": detector.recipe.to_json(),
             "loss_params": dict(config.loss_params), "scores": list(scores),
             "score": _default_score(detector, scores), "thresholds": thresholds,
-            "files": {fmt.file: sha256(tmp / fmt.file), ARRAYS: sha256(tmp / ARRAYS)}})
+            "model_files": model_files,
+            "files": {name: sha256(tmp / name) for name in {*model_files.values(), ARRAYS}}})
     return out_dir
 
 
@@ -97,38 +96,3 @@ def _arrays(detector: RunDetector) -> tuple[dict[str, np.ndarray], tuple[str, ..
         arrays[f"{split}.is_anomaly"] = a.is_anomaly[rows]
         arrays.update({f"{split}.{name}": a.scores[name][rows] for name in offered})
     return arrays, tuple(offered)
-
-
-def _write_model(detector: RunDetector, path: Path) -> None:
-    """The model traced to TorchScript, checked against the eager model on another batch size."""
-    import torch
-
-    model, kind, shape = detector.model, detector.kind, detector.recipe.in_shape
-    x = torch.rand(2, *shape, generator=torch.Generator().manual_seed(0))
-    methods = {"forward": x}
-    if kind.has_decoder:
-        with torch.no_grad():
-            methods.update(encode=x, decode=model.encode(x))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings on shape checks; jit's deprecation
-        with torch.no_grad():
-            traced = torch.jit.trace_module(model, methods, check_trace=False)  # checked below
-        _check_traced(model, traced, kind, shape)
-        torch.jit.save(traced, str(path))
-
-
-def _check_traced(model, traced, kind: Kind, shape) -> None:
-    import torch
-
-    x = torch.rand(3, *shape, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        pairs = [(model(x), traced(x))]
-        if kind.has_decoder:
-            pairs.append((model.decode(model.encode(x)), traced.decode(traced.encode(x))))
-    for eager, scripted in pairs:
-        eager = eager if isinstance(eager, tuple) else (eager,)
-        scripted = scripted if isinstance(scripted, tuple) else (scripted,)
-        worst = max(float((a - b).abs().max()) for a, b in zip(eager, scripted))
-        if worst > TRACE_TOLERANCE:
-            raise UserError(f"the traced model differs from the run's by {worst:.2g}; this model "
-                            "cannot be exported to TorchScript")
