@@ -134,3 +134,34 @@ def test_the_page_is_in_the_navigation_and_on_home() -> None:
     assert [p.url_path for p in PAGES if p.file == "pages/predict.py"] == ["predict"]
     at = open_page("home")
     assert any(link.label == "**Predict**" for link in at.get("page_link"))
+
+
+def test_a_run_trained_on_every_class_takes_a_value(settings) -> None:
+    at = open_page("predict", run="digits-vae")
+    assert any("trained on every class" in i.value for i in at.info)
+    assert at.radio(key="predict_how_digits-vae_mse").options == ["a value"]
+    at.number_input(key="predict_value_digits-vae_mse").set_value(0.02).run()
+    at.file_uploader(key="predict_upload").set_value(("camera.zip", digits_zip(settings),
+                                                      "application/zip")).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    expected = core_result(settings, next(settings.uploads_dir.glob("predict-*")), "mse", "0.02",
+                           "digits-vae")
+    assert metric(at, "Flagged as anomalies") == f"{expected.flagged():,}"
+    assert any("No test scores to compare with" in shown(i.value) for i in at.info)
+    assert any("No bundle" in c.value for c in at.caption)
+
+
+def test_the_typed_folder_outlives_a_visit_to_another_page(settings, data_root) -> None:
+    ds = load_dataset("digits", settings)
+    (data_root / "frames").mkdir()
+    for i in range(3):
+        Image.fromarray(ds.images[i, 0]).save(data_root / "frames" / f"{i}.png")
+    at = open_page("predict", run=RUN)
+    at.radio(key="predict_from").set_value("folder").run()
+    at.text_input(key="predict_folder").input(str(data_root / "frames")).run()
+    assert metric(at, "Images scored") == "3"
+    at.switch_page("../pages/home.py").run()
+    at.switch_page("../pages/predict.py").run()
+    assert not at.exception
+    assert at.text_input(key="predict_folder").value == str(data_root / "frames")
+    assert metric(at, "Images scored") == "3"

@@ -24,6 +24,8 @@ from core.runs.store import Run
 from dashboard.state import settings
 
 RESULT = "predict_result"  # (what was predicted, PredictResult, NewImages) of the last prediction
+FROM, FOLDER = "predict_from", "predict_folder"  # widget keys
+KEPT = {FROM: "predict_kept_from", FOLDER: "predict_kept_folder"}  # their values, kept across pages
 HOW = {"saved": "saved with the run", "strategy": "a strategy (fitted on validation)",
        "value": "a value"}
 
@@ -65,14 +67,18 @@ def threshold_ui(detector: RunDetector, score: str | None) -> ThresholdChoice:
     if saved is not None:
         st.success(plain(f"Saved threshold: {saved.describe()}" if score else
                          f"Saved threshold: P({detector.classes[1]}) >= {saved.value:.6g}"))
+    elif detector.kind.has_decoder and not detector.normal_classes:
+        st.info("This run was trained on every class and no threshold was saved for it: choose "
+                "its normal classes on the Anomaly page and save a threshold there, or give a "
+                "value.")
     elif detector.kind.has_decoder:
         st.info(f"No threshold saved with this run for {score}: tune one on the Anomaly page and "
                 "save it, or use a strategy fitted on the validation split, or a value.")
     if detector.kind.predicts_classes and len(detector.classes) != 2:
         return resolve_threshold(detector, None, SAVED)  # the most probable class
     options = [h for h in HOW if h != "saved" or saved is not None]
-    if detector.kind.predicts_classes:
-        options = [h for h in options if h != "strategy"]
+    if detector.kind.predicts_classes or not detector.normal_classes:
+        options = [h for h in options if h != "strategy"]  # nothing to fit a strategy on
     how = st.radio("Threshold", options, key=f"predict_how_{detector.run.id}_{target}",
                    horizontal=True, format_func=HOW.get)
     try:
@@ -96,8 +102,8 @@ def threshold_ui(detector: RunDetector, score: str | None) -> ThresholdChoice:
 def _start_value(detector: RunDetector, score: str | None, saved) -> float:
     """Where the value box starts: as the Anomaly page's slider does (saved, else max F1 on
     validation, else a percentile, else the median test score); 0.5 for a probability."""
-    if score is None:
-        return saved.value if saved else 0.5
+    if score is None or not detector.normal_classes:
+        return saved.value if saved else 0.5 if score is None else 0.0
     val, val_is_anomaly = detector.reference_scores(score, "val")
     test, _ = detector.reference_scores(score, "test")
     return float(default_threshold(fit_all(val, val_is_anomaly), saved, test)[0])
@@ -105,9 +111,13 @@ def _start_value(detector: RunDetector, score: str | None, saved) -> float:
 
 def images_ui() -> NewImages | None:
     """Dropped images or .zip files, or a folder typed inside the data roots; None until given."""
-    how = st.radio("Images from", ["upload", "folder"], horizontal=True, key="predict_from",
+    for key in (FROM, FOLDER):  # seeded from what outlives the page (see dashboard/state.py)
+        if key not in st.session_state and KEPT.get(key) in st.session_state:
+            st.session_state[key] = st.session_state[KEPT[key]]
+    how = st.radio("Images from", ["upload", "folder"], horizontal=True, key=FROM,
                    format_func={"upload": "dropped files or a .zip",
                                 "folder": "a folder inside the data roots"}.get)
+    st.session_state[KEPT[FROM]] = how
     cfg = settings()
     try:
         if how == "upload":
@@ -118,9 +128,10 @@ def images_ui() -> NewImages | None:
                 return None
             folder = save_uploads([(f.name, f.getvalue()) for f in files], cfg.uploads_dir)
             return from_folder(folder, f"{len(files)} dropped file(s)")
-        typed = st.text_input("Folder", key="predict_folder",
+        typed = st.text_input("Folder", key=FOLDER,
                               placeholder="a folder of images, any depth",
                               help="Allowed folders: " + ", ".join(map(str, cfg.data_roots)))
+        st.session_state[KEPT[FOLDER]] = typed
         if not typed.strip():
             return None
         path = cfg.check_path(typed)
