@@ -341,7 +341,8 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--threshold", default="saved",
                    help="saved (default: the one saved on the Anomaly page), a value, or a "
                         "strategy re-fitted on the validation split: f1, youden, mean, tnr=0.95, "
-                        "percentile=99, gmm, fpr=0.05")
+                        "percentile=99, gmm, fpr=0.05; a classifier: saved, argmax or a "
+                        "probability of its second class (2 classes)")
     p.add_argument("--score", help="anomaly score (default: the one whose threshold was saved "
                                    "last, else mse)")
     p.add_argument("--csv", help="write one row per image here")

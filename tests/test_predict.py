@@ -214,6 +214,10 @@ def test_classifier_predicts_classes_and_a_two_class_threshold(settings, tmp_pat
         saved_threshold_path(binary, settings, PROBABILITY))
     saved = resolve_threshold(detector, None)
     assert (saved.value, saved.source) == (0.2, ThresholdSource.SAVED)
+    argmax = resolve_threshold(detector, None, "argmax")
+    assert (argmax.value, argmax.source) == (None, ThresholdSource.DEFAULT)
+    assert list(strict.with_threshold(argmax).decisions()) == [
+        "8" if p1 > 0.5 else "3" for p1 in strict.values[:, 1]]
     loose = strict.with_threshold(saved)
     assert list(loose.decisions()) == ["8" if p1 >= 0.2 else "3" for p1 in strict.values[:, 1]]
     assert loose.counts()["8"] >= strict.counts().get("8", 0)

@@ -108,9 +108,12 @@ def test_a_folder_is_read_only_inside_the_data_roots(settings, data_root, tmp_pa
     at.text_input(key="predict_folder").input(str(tmp_path / "elsewhere")).run()
     assert any("outside the allowed data folders" in shown(e.value) for e in at.error)
     assert not at.get("image")
+    (data_root / "frames" / "link.png").symlink_to(tmp_path / "elsewhere" / "0.png")
     at.text_input(key="predict_folder").input(str(data_root / "frames")).run()
     assert not at.exception and not at.error
     assert metric(at, "Images scored") == "5" and len(at.get("image")) == 5
+    table = at.dataframe[-1].value
+    assert "leads outside the allowed data folders" in table.set_index("file").loc["link.png", "error"]
 
 
 def test_a_classifier_run_shows_predicted_classes(settings, tmp_path) -> None:

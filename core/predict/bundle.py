@@ -99,7 +99,7 @@ def _check_files(folder: Path, files: dict, required: set[str]) -> None:
 
 
 class BundleDetector(Detector):
-    """An exported run: its TorchScript model, recipe, latent state, thresholds and references."""
+    """An exported run: its model, recipe, latent scores' state, thresholds and reference scores."""
 
     def __init__(self, folder: Path, device: str = "cpu"):
         m = read_manifest(folder)
@@ -165,10 +165,12 @@ class BundleDetector(Detector):
 
     def reference_scores(self, score: str, split: str) -> tuple[np.ndarray, np.ndarray]:
         self.check_score(score)
-        key = f"{split}.{score}"
-        if key not in self.arrays or f"{split}.is_anomaly" not in self.arrays:
+        values, flags = self.arrays.get(f"{split}.{score}"), self.arrays.get(f"{split}.is_anomaly")
+        if values is None or flags is None:
             raise UserError(f"the bundle holds no {split} scores for {score}")
-        return self.arrays[key].astype(np.float64), self.arrays[f"{split}.is_anomaly"].astype(bool)
+        if values.ndim != 1 or values.shape != flags.shape or values.dtype.kind != "f":
+            raise UserError(f"the bundle's {split} scores for {score} are damaged")
+        return values.astype(np.float64), flags.astype(bool)
 
 
 def open_bundle(path: Path, workdir: Path, device: str = "cpu") -> BundleDetector:

@@ -49,6 +49,7 @@ class NewImages:
     paths: list[Path] | None = None
     arrays: np.ndarray | None = None  # raw uint8 (N, C, H, W), before the run's steps
     labels: list[str] | None = None  # true class per image, when a dataset spec gave them
+    refused: dict[int, str] = field(default_factory=dict)  # rows refused before reading
 
     def __len__(self) -> int:
         return len(self.names)
@@ -62,6 +63,9 @@ class NewImages:
         raw, positions, errors = [], [], {}
         for row in rows:
             row = int(row)
+            if row in self.refused:
+                errors[row] = self.refused[row]
+                continue
             try:
                 raw.append(self.arrays[row] if self.arrays is not None
                            else decode(self.paths[row], recipe))
@@ -122,7 +126,10 @@ def open_input(text: str, settings: Settings, workdir: Path, recipe: Recipe) -> 
     return from_spec(spec, settings, recipe)
 
 
-def from_folder(folder: Path, where: str | None = None) -> NewImages:
+def from_folder(folder: Path, where: str | None = None,
+                roots: tuple[Path, ...] | None = None) -> NewImages:
+    """Every file under folder, any depth. With roots (a folder typed in the browser), a file
+    that is a link leading out of them is refused."""
     files = image_files(folder)
     if not files:
         raise UserError(f"{where or folder} holds no files")
@@ -130,7 +137,10 @@ def from_folder(folder: Path, where: str | None = None) -> NewImages:
         raise UserError(f"{where or folder} holds {len(files):,} files, more than the limit of "
                         f"{MAX_FILES:,}; split it")
     names = [p.relative_to(folder).as_posix() for p in files]
-    return NewImages(names, InputKind.FOLDER, str(where or folder), paths=files)
+    refused = {} if roots is None else {
+        i: "a link that leads outside the allowed data folders" for i, p in enumerate(files)
+        if not any(r == p.resolve() or r in p.resolve().parents for r in roots)}
+    return NewImages(names, InputKind.FOLDER, str(where or folder), paths=files, refused=refused)
 
 
 def from_zip(path: Path, workdir: Path) -> NewImages:

@@ -15,6 +15,7 @@ from core.errors import UserError
 from core.predict.detector import PROBABILITY, Detector
 
 SAVED = "saved"
+ARGMAX = "argmax"  # a classifier: the most probable class, whatever threshold was saved
 
 
 class ThresholdSource(StrEnum):
@@ -93,8 +94,8 @@ def _classifier_threshold(detector: Detector, text: str) -> ThresholdChoice:
     or none saved: the most probable class."""
     two = len(detector.classes) == 2
     value = parse_value(text)
-    if text != SAVED and value is None:
-        raise UserError(f"{detector.name} is a classifier: --threshold takes saved or a "
+    if text not in (SAVED, ARGMAX) and value is None:
+        raise UserError(f"{detector.name} is a classifier: --threshold takes saved, argmax or a "
                         "probability, not a strategy")
     if value is not None:
         if not two:
@@ -104,7 +105,7 @@ def _classifier_threshold(detector: Detector, text: str) -> ThresholdChoice:
             raise UserError(f"a probability threshold is between 0 and 1, not {value:g}")
         return ThresholdChoice(value, PROBABILITY, ThresholdSource.VALUE,
                                f"P({detector.classes[1]}) >= {value:.6g}, as given")
-    saved = detector.saved_threshold(PROBABILITY) if two else None
+    saved = detector.saved_threshold(PROBABILITY) if two and text == SAVED else None
     if saved is not None:
         return ThresholdChoice(saved.value, PROBABILITY, ThresholdSource.SAVED,
                                f"saved with the run: P({detector.classes[1]}) >= {saved.value:.6g} "

@@ -27,7 +27,7 @@ RESULT = "predict_result"  # (what was predicted, PredictResult, NewImages) of t
 FROM, FOLDER = "predict_from", "predict_folder"  # widget keys
 KEPT = {FROM: "predict_kept_from", FOLDER: "predict_kept_folder"}  # their values, kept across pages
 HOW = {"saved": "saved with the run", "strategy": "a strategy (fitted on validation)",
-       "value": "a value"}
+       "argmax": "the most probable class", "value": "a value"}
 
 
 def plain(text: str) -> str:
@@ -76,7 +76,8 @@ def threshold_ui(detector: RunDetector, score: str | None) -> ThresholdChoice:
                 "save it, or use a strategy fitted on the validation split, or a value.")
     if detector.kind.predicts_classes and len(detector.classes) != 2:
         return resolve_threshold(detector, None, SAVED)  # the most probable class
-    options = [h for h in HOW if h != "saved" or saved is not None]
+    options = [h for h in HOW if (h != "saved" or saved is not None)
+               and (h != "argmax" or detector.kind.predicts_classes)]
     if detector.kind.predicts_classes or not detector.normal_classes:
         options = [h for h in options if h != "strategy"]  # nothing to fit a strategy on
     how = st.radio("Threshold", options, key=f"predict_how_{detector.run.id}_{target}",
@@ -93,7 +94,7 @@ def threshold_ui(detector: RunDetector, score: str | None) -> ThresholdChoice:
                                     format="%.6g",
                                     key=f"predict_value_{detector.run.id}_{target}")
             return resolve_threshold(detector, score, repr(float(value)))
-        return resolve_threshold(detector, score, SAVED)
+        return resolve_threshold(detector, score, how)  # saved, or argmax (a classifier)
     except UserError as exc:
         st.error(plain(exc))
         st.stop()
@@ -111,7 +112,7 @@ def _start_value(detector: RunDetector, score: str | None, saved) -> float:
 
 def images_ui() -> NewImages | None:
     """Dropped images or .zip files, or a folder typed inside the data roots; None until given."""
-    for key in (FROM, FOLDER):  # seeded from what outlives the page (see dashboard/state.py)
+    for key in (FROM, FOLDER):  # a widget's state is dropped on other pages: seed it back
         if key not in st.session_state and KEPT.get(key) in st.session_state:
             st.session_state[key] = st.session_state[KEPT[key]]
     how = st.radio("Images from", ["upload", "folder"], horizontal=True, key=FROM,
@@ -137,7 +138,7 @@ def images_ui() -> NewImages | None:
         path = cfg.check_path(typed)
         if not path.is_dir():
             raise UserError(f"{typed} is not a folder")
-        return from_folder(path, str(path))
+        return from_folder(path, str(path), cfg.data_roots)
     except UserError as exc:
         st.error(plain(exc))
         return None
