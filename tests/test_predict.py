@@ -3,6 +3,7 @@ equal to the run's own, the run's preprocessing applied exactly, the threshold's
 files left out with their reason, and each bad input refused in one line."""
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -221,3 +222,41 @@ def test_classifier_predicts_classes_and_a_two_class_threshold(settings, tmp_pat
     loose = strict.with_threshold(saved)
     assert list(loose.decisions()) == ["8" if p1 >= 0.2 else "3" for p1 in strict.values[:, 1]]
     assert loose.counts()["8"] >= strict.counts().get("8", 0)
+
+
+def test_dropped_files_are_kept_as_one_bounded_folder(settings, tmp_path) -> None:
+    from core.predict.uploads import save_uploads
+
+    ds = load_dataset("digits", settings)
+    image = io.BytesIO()
+    Image.fromarray(ds.images[0, 0]).save(image, format="PNG")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("inner/a.png", image.getvalue())
+    files = [(".hidden*.png", image.getvalue()), ("../up.png", image.getvalue()),
+             ("up.png", image.getvalue()), ("batch.zip", archive.getvalue())]
+    folder = save_uploads(files, tmp_path / "uploads")
+    assert save_uploads(files, tmp_path / "uploads") == folder  # the same content, kept once
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert names == ["batch/a.png", "hidden_.png", "up-2.png", "up.png"]
+    with pytest.raises(UserError, match="more than the limit of 3"):
+        save_uploads(files, tmp_path / "uploads", max_files=3)
+    with pytest.raises(UserError, match="add up to more than"):
+        save_uploads(files, tmp_path / "uploads", max_bytes=100)
+    assert len(list((tmp_path / "uploads").iterdir())) == 1  # nothing half-written
+
+
+def test_the_terminal_progress_bar_only_draws_on_a_terminal() -> None:
+    from core.predict.commands import terminal_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert terminal_progress(io.StringIO()) is None  # a log or a pipe gets no bar
+    screen = Terminal()
+    show = terminal_progress(screen)
+    show(0.5, "512/1,024 images")
+    show(1.0, "1,024/1,024 images")
+    assert screen.getvalue() == ("\r[" + "#" * 15 + " " * 15 + "] 512/1,024 images"
+                                 "\r[" + "#" * 30 + "] 1,024/1,024 images\n")
