@@ -321,6 +321,17 @@ def _cmd_ship(args) -> int:
     return 0
 
 
+def _cmd_predict(args) -> int:
+    from core.predict.commands import predict_command
+
+    return predict_command(args)
+
+
+def _cmd_export(args) -> int:
+    from core.predict.commands import export_command
+
+    return export_command(args)
+
 def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     from core.training.config import add_arguments
 
@@ -384,6 +395,32 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder (default: the shipped weights folder)")
     p.add_argument("--verify", action="store_true", help="check files against the manifest")
     p.set_defaults(func=_cmd_ship)
+
+    p = sub.add_parser("predict", help="apply a run (or an exported bundle) and its threshold to "
+                                       "new images")
+    p.add_argument("source", metavar="RUN_OR_BUNDLE", help="run id, or a bundle folder or .zip")
+    p.add_argument("input", metavar="INPUT", help="image folder (any depth), one image, a .zip, "
+                                                  "or a dataset spec")
+    p.add_argument("--threshold", default="saved",
+                   help="saved (default: the one saved on the Anomaly page), a value, or a "
+                        "strategy re-fitted on the validation split: f1, youden, mean, tnr=0.95, "
+                        "percentile=99, gmm, fpr=0.05; a classifier: saved, argmax or a "
+                        "probability of its second class (2 classes)")
+    p.add_argument("--score", help="anomaly score (default: the one whose threshold was saved "
+                                   "last, else mse)")
+    p.add_argument("--csv", help="write one row per image here")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch-size", type=int, default=1024, help="images read and scored at once")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("export", help="write a run as a bundle that predicts without the run "
+                                      "folder: model, manifest, checksums")
+    p.add_argument("run")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="a new (or empty) folder")
+    p.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript",
+                   help="onnx needs the onnx extra: pip install smalldl[onnx]")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 

@@ -221,3 +221,35 @@ def bic_figure(bic: dict[int, float], chosen: int) -> go.Figure:
     fig.update_layout(xaxis_title="components", yaxis_title="BIC (lower is better)", height=260,
                       margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
     return fig
+
+
+def drift_histogram_figure(reference: dict[str, np.ndarray], new_scores, threshold: float | None,
+                           score_label: str, bins: int = 40) -> go.Figure:
+    """New images' scores next to the reference splits' (each a share of its own images, on
+    shared bins), the threshold a dashed line: a batch unlike the tuning data shows at a glance."""
+    new = np.asarray(new_scores, dtype=float)
+    new = new[np.isfinite(new)]
+    groups = {**{k: np.asarray(v, dtype=float) for k, v in reference.items()}, "new images": new}
+    every = np.concatenate(list(groups.values()))
+    fig = go.Figure()
+    if len(every):
+        lo, hi = float(every.min()), float(every.max())
+        size = (hi - lo) / bins if hi > lo else 1.0
+        xbins = dict(start=lo, end=hi + size, size=size)
+        colours = ["#4C78A8", "#E4572E", "#54A24B", "#B279A2"]
+        for (name, values), colour in zip(groups.items(), colours):
+            new_one = name == "new images"
+            fig.add_histogram(x=values.tolist(), name=f"{name} ({len(values):,})", xbins=xbins,
+                              histnorm="probability", opacity=0.85 if new_one else 0.45,
+                              marker=dict(color="rgba(0,0,0,0)" if new_one else colour,
+                                          line=dict(color="#222222" if new_one else colour,
+                                                    width=2 if new_one else 0)))
+    if threshold is not None:
+        line = dict(color="black", dash="dash", width=2)
+        fig.add_vline(x=float(threshold), line=line)
+        fig.add_scatter(x=[None], y=[None], mode="lines", line=line,
+                        name=f"threshold {float(threshold):.4g}")
+    fig.update_layout(barmode="overlay", xaxis_title=score_label, yaxis_title="share of images",
+                      height=320, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig

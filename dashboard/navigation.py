@@ -36,6 +36,10 @@ PAGES = [
     PageInfo("pages/anomaly.py", "Anomaly", ":material/troubleshoot:", "anomaly",
              "Tune an anomaly threshold by hand on an autoencoder's scores, with the confusion "
              "matrix, ROC/PR curves and the images it gets wrong following the slider."),
+    PageInfo("pages/predict.py", "Predict", ":material/online_prediction:", "predict",
+             "Apply a run and the threshold tuned for it to new images: drop a folder or a zip, "
+             "see what is flagged and how the new scores compare, download the decisions as CSV "
+             "and the run as a bundle for another machine."),
     PageInfo("pages/latent.py", "Latent", ":material/scatter_plot:", "latent",
              "See how a model organises the images: codes projected to 2-D to select from, class "
              "centres, disputable images, mixture clusters, and images generated between two classes."),

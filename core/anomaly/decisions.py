@@ -156,10 +156,15 @@ class SavedThreshold:
 
     @classmethod
     def load(cls, path: Path) -> SavedThreshold | None:
-        """The record in path, or None when it is missing or malformed (a wrong type, a value
-        that is not a finite number). Records saved before `split` existed get it from strategy."""
+        """The record in path, or None when it is missing or malformed (see from_json)."""
         d = read_json(path)
-        if d is None:
+        return None if d is None else cls.from_json(d)
+
+    @classmethod
+    def from_json(cls, d: dict) -> SavedThreshold | None:
+        """The record to_json wrote, or None when it is malformed (a wrong type, a value that is
+        not a finite number). Records saved before `split` existed get it from strategy."""
+        if not isinstance(d, dict):
             return None
         value, classes = d.get("threshold"), d.get("normal_classes")
         texts = [d.get(k) for k in ("score", "strategy", "run", "saved")]
@@ -171,6 +176,11 @@ class SavedThreshold:
             return None
         score, strategy, run_id, saved = texts
         return cls(float(value), score, strategy, split, tuple(classes), run_id, saved)
+
+    def describe(self) -> str:
+        """One line: how it was set, where it was tuned, when it was saved."""
+        how = "set by hand" if self.strategy == "manual" else f"strategy {self.strategy}"
+        return f"{self.score} >= {self.value:.6g} ({how}, tuned on {self.split}, saved {self.saved})"
 
 
 def saved_threshold_path(run: Run, settings: Settings, score: str) -> Path:

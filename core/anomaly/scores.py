@@ -4,6 +4,8 @@ Each score is one class. Reconstruction scores compare an image with its reconst
 the one batched forward pass; latent scores compare its code with the codes of the *training*
 normal images (never validation or test ones). `compute_scores` caches every score of the val
 and test images per (checkpoint, dataset, normal classes); `Scorer` scores any other images.
+A fitted latent score gives its state as plain arrays (`state`/`from_state`), so an exported
+bundle carries it without pickle.
 Add a score: subclass `ReconstructionScore` or `LatentScore` with a `name` (CONTRIBUTING.md).
 """
 from __future__ import annotations
@@ -65,6 +67,15 @@ class LatentScore(AnomalyScore):
     def score(self, codes: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def state(self) -> dict[str, np.ndarray]:
+        """The fitted state as plain numeric arrays (what an exported bundle stores)."""
+        raise NotImplementedError(f"score {self.name} cannot be exported")
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray]) -> LatentScore:
+        """The score fitted as it was when state() was taken."""
+        raise NotImplementedError(f"score {cls.name} cannot be exported")
+
 
 class NegativeElbo(ReconstructionScore):
     name = "neg_elbo"
@@ -123,6 +134,23 @@ class MixtureNLL(LatentScore):
     def score(self, codes):
         return -self.gmm_.score_samples(codes)
 
+    def state(self):
+        g = self.gmm_
+        return {"weights": g.weights_, "means": g.means_, "covariances": g.covariances_,
+                "precisions_cholesky": g.precisions_cholesky_}
+
+    @classmethod
+    def from_state(cls, arrays):
+        from sklearn.mixture import GaussianMixture
+
+        out = cls()
+        out.gmm_ = g = GaussianMixture(len(arrays["weights"]), covariance_type="diag")
+        g.weights_, g.means_ = arrays["weights"], arrays["means"]
+        g.covariances_, g.precisions_cholesky_ = arrays["covariances"], arrays["precisions_cholesky"]
+        g.precisions_ = g.precisions_cholesky_ ** 2
+        g.n_features_in_ = g.means_.shape[1]
+        return out
+
 
 class NearestNeighbours(LatentScore):
     name = "knn"
@@ -132,10 +160,18 @@ class NearestNeighbours(LatentScore):
         from sklearn.neighbors import NearestNeighbors
 
         self.knn_ = NearestNeighbors(n_neighbors=min(5, len(train_codes))).fit(train_codes)
+        self.train_codes_ = np.asarray(train_codes)
         return self
 
     def score(self, codes):
         return self.knn_.kneighbors(codes)[0].mean(1)
+
+    def state(self):
+        return {"train_codes": self.train_codes_}
+
+    @classmethod
+    def from_state(cls, arrays):
+        return cls().fit(arrays["train_codes"])
 
 
 class Mahalanobis(LatentScore):
@@ -152,6 +188,21 @@ class Mahalanobis(LatentScore):
     def score(self, codes):
         return np.sqrt(self.cov_.mahalanobis(codes))
 
+    def state(self):
+        return {"location": self.cov_.location_, "covariance": self.cov_.covariance_,
+                "precision": self.cov_.precision_}
+
+    @classmethod
+    def from_state(cls, arrays):
+        from sklearn.covariance import LedoitWolf
+
+        out = cls()
+        out.cov_ = c = LedoitWolf()
+        c.location_, c.covariance_, c.precision_ = (arrays["location"], arrays["covariance"],
+                                                    arrays["precision"])
+        c.n_features_in_ = c.location_.shape[0]
+        return out
+
 
 def score_names(kind: Kind) -> dict[str, str]:
     """{name: description} of the scores a model of this kind has; its own loss's score first."""
@@ -162,22 +213,36 @@ def score_names(kind: Kind) -> dict[str, str]:
 class Scorer:
     """A run's model and its latent scores fitted on normal training images; scores any images."""
 
-    def __init__(self, run: Run):
+    def __init__(self, run: Run, device: str = "cpu"):
         from core.inference import load_model
 
         config = run.config()
-        self.kind = model_kind(config.model)
-        if not self.kind.has_decoder:
-            raise UserError(f"{run.name()} is a {self.kind}; anomaly scores need an autoencoder "
+        kind = model_kind(config.model)
+        if not kind.has_decoder:
+            raise UserError(f"{run.name()} is a {kind}; anomaly scores need an autoencoder "
                             "or VAE run")
-        self.model, self.state = load_model(run)
-        self.loss_params = dict(config.loss_params)
-        self.scores = [SCORES[name]() for name in score_names(self.kind)]
+        model, self.state = load_model(run, device=device)
+        self._setup(model, kind, dict(config.loss_params), device)
 
-    def _forward(self, images: np.ndarray, progress=None) -> dict[str, np.ndarray]:
+    @classmethod
+    def for_model(cls, model, kind: Kind, loss_params: dict, device: str = "cpu") -> Scorer:
+        """A scorer of a model loaded another way (an exported bundle's TorchScript module, which
+        has the same forward, encode and decode)."""
+        scorer = cls.__new__(cls)
+        scorer.state = None
+        scorer._setup(model, kind, dict(loss_params), device)
+        return scorer
+
+    def _setup(self, model, kind: Kind, loss_params: dict, device: str) -> None:
+        self.model, self.kind, self.loss_params, self.device = model, kind, loss_params, device
+        self.scores = [SCORES[name]() for name in score_names(kind)]
+
+    def _forward(self, images: np.ndarray, progress=None,
+                 names: set[str] | None = None) -> dict[str, np.ndarray]:
         from core.inference import forward_batches
 
-        reconstruction = [s for s in self.scores if isinstance(s, ReconstructionScore)]
+        reconstruction = [s for s in self.scores if isinstance(s, ReconstructionScore)
+                          and (names is None or s.name in names)]
 
         def batch(x):
             if self.kind.has_elbo:
@@ -188,22 +253,26 @@ class Scorer:
                 f = Forward(x, self.model.decode(code), code, None, self.loss_params)
             return {"code": f.code, **{s.name: s.per_image(f) for s in reconstruction}}
 
-        return forward_batches(batch, images, progress=progress)
+        return forward_batches(batch, images, device=self.device, progress=progress)
 
     def fit(self, train_images: np.ndarray) -> Scorer:
         if len(train_images) < 10:
             raise UserError("fewer than 10 normal training images: too few to fit latent scores")
-        codes = self._forward(train_images)["code"]
+        codes = self._forward(train_images, names=set())["code"]
         for s in self.scores:
             if isinstance(s, LatentScore):
                 s.fit(codes)
         return self
 
-    def score(self, images: np.ndarray, progress=None) -> dict[str, np.ndarray]:
-        """Every score of every image, as float64, in score_names order."""
-        out = self._forward(images, progress)
+    def score(self, images: np.ndarray, progress=None,
+              names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """Every score (or only those named) of every image, as float64, in score_names order."""
+        wanted = None if names is None else set(names)
+        out = self._forward(images, progress, wanted)
         result = {}
         for s in self.scores:
+            if wanted is not None and s.name not in wanted:
+                continue
             value = s.score(out["code"]) if isinstance(s, LatentScore) else out[s.name]
             result[s.name] = np.asarray(value, dtype=np.float64)
         return result

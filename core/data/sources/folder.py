@@ -139,6 +139,18 @@ def _check_planned_size(n_files: int, channels: int, size: int | None, root: Pat
                            f"{MAX_DATASET_BYTES / 2**30:.0f} GiB of pixels; choose a smaller size")
 
 
+def image_files(folder: Path) -> list[Path]:
+    """Every visible file under folder, at any depth, sorted (hidden files and OS junk left out):
+    what the loader reads from a class folder, and what predict reads from a folder of new images."""
+    return _files(folder)
+
+
+def read_image(path: Path, mode: str, size: int | None) -> np.ndarray:
+    """One image file as uint8 (C, H, W) in mode ("L" or "RGB"), resized to size x size if given,
+    exactly as the loader converts it."""
+    return _read_image(path, mode, size)
+
+
 @dataclass(frozen=True)
 class ImageFolderSource:
     name: str = "folder"

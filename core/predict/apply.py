@@ -1,0 +1,35 @@
+"""Apply a detector to new images, one batch at a time: read and prepare a batch, one batched
+forward pass, keep only the numbers. Memory follows the batch size, not the number of images."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from core.predict.detector import Detector
+from core.predict.inputs import BATCH, NewImages
+from core.predict.result import PredictResult
+from core.predict.thresholds import ThresholdChoice
+
+Progress = Callable[[float, str], None]
+
+
+def predict_images(detector: Detector, images: NewImages, threshold: ThresholdChoice,
+                   batch_size: int = BATCH, progress: Progress | None = None) -> PredictResult:
+    """Scores (autoencoders) or class probabilities (classifiers) of every image, the files left
+    out with their reasons, and the decisions at `threshold`."""
+    n = len(images)
+    decoder = detector.kind.has_decoder
+    values = np.full(n if decoder else (n, len(detector.classes)), np.nan)
+    errors: dict[int, str] = {}
+    done = 0
+    for batch in images.batches(detector.recipe, batch_size):
+        errors.update(batch.errors)
+        if len(batch.rows):
+            values[batch.rows] = (detector.scores(batch.images, threshold.score) if decoder
+                                  else detector.probabilities(batch.images))
+        done += len(batch.rows) + len(batch.errors)
+        if progress is not None:
+            progress(done / n, f"{done:,}/{n:,} images")
+    return PredictResult(images.names, detector.kind, detector.classes, threshold, values,
+                         dict(sorted(errors.items())), detector.name, images.where, images.labels)

@@ -1,0 +1,107 @@
+"""`python -m core predict` and `python -m core export`: what they print, and a progress bar when
+stderr is a terminal. Files left out are listed on stderr, one line each, and never stop the rest."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from core.errors import UserError
+from core.predict.apply import Progress, predict_images
+from core.predict.bundle import is_bundle, open_bundle
+from core.predict.detector import Detector, RunDetector
+from core.predict.inputs import open_input
+from core.predict.model_files import ModelFormat
+from core.predict.result import PredictResult
+from core.predict.thresholds import resolve_threshold
+from core.runs.atomic import write_text
+from core.settings import Settings
+
+MAX_BATCH = 65536
+
+
+def open_detector(text: str, settings: Settings, workdir: Path, device: str) -> Detector:
+    """A bundle folder or .zip, else a run id (or a shipped run's name) in the store."""
+    path = Path(text).expanduser()
+    if is_bundle(path):
+        return open_bundle(path, workdir, device)
+    if path.is_dir():
+        raise UserError(f"{text} is a folder but not a bundle (it has no manifest.json)")
+    from core.runs.store import open_store
+
+    return RunDetector(open_store(settings).get(text), settings, device)
+
+
+def terminal_progress(stream=None) -> Progress | None:
+    """A one-line bar redrawn in place, or None when the stream is not a terminal (a log)."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+
+    def show(fraction: float, text: str) -> None:
+        bar = "#" * int(30 * fraction)
+        stream.write(f"\r[{bar:<30}] {text}" + ("\n" if fraction >= 1 else ""))
+        stream.flush()
+
+    return show
+
+
+def predict_command(args) -> int:
+    from core.training.loop import resolve_device
+
+    if not 1 <= args.batch_size <= MAX_BATCH:
+        raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}")
+    settings = Settings.from_env()
+    device = str(resolve_device(args.device))
+    with tempfile.TemporaryDirectory(prefix="predict-") as work:
+        detector = open_detector(args.source, settings, Path(work) / "bundle", device)
+        score = args.score or (detector.default_score() if detector.kind.has_decoder else None)
+        threshold = resolve_threshold(detector, score, args.threshold)
+        images = open_input(args.input, settings, Path(work) / "input", detector.recipe)
+        result = predict_images(detector, images, threshold, args.batch_size, terminal_progress())
+    for row, reason in result.errors.items():
+        print(f"left out {result.names[row]}: {reason}", file=sys.stderr)
+    result.require_some()
+    frame = result.frame()
+    if args.csv:
+        try:
+            write_text(Path(args.csv), frame.to_csv(index=False))
+        except OSError as exc:
+            raise UserError(f"cannot write --csv {args.csv}: {exc.strerror or exc}") from None
+    if args.json:
+        rows = json.loads(frame.to_json(orient="records"))  # NaN as null
+        print(json.dumps({**result.summary(), "rows": rows}, indent=1, ensure_ascii=False))
+        return 0
+    if not args.csv:
+        print(frame.drop(columns="error").iloc[result.scored].to_string(index=False))
+    print(summary_line(result))
+    return 0
+
+
+def summary_line(result: PredictResult) -> str:
+    """What was decided, at which threshold, from where; and how many files were left out."""
+    t = result.threshold
+    left = f"; {len(result.errors):,} file(s) left out" if result.errors else ""
+    n = len(result.scored)
+    if result.kind.has_decoder:
+        k = result.flagged()
+        return (f"{n:,} images: {k:,} anomalies ({k / n:.1%}) at {t.score} >= {t.value:.6g} "
+                f"[{t.source}: {t.detail}]{left}")
+    counts = ", ".join(f"{name} {c:,}" for name, c in result.counts().items())
+    return f"{n:,} images: {counts} [{t.source}: {t.detail}]{left}"
+
+
+def export_command(args) -> int:
+    from core.predict.export import export_bundle
+    from core.runs.store import open_store
+
+    settings = Settings.from_env()
+    run = open_store(settings).get(args.run)
+    out = export_bundle(run, Path(args.out_dir), settings, ModelFormat(args.format))
+    manifest = json.loads((out / "manifest.json").read_text())
+    saved = ", ".join(f"{k} >= {v['threshold']:.6g} ({v['strategy']})"
+                      for k, v in manifest["thresholds"].items()) or "none saved"
+    print(f"bundle of {run.name()} written to {out}: {args.format} model, "
+          f"{len(manifest['scores'])} score(s), thresholds: {saved}")
+    return 0
