@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.decode import decode_all
+from core.data.decode import decode_all, decode_file
 from core.data.sources.base import RawData, files_fingerprint, register, require_root
 from core.errors import DatasetError
 from core.settings import MAX_DATASET_BYTES, MAX_FOLDER_FILES, Settings, is_inside, resolve
@@ -31,13 +31,13 @@ def _visible(name: str) -> bool:
 class _Walker:
     """Lists folders and files under a dataset root, refusing links that leave the allowed roots."""
 
-    def __init__(self, root: Path):
-        self.allowed = (resolve(root), *Settings.from_env().data_roots)
+    def __init__(self, root: Path, restrict_links: bool = True):
+        self.allowed = (resolve(root), *Settings.from_env().data_roots) if restrict_links else None
         self.skipped: list[tuple[str, str]] = []
         self.count = 0
 
     def _stays_inside(self, entry: os.DirEntry) -> bool:
-        if not entry.is_symlink():
+        if not entry.is_symlink() or self.allowed is None:
             return True
         try:
             target = Path(os.path.realpath(entry.path, strict=True))
@@ -141,14 +141,16 @@ def _check_planned_size(n_files: int, channels: int, size: int | None, root: Pat
 
 def image_files(folder: Path) -> list[Path]:
     """Every visible file under folder, at any depth, sorted (hidden files and OS junk left out):
-    what the loader reads from a class folder, and what predict reads from a folder of new images."""
-    return _files(folder)
+    what the loader reads from a class folder, and what predict reads from a folder of new images.
+    Linked subfolders are not entered; linked files are listed wherever they lead, for the caller
+    to judge (predict refuses, per file, those outside the data roots when a browser typed it)."""
+    return _Walker(folder, restrict_links=False).files(folder)
 
 
 def read_image(path: Path, mode: str, size: int | None) -> np.ndarray:
     """One image file as uint8 (C, H, W) in mode ("L" or "RGB"), resized to size x size if given,
     exactly as the loader converts it."""
-    return _read_image(path, mode, size)
+    return decode_file(path, mode, size)
 
 
 @dataclass(frozen=True)
