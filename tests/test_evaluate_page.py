@@ -1,6 +1,8 @@
 """The Evaluate page through AppTest, on the shipped classifier and on a real two-class run."""
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 
 from core.evaluation.classification import predict
@@ -8,7 +10,7 @@ from core.evaluation.sweep import ThresholdSweep
 from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
-from tests.apptest_helpers import metric, open_page
+from tests.apptest_helpers import metric, open_page, panel_data
 
 
 def test_shipped_classifier_metrics_and_cell_images(settings) -> None:
@@ -29,7 +31,7 @@ def test_shipped_classifier_metrics_and_cell_images(settings) -> None:
     assert not at.exception
 
 
-def test_binary_run_threshold_slider_moves_tpr_and_tnr(settings) -> None:
+def test_binary_run_threshold_panel_gets_the_sweep_and_keeps_the_value(settings) -> None:
     store = open_store(settings)
     config = TrainConfig(dataset="digits?classes=3,8", model="mlp", model_params={"hidden": [16]},
                          loss="bce", epochs=2, schedule="none", lr=1e-2)
@@ -38,15 +40,20 @@ def test_binary_run_threshold_slider_moves_tpr_and_tnr(settings) -> None:
     at = open_page("evaluate", run=run.id)
     assert not at.exception
     p = predict(run, "test", settings)
-    sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
-    seen = set()
-    for threshold in (0.5, 0.95, 0.05):
-        at.slider(key="binary_threshold").set_value(threshold).run()
-        m = sweep.metrics(threshold)
-        assert metric(at, "TPR (recall)") == f"{m['tpr']:.3f}"
-        assert metric(at, "TNR") == f"{m['tnr']:.3f}"
-        seen.add((metric(at, "TPR (recall)"), metric(at, "TNR")))
-    assert len(seen) == 3  # the numbers follow the slider
+    table = ThresholdSweep(p.proba[:, 1], p.y_true == 1).table()
+    data = panel_data(at, "binary_threshold")
+    assert data["value"] == 0.5 and data["bounds"] == [0.0, 1.0]
+    assert data["labels"] == {"score": "P(8)", "positive": "8", "negative": "3"}
+    thresholds = np.frombuffer(base64.b64decode(data["payload"]["table"]["thresholds"]), "<f8")
+    assert np.array_equal(thresholds, table.thresholds)
+    assert data["payload"]["table"]["n_pos"] == int((p.y_true == 1).sum())
+    for threshold in (0.95, 0.05, 0.5):  # what the panel's commit callback stores
+        at.session_state["binary_threshold"] = threshold
+        at.run()
+        assert panel_data(at, "binary_threshold")["value"] == threshold
+    at.session_state["binary_threshold"] = 7.0  # out of range: clipped to the probability axis
+    at.run()
+    assert panel_data(at, "binary_threshold")["value"] == 1.0
 
 
 def test_no_classifier_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:

@@ -1,5 +1,6 @@
 """The Anomaly page's reconstruction gallery: most anomalous, closest to the threshold and wrong
-test images (ranked in core), each as original | reconstruction | error map."""
+test images (ranked in core), each as original | reconstruction | error map, labelled, one PNG
+per gallery."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,11 +9,11 @@ import streamlit as st
 from core.anomaly.decisions import gallery_rows, outcome, reconstructions
 from core.runs.results import checkpoint_key
 from core.runs.store import Run
-from dashboard.images import display_width, triptychs
+from dashboard.images import gallery_png, triptychs
 from dashboard.sections.anomaly_inputs import Analysis
 
 GALLERY = 8  # images per gallery
-PER_ROW = 4  # gallery pictures per row, one column each
+TILE = 56  # px on screen for the smallest images' sides: four triptychs of 8x8 digits to a row
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -27,15 +28,10 @@ def _render_group(an: Analysis, title: str, rows: np.ndarray, threshold: float,
     if len(rows) == 0:
         st.caption("No images here.")
         return
-    _, h, w = an.ds.shape
     values, flags = an.values, an.a.is_anomaly
-
-    def caption(r: int) -> str:
-        return f"{an.class_name(r)} · {values[r]:.4g} · {outcome(values[r], flags[r], threshold)}"
-
-    for first in range(0, len(rows), PER_ROW):
-        for col, r in zip(st.columns(PER_ROW), rows[first:first + PER_ROW]):
-            col.image(pictures[int(r)], caption=caption(r), width=3 * display_width(h, w) + 8)
+    labels = [f"{an.class_name(r)} · {values[r]:.4g} · {outcome(values[r], flags[r], threshold)}"
+              for r in rows]
+    st.image(gallery_png([pictures[int(r)] for r in rows], labels), width="content")
 
 
 def render_gallery(an: Analysis, threshold: float) -> None:
@@ -49,8 +45,8 @@ def render_gallery(an: Analysis, threshold: float) -> None:
     images = an.ds.images[index]
     recon, err = _reconstruct(an.run.id, checkpoint_key(an.run), tuple(int(i) for i in index),
                               an.run, images)
-    pictures = dict(zip(shown.tolist(), triptychs(images, recon, err)))
+    pictures = dict(zip(shown.tolist(), triptychs(images, recon, err, min_side=TILE)))
     st.caption("Each picture: original | reconstruction | error map (per pixel, scaled to the "
-               "image's largest error). Caption: class · score · TP/FP/TN/FN at this threshold.")
+               "image's largest error). Under it: class · score · TP/FP/TN/FN at this threshold.")
     for title, group in groups:
         _render_group(an, title, group, threshold, pictures)

@@ -26,7 +26,7 @@ from dashboard.figures import confusion_figure, curves_figure
 from dashboard.images import display_width, to_display
 from dashboard.state import settings
 from dashboard.widgets.run_picker import runs_of_kind
-from dashboard.widgets.threshold_panel import render_threshold_panel
+from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 GALLERY = 40  # images per gallery; the caption says when there are more
 
@@ -108,13 +108,14 @@ def render_roc(p: Predictions) -> None:
                          key="pr_chart")
 
 
+@st.fragment
 def render_binary_threshold(p: Predictions) -> None:
-    """Two classes: a probability threshold on class 1, with the shared threshold panel."""
-    positive, negative = p.classes[1], p.classes[0]
+    """Two classes: a probability threshold on class 1 in the shared threshold panel; a fragment,
+    so a committed value reruns only the panel."""
+    positive, negative = str(p.classes[1]), str(p.classes[0])
     sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
-    render_threshold_panel(sweep, "binary_threshold", default=0.5,
-                           score_label=f"P({positive})", positive=positive, negative=negative,
-                           bounds=(0.0, 1.0))
+    threshold_panel_ui(sweep, "binary_threshold", default=0.5, score_label=f"P({positive})",
+                       positive=positive, negative=negative, bounds=(0.0, 1.0))
 
 
 def render_mistakes(ds: ImageDataset, p: Predictions) -> None:
