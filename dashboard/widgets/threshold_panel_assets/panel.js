@@ -4,7 +4,7 @@
 // release or keyboard commit (the "commit" trigger). Text from Python goes in as textContent only.
 
 const SVG = "http://www.w3.org/2000/svg";
-const PAD = {left: 56, right: 14, top: 10, bottom: 40};  // histogram plot area inside its svg
+const PAD = {left: 56, right: 14, top: 28, bottom: 40};  // histogram plot area; legend above it
 const CURVE_PAD = {left: 44, right: 10, top: 24, bottom: 34};
 const CURVE_POINTS = 1200;  // vertices drawn per curve at most
 const KEY_COMMIT_MS = 400;  // a burst of key presses is committed once, this long after the last
@@ -155,11 +155,11 @@ class Panel {
     }
     el("text", {class: "tp-axis-title", x: PAD.left + (this.width - PAD.left - PAD.right) / 2,
                 y: h - 3, "text-anchor": "middle"}, svg, this.labels.score);
-    const legend = el("text", {class: "tp-legend", x: this.width - PAD.right, y: top + 14,
+    const legend = el("text", {class: "tp-legend", x: this.width - PAD.right, y: top - 10,
                                "text-anchor": "end"}, svg);
     el("tspan", {class: "tp-legend-neg"}, legend, `■ ${this.labels.negative} (${this.p.table.nNeg.toLocaleString("en-US")})  `);
     el("tspan", {class: "tp-legend-pos"}, legend, `■ ${this.labels.positive} (${this.p.table.nPos.toLocaleString("en-US")})`);
-    this.line = el("line", {class: "tp-line", y1: top - 4, y2: bottom}, svg);
+    this.line = el("line", {class: "tp-line", y1: top, y2: bottom}, svg);
   }
 
   drawCurve(name) {
@@ -202,9 +202,9 @@ class Panel {
     for (const k of ["tn", "fp", "fn", "tp"]) this.cells[k].textContent = c[k].toLocaleString("en-US");
     for (const [k, dd] of Object.entries(this.rates)) dd.textContent = formatRate(m[k]);
     const pct = percentileOf(this.p.table, c);
-    const among = this.p.table.nNeg ? `${this.labels.negative} images` : "images";
-    this.percentile.textContent = `${pct.toFixed(1)}% of the ${among} score below `
-      + `${formatNumber(t, 6)}: it sits at their ${pct.toFixed(1)}th percentile.`;
+    const among = this.p.table.nNeg ? this.labels.negative : "all";
+    this.percentile.textContent = `Percentile among the ${among} scores: ${pct.toFixed(1)} `
+      + `(that share of ${among} images scores below ${formatNumber(t, 6)}).`;
     if (this.width > 0) {
       const x = Math.min(Math.max(this.x(t), PAD.left), this.width - PAD.right);
       this.line.setAttribute("x1", x);
