@@ -8,45 +8,66 @@ import streamlit as st
 
 from core.anomaly.decisions import gallery_rows, outcome, reconstructions
 from core.runs.results import checkpoint_key
-from core.runs.store import Run
 from dashboard.images import gallery_png, triptychs
 from dashboard.sections.anomaly_inputs import Analysis
 
 GALLERY = 8  # images per gallery
 TILE = 56  # px on screen for the smallest images' sides: four triptychs of 8x8 digits to a row
+AHEAD_BYTES = 64 * 2**20  # the whole test view is reconstructed at once when this holds it
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _reconstructed(run_id: str, checkpoint: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """(reconstruction, error map) by dataset index, shared by sessions."""
+    return {}
+
+
+def _pictures(an: Analysis, index: np.ndarray) -> list[np.ndarray]:
+    """Triptychs of dataset images. The first call puts the whole test view through the model in
+    one batched pass (when it fits AHEAD_BYTES), so a committed threshold never waits for it."""
+    kept = _reconstructed(an.run.id, checkpoint_key(an.run))
+    index = [int(i) for i in index]
+    if not kept.keys() >= set(index):
+        view = an.a.index[an.test]
+        ahead = view if len(view) * an.ds.images[0].size * 2 <= AHEAD_BYTES else []
+        todo = sorted(({int(i) for i in ahead} | set(index)) - kept.keys())
+        with st.spinner(f"Reconstructing {len(todo):,} test images (once per run)…"):
+            recon, err = reconstructions(an.run, an.ds.images[todo])
+        kept.update(zip(todo, zip(recon, err)))
+    recon = np.stack([kept[i][0] for i in index])
+    err = np.stack([kept[i][1] for i in index])
+    return triptychs(an.ds.images[index], recon, err, min_side=TILE)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _reconstruct(run_id: str, checkpoint: str, index: tuple[int, ...], _run: Run,
-                 _images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return reconstructions(_run, _images)
+def _gallery(run_id: str, checkpoint: str, index: tuple[int, ...], labels: tuple[str, ...],
+             _pictures) -> bytes:
+    """One PNG per gallery, from _pictures(); one the threshold did not change is not drawn
+    or encoded again."""
+    return gallery_png(_pictures(), list(labels))
 
 
-def _render_group(an: Analysis, title: str, rows: np.ndarray, threshold: float,
-                  pictures: dict[int, np.ndarray]) -> None:
+def _render_group(an: Analysis, title: str, rows: np.ndarray, threshold: float) -> None:
     st.markdown(f"**{title}**")
     if len(rows) == 0:
         st.caption("No images here.")
         return
     values, flags = an.values, an.a.is_anomaly
-    labels = [f"{an.class_name(r)} · {values[r]:.4g} · {outcome(values[r], flags[r], threshold)}"
-              for r in rows]
-    st.image(gallery_png([pictures[int(r)] for r in rows], labels), width="content")
+    labels = tuple(f"{an.class_name(r)} · {values[r]:.4g} · "
+                   f"{outcome(values[r], flags[r], threshold)}" for r in rows)
+    index = an.a.index[rows]
+    png = _gallery(an.run.id, checkpoint_key(an.run), tuple(int(i) for i in index), labels,
+                   lambda: _pictures(an, index))
+    st.image(png, width="content")
 
 
 def render_gallery(an: Analysis, threshold: float) -> None:
-    """Most anomalous, closest to the threshold, and wrong: one model call for all of them."""
+    """Most anomalous, closest to the threshold, and wrong at it, labelled with their outcome."""
     g = gallery_rows(an.test, an.values[an.test], an.a.is_anomaly[an.test], threshold, GALLERY)
     groups = [("Most anomalous", g.most_anomalous), ("Closest to the threshold", g.closest),
               (f"Wrong at this threshold ({g.n_false_positives:,} false alarms, "
                f"{g.n_false_negatives:,} missed; the most confident of each)", g.wrong)]
-    shown = g.all()
-    index = an.a.index[shown]
-    images = an.ds.images[index]
-    recon, err = _reconstruct(an.run.id, checkpoint_key(an.run), tuple(int(i) for i in index),
-                              an.run, images)
-    pictures = dict(zip(shown.tolist(), triptychs(images, recon, err, min_side=TILE)))
     st.caption("Each picture: original | reconstruction | error map (per pixel, scaled to the "
                "image's largest error). Under it: class · score · TP/FP/TN/FN at this threshold.")
     for title, group in groups:
-        _render_group(an, title, group, threshold, pictures)
+        _render_group(an, title, group, threshold)

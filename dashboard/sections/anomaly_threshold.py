@@ -102,10 +102,13 @@ def _render_save_and_export(an: Analysis, threshold: float) -> None:
         path = saved_threshold_path(an.run, settings(), an.score)
         record.save(path)
         cols[0].success(f"Saved {record.value:.6g} ({record.strategy}) to {path}")
-    csv = decisions_frame(an.a, an.score, threshold, an.ds.classes).to_csv(index=False).encode()
-    cols[1].download_button("Scores and decisions (CSV)", csv,
+    # A callable: built when clicked, not on every commit of the threshold.
+    cols[1].download_button("Scores and decisions (CSV)",
+                            lambda: decisions_frame(an.a, an.score, threshold, an.ds.classes)
+                            .to_csv(index=False).encode(),
                             f"{an.run.id}-{an.score}-decisions.csv", "text/csv",
-                            key="anomaly_csv", help="Every validation and test image.")
+                            key="anomaly_csv", help="Every validation and test image.",
+                            on_click="ignore")
 
 
 def render_threshold(an: Analysis) -> None:

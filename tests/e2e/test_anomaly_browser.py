@@ -7,6 +7,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
@@ -136,6 +137,14 @@ def test_keys_step_where_a_count_changes_and_typing_applies(page, app_server, sw
     box.press("Enter")
     expect(page.locator(".tp-error")).to_contain_text('"two" is not a number')
     assert _shown(page)[0] == 0.02
+
+    # the decisions CSV is built on click, at the committed threshold
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Scores and decisions (CSV)").click()
+    frame = pd.read_csv(download.value.path())
+    test = frame[frame["split"] == "test"]
+    assert (test["mse"] >= 0.02).sum() == (test["decision"] == "anomaly").sum()
+    assert (test["decision"] == "anomaly").sum() == cells4[0] + cells4[1]  # TP + FP
     expect(page.locator(srv.EXCEPTION)).to_have_count(0)
 
 
