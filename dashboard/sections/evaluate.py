@@ -23,7 +23,7 @@ from core.evaluation.sweep import ThresholdSweep
 from core.models import Kind
 from core.runs.store import Run
 from dashboard.figures import confusion_figure, curves_figure
-from dashboard.images import display_width, to_display
+from dashboard.images import gallery_png, to_display
 from dashboard.state import settings
 from dashboard.widgets.run_picker import runs_of_kind
 from dashboard.widgets.threshold_panel import threshold_panel_ui
@@ -56,16 +56,16 @@ def render_per_class(metrics: dict) -> None:
 
 
 def show_images(ds: ImageDataset, p: Predictions, rows: np.ndarray, caption) -> None:
-    """Up to GALLERY images of prediction rows (already ranked), captioned by caption(row)."""
+    """Up to GALLERY images of prediction rows (already ranked), labelled by caption(row), as
+    one picture (one encode, one request)."""
     if len(rows) == 0:
         st.caption("No images here.")
         return
     if len(rows) > GALLERY:
         st.caption(f"Showing the {GALLERY} most confident of {len(rows):,} images.")
     rows = rows[:GALLERY]
-    _, h, w = ds.shape
-    st.image(to_display(ds.images[p.index[rows]]), caption=[caption(r) for r in rows],
-             width=display_width(h, w))
+    st.image(gallery_png(to_display(ds.images[p.index[rows]]), [caption(r) for r in rows]),
+             width="content")
 
 
 def render_confusion(ds: ImageDataset, p: Predictions) -> None:
