@@ -49,19 +49,26 @@ def test_binary_run_threshold_panel_gets_the_sweep_and_keeps_the_value(settings)
     assert not at.exception
     p = predict(run, "test", settings)
     table = ThresholdSweep(p.proba[:, 1], p.y_true == 1).table()
-    data = panel_data(at, "binary_threshold")
+    data = panel_data(at, "binary_threshold_1")
     assert data["value"] == 0.5 and data["bounds"] == [0.0, 1.0]
     assert data["labels"] == {"score": "P(8)", "positive": "8", "negative": "3"}
     thresholds = np.frombuffer(base64.b64decode(data["payload"]["table"]["thresholds"]), "<f8")
     assert np.array_equal(thresholds, table.thresholds)
     assert data["payload"]["table"]["n_pos"] == int((p.y_true == 1).sum())
     for threshold in (0.95, 0.05, 0.5):  # what the panel's commit callback stores
-        at.session_state["binary_threshold"] = threshold
+        at.session_state["binary_threshold_1"] = threshold
         at.run()
-        assert panel_data(at, "binary_threshold")["value"] == threshold
-    at.session_state["binary_threshold"] = 7.0  # out of range: clipped to the probability axis
+        assert panel_data(at, "binary_threshold_1")["value"] == threshold
+    at.session_state["binary_threshold_1"] = 7.0  # out of range: clipped to the probability axis
     at.run()
-    assert panel_data(at, "binary_threshold")["value"] == 1.0
+    assert panel_data(at, "binary_threshold_1")["value"] == 1.0
+    at.selectbox(key="binary_positive").set_value(0).run()  # the other class as the positive one
+    data = panel_data(at, "binary_threshold_0")
+    assert data["labels"] == {"score": "P(3)", "positive": "3", "negative": "8"}
+    assert data["payload"]["table"]["n_pos"] == int((p.y_true == 0).sum())
+    table = ThresholdSweep(p.proba[:, 0], p.y_true == 0).table()
+    thresholds = np.frombuffer(base64.b64decode(data["payload"]["table"]["thresholds"]), "<f8")
+    assert np.array_equal(thresholds, table.thresholds)
 
 
 def test_no_classifier_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:

@@ -81,5 +81,5 @@ def test_the_panel_assets_ship_with_the_package() -> None:
     globs = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"]["dashboard"]
     shipped = {p for g in globs for p in (repo / "dashboard").glob(g)}
-    assert {"panel.html", "panel.css", "panel.js", "sweep.js"} <= {p.name for p in shipped}
+    assert {"panel.html", "panel.css", "panel.js", "charts.js", "sweep.js"} <= {p.name for p in shipped}
     assert set(ASSETS.iterdir()) <= shipped

@@ -110,11 +110,13 @@ def render_roc(p: Predictions) -> None:
 
 @st.fragment
 def render_binary_threshold(p: Predictions) -> None:
-    """Two classes: a probability threshold on class 1 in the shared threshold panel; a fragment,
-    so a committed value reruns only the panel."""
-    positive, negative = str(p.classes[1]), str(p.classes[0])
-    sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
-    threshold_panel_ui(sweep, "binary_threshold", default=0.5, score_label=f"P({positive})",
+    """Two classes: a threshold on the probability of the chosen positive class (the second by
+    default) in the shared threshold panel; a fragment, so a commit reruns only the panel."""
+    k = st.selectbox("Positive class", [1, 0], key="binary_positive",
+                     format_func=lambda c: str(p.classes[c]))
+    positive, negative = str(p.classes[k]), str(p.classes[1 - k])
+    sweep = ThresholdSweep(p.proba[:, k], p.y_true == k)
+    threshold_panel_ui(sweep, f"binary_threshold_{k}", default=0.5, score_label=f"P({positive})",
                        positive=positive, negative=negative, bounds=(0.0, 1.0))
 
 

@@ -32,7 +32,7 @@ def _asset(name: str) -> str:
 
 _mount = st.components.v2.component(
     "threshold_panel", html=_asset("panel.html"), css=_asset("panel.css"),
-    js=_asset("sweep.js") + "\n" + _asset("panel.js"))
+    js="\n".join(_asset(name) for name in ("sweep.js", "charts.js", "panel.js")))
 
 
 def _base64(values: np.ndarray, dtype: str) -> str:

@@ -19,7 +19,8 @@ from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
 from tests.bench.latent_projection import latent_projection
-from tests.bench.threshold_panel import threshold_commit, threshold_drag
+from tests.bench.threshold_commit import threshold_commit
+from tests.bench.threshold_drag import threshold_drag
 from tests.bench.thresholds import threshold_sweep
 from tests.bench.training import default_cnn_digits, engine_vs_bare, metric_to_browser, train_memory
 from tests.e2e import server as srv

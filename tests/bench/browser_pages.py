@@ -37,7 +37,7 @@ CELL_SAMPLES = 9  # per repeat and kind; <= 9 so no diagonal cell's images repea
 ROC_SAMPLES = 5  # remove + add pairs per repeat
 TOGGLE_SAMPLES = 8
 BOXES = 12
-GALLERY = 40  # dashboard.sections.evaluate.GALLERY: images per confusion cell
+PICTURES = 1  # a confusion cell's up to 40 images (dashboard.sections.evaluate.GALLERY) in one PNG
 
 # ------------------------------------------------------------------------------ app and runs
 
@@ -77,7 +77,7 @@ CELL_JS = f"""([want, expected]) => {{
         if (s.querySelector('[data-testid="stHeading"]')) break;
         imgs.push(...s.querySelectorAll('img'));
     }}
-    if (imgs.length !== Math.min(n, expected)) return 1;
+    if (imgs.length !== Math.min(n, expected)) return 1;  // expected: pictures per cell
     return (n === 0 || ({IMAGES_DONE})(imgs)) ? 2 : 1;
 }}"""
 
@@ -155,7 +155,7 @@ def _evaluate_repeat(browser, tmp: Path, run_dir: Path, root: Path, figs: dict) 
         true_name = page.locator('[role="combobox"][aria-label="True class"]').input_value()
         if page.locator('[role="combobox"][aria-label="Predicted as"]').input_value() != true_name:
             _choose(page, "Predicted as", true_name)()  # the page opens on the worst confusion
-            page.wait_for_function(CELL_JS, arg=[[true_name, true_name], GALLERY])
+            page.wait_for_function(CELL_JS, arg=[[true_name, true_name], PICTURES])
             _settle(page)
         for k in range(1, min(CELL_SAMPLES, len(names) - 1) + 1):
             cls = names[(names.index(true_name) + k) % len(names)]
@@ -163,7 +163,7 @@ def _evaluate_repeat(browser, tmp: Path, run_dir: Path, root: Path, figs: dict) 
             for label, fig_key, want in (("True class", "empty", [cls, previous]),
                                          ("Predicted as", "diag", [cls, cls])):
                 act = _choose(page, label, cls)
-                times = _measure(page, "pointerdown", act, CELL_JS, [want, GALLERY], n_stages=2)
+                times = _measure(page, "pointerdown", act, CELL_JS, [want, PICTURES], n_stages=2)
                 figs[fig_key].values.append(times[1])
                 _say(bench, f"{label} -> {cls}: text {1000 * times[0]:.0f} ms, "
                             f"images {1000 * times[1]:.0f} ms")
@@ -205,7 +205,7 @@ def evaluate_cell(repeats: int) -> list[Figure]:
     base = Figure(b, "baseline: 'Normalise by row' toggle -> matrix redrawn")
     floor = Figure(b, "floor: trivial app, slider key -> text")
     figs = {
-        "diag": Figure(b, "'Predicted as' -> cell + 40 images shown", goal=0.3,
+        "diag": Figure(b, "'Predicted as' -> cell + its 40 images shown", goal=0.3,
                        baseline=floor.name, ratio_goal=1.5),
         "empty": Figure(b, "'True class' -> off-diagonal cell shown", goal=0.3, baseline=base.name),
         "roc": Figure(b, "ROC classes -/+ one -> legend (full rerun)", goal=0.3,

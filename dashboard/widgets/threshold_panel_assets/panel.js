@@ -3,55 +3,11 @@
 // pointer or key position (sweep.js) and painted in the same frame. Python hears one value per
 // release or keyboard commit (the "commit" trigger). Text from Python goes in as textContent only.
 
-const SVG = "http://www.w3.org/2000/svg";
-const PAD = {left: 56, right: 14, top: 28, bottom: 40};  // histogram plot area; legend above it
-const CURVE_PAD = {left: 44, right: 10, top: 24, bottom: 34};
-const CURVE_POINTS = 1200;  // vertices drawn per curve at most
 const KEY_COMMIT_MS = 400;  // a burst of key presses is committed once, this long after the last
 const PAGE_SHARE = 0.05;  // PageUp/PageDown move by this share of the negative scores
 const payloads = new Map();  // payload id -> decoded payload, for this page's lifetime
 const MAX_PAYLOADS = 8;
 const panels = new WeakMap();  // parentElement -> Panel
-
-function el(tag, attrs, parent, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function niceTicks(lo, hi, count) {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw) || 10 * mag;
-  const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
-    out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
-  return out;
-}
-
-function formatNumber(v, digits = 4) {
-  if (!Number.isFinite(v)) return "n/a";
-  return String(Number(v.toPrecision(digits)));
-}
-
-function formatRate(v) { return Number.isFinite(v) ? v.toFixed(3) : "n/a"; }
-
-function decodePayload(raw) {
-  const table = decodeTable(raw.table);
-  const K = table.thresholds.length, step = Math.max(1, Math.ceil((K + 1) / CURVE_POINTS));
-  const roc = [], pr = [];
-  if (table.nPos && table.nNeg) {
-    for (let k = 0; k <= K; k = k === K ? K + 1 : Math.min(K, k + step)) {
-      const c = countsAtRow(table, k);
-      roc.push([c.fp / table.nNeg, c.tp / table.nPos]);
-      if (c.tp + c.fp) pr.push([c.tp / table.nPos, c.tp / (c.tp + c.fp)]);
-    }
-  }
-  if (pr.length) pr.push([0, 1]);  // scikit-learn's last point: recall 0, precision 1
-  return {table, hist: raw.histogram, auc: raw.auc, roc, pr};
-}
 
 class Panel {
   constructor(parent) {
@@ -116,82 +72,13 @@ class Panel {
   redraw() {
     if (!this.p) return;
     this.width = this.hist.clientWidth;
-    if (this.width > 0) this.drawHistogram();
-    for (const name of ["roc", "pr"]) this.drawCurve(name);
+    if (this.width > 0) {
+      Object.assign(this, drawHistogram(this.hist, this.width, this.p, this.lo, this.hi, this.labels));
+      this.x = scoreScale(this.lo, this.hi, this.width);
+    }
+    this.curves = {roc: drawCurve(this.curveSvgs.roc, "roc", this.p),
+                   pr: drawCurve(this.curveSvgs.pr, "pr", this.p)};
     this.show(this.t);
-  }
-
-  x(t) {
-    const w = this.width - PAD.left - PAD.right;
-    return PAD.left + (this.hi > this.lo ? (t - this.lo) / (this.hi - this.lo) : 0.5) * w;
-  }
-
-  drawHistogram() {
-    const svg = this.hist, h = svg.clientHeight, {edges, negatives, positives} = this.p.hist;
-    svg.replaceChildren();
-    const bottom = h - PAD.bottom, top = PAD.top;
-    const peak = Math.max(1, ...negatives, ...positives);
-    const y = (n) => bottom - (n / peak) * (bottom - top);
-    this.shade = el("rect", {class: "tp-shade", y: top, height: bottom - top}, svg);
-    for (const [counts, cls] of [[negatives, "tp-bar-neg"], [positives, "tp-bar-pos"]]) {
-      counts.forEach((n, i) => {
-        if (!n) return;
-        const x0 = this.x(edges[i]), x1 = this.x(edges[i + 1]);
-        el("rect", {class: cls, x: x0 + 0.5, width: Math.max(1, x1 - x0 - 1), y: y(n),
-                    height: bottom - y(n)}, svg);
-      });
-    }
-    el("line", {class: "tp-axis", x1: PAD.left, x2: this.width - PAD.right, y1: bottom, y2: bottom}, svg);
-    el("line", {class: "tp-axis", x1: PAD.left, x2: PAD.left, y1: top, y2: bottom}, svg);
-    const xTicks = niceTicks(this.lo, this.hi, Math.max(3, Math.floor(this.width / 75)));
-    for (const v of xTicks) {
-      el("line", {class: "tp-tick", x1: this.x(v), x2: this.x(v), y1: bottom, y2: bottom + 5}, svg);
-      el("text", {class: "tp-tick-label", x: this.x(v), y: bottom + 20, "text-anchor": "middle"},
-         svg, formatNumber(v));
-    }
-    for (const v of niceTicks(0, peak, 3).filter((v) => Number.isInteger(v))) {
-      el("text", {class: "tp-tick-label", x: PAD.left - 6, y: y(v) + 5, "text-anchor": "end"},
-         svg, v.toLocaleString("en-US"));
-    }
-    el("text", {class: "tp-axis-title", x: PAD.left + (this.width - PAD.left - PAD.right) / 2,
-                y: h - 3, "text-anchor": "middle"}, svg, this.labels.score);
-    const legend = el("text", {class: "tp-legend", x: this.width - PAD.right, y: top - 10,
-                               "text-anchor": "end"}, svg);
-    el("tspan", {class: "tp-legend-neg"}, legend, `■ ${this.labels.negative} (${this.p.table.nNeg.toLocaleString("en-US")})  `);
-    el("tspan", {class: "tp-legend-pos"}, legend, `■ ${this.labels.positive} (${this.p.table.nPos.toLocaleString("en-US")})`);
-    this.line = el("line", {class: "tp-line", y1: top, y2: bottom}, svg);
-  }
-
-  drawCurve(name) {
-    const svg = this.curveSvgs[name], w = svg.clientWidth, h = svg.clientHeight;
-    svg.replaceChildren();
-    this[name + "Marker"] = null;
-    if (!(w > 0 && h > 0)) return;
-    const {left, right, top, bottom} = CURVE_PAD;
-    const X = (v) => left + v * (w - left - right), Y = (v) => h - bottom - v * (h - top - bottom);
-    const auc = this.p.auc;
-    const title = name === "roc"
-      ? `ROC${auc ? ` · AUC ${auc.roc_auc.toFixed(3)}` : ""}`
-      : `precision-recall${auc ? ` · AP ${auc.average_precision.toFixed(3)}` : ""}`;
-    el("text", {class: "tp-curve-title", x: left, y: 16}, svg, title);
-    el("rect", {class: "tp-frame", x: left, y: top, width: w - left - right, height: h - top - bottom}, svg);
-    for (const v of [0, 0.5, 1]) {
-      el("text", {class: "tp-tick-label", x: X(v), y: h - bottom + 18, "text-anchor": "middle"}, svg, String(v));
-      el("text", {class: "tp-tick-label", x: left - 5, y: Y(v) + 5, "text-anchor": "end"}, svg, String(v));
-    }
-    el("text", {class: "tp-curve-axis", x: left + (w - left - right) / 2, y: h - 2, "text-anchor": "middle"},
-       svg, name === "roc" ? "false positive rate" : "recall (TPR)");
-    const points = this.p[name];
-    if (!points.length) {
-      el("text", {class: "tp-tick-label", x: X(0.5), y: Y(0.5), "text-anchor": "middle"}, svg,
-         "needs both kinds of image");
-      return;
-    }
-    if (name === "roc") el("line", {class: "tp-chance", x1: X(0), y1: Y(0), x2: X(1), y2: Y(1)}, svg);
-    const d = points.map(([a, b], i) => `${i ? "L" : "M"}${X(a).toFixed(1)},${Y(b).toFixed(1)}`).join("");
-    el("path", {class: "tp-curve", d}, svg);
-    this[name + "Marker"] = el("circle", {class: "tp-marker", r: 7}, svg);
-    this[name + "Scale"] = [X, Y];
   }
 
   // ---------------------------------------------------------------- every position
@@ -214,14 +101,13 @@ class Panel {
       this.thumb.style.transform = `translateX(${x}px)`;
     }
     for (const [name, a, b] of [["roc", m.fpr, m.tpr], ["pr", m.recall, m.precision]]) {
-      const marker = this[name + "Marker"];
-      if (!marker) continue;
+      const curve = this.curves && this.curves[name];
+      if (!curve) continue;
       const ok = Number.isFinite(a) && Number.isFinite(b);
-      marker.style.display = ok ? "" : "none";
+      curve.marker.style.display = ok ? "" : "none";
       if (ok) {
-        const [X, Y] = this[name + "Scale"];
-        marker.setAttribute("cx", X(a));
-        marker.setAttribute("cy", Y(b));
+        curve.marker.setAttribute("cx", curve.X(a));
+        curve.marker.setAttribute("cy", curve.Y(b));
       }
     }
     this.track.setAttribute("aria-valuenow", String(t));

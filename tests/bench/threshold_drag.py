@@ -1,16 +1,11 @@
-"""The threshold panel in Chromium: drags answered in the page, and the one server round trip left.
+"""threshold_drag: the threshold panel answers a drag in the page, in Chromium.
 
-threshold_drag    The panel alone (apps/threshold_panel_app.py) on 10,000 and 100,000 synthetic
-                  scores: a mouse drag over its slider, each pointermove until the frame that
-                  paints its matrix (median and 95th percentile; goal 16 ms). Baseline: a bare
-                  page whose pointermove handler writes one number, timed the same way. Also, for
-                  each size, the bytes the first load brings over the websocket and the time from
-                  navigation to the first painted matrix (baseline: the trivial app's first
-                  paint), and the bytes a commit's rerun brings (the sweep is not sent again).
-threshold_commit  Anomaly page, shipped digits-anomaly-ae: two arrow keys (answered in the page),
-                  then Enter commits; from the Enter keydown until the gallery heading counts the
-                  new false alarms and misses, then until its images have loaded. Goal: 1.5x the
-                  floor (page_timing: a trivial app's round trip, same run).
+The panel alone (apps/threshold_panel_app.py) on 10,000 and 100,000 synthetic
+scores: a mouse drag over its slider, each pointermove until the frame that paints its matrix
+(median and 95th percentile; goal 16 ms). Baseline: a bare page whose pointermove handler writes
+one number, timed the same way. Also, for each size, the bytes the first load brings over the
+websocket and the time from navigation to the first painted matrix (baseline: the trivial app's
+first paint), and the bytes a commit's rerun brings (the sweep is not sent again).
 
 "Painted" is taken as a MessageChannel task posted from the requestAnimationFrame callback after
 the event: it runs once that frame's rendering is done.
@@ -18,19 +13,14 @@ the event: it runs once that frame's rendering is done.
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 
 from tests.bench.common import Figure, tmp_dir
 from tests.bench.page_timing import (
     APPS,
     FLOOR_JS,
-    IMAGES_DONE,
     LOAD_TIMEOUT_MS,
-    NOT_STALE,
     app_page,
-    floor_round_trips,
-    measure,
     say,
     settle,
 )
@@ -39,7 +29,6 @@ from tests.e2e import server as srv
 SIZES = {"1e4": 10_000, "1e5": 100_000}
 MOVES = 80  # pointermoves per drag
 MOVE_PAUSE_MS = 20  # a hand's drag: about 50 moves a second
-COMMITS = 10  # per repeat
 CELL = "[data-cell=tp] b"
 
 # After the panel's own handler (window, bubbling): per move, [event -> painted, event -> handled,
@@ -92,7 +81,7 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
-def _websocket_bytes(page) -> list[int]:
+def websocket_bytes(page) -> list[int]:
     """A list that grows with the size of every websocket frame the page receives."""
     sizes: list[int] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda p: sizes.append(len(p))))
@@ -105,7 +94,7 @@ def _panel_repeat(browser, tmp: Path, label: str, n: int, figs: dict) -> None:
                   viewport={"width": 1280, "height": 720}) as (page, _, _start):
         page.wait_for_function(PANEL_READY_JS, timeout=LOAD_TIMEOUT_MS)  # cold: bundles, sweep
         settle(page)
-        sizes = _websocket_bytes(page)
+        sizes = websocket_bytes(page)
         page.reload()  # a new session on warm caches: the sweep is sent again
         painted = page.wait_for_function(PANEL_READY_JS, polling="raf",
                                          timeout=LOAD_TIMEOUT_MS).json_value()
@@ -181,102 +170,6 @@ def threshold_drag(repeats: int) -> list[Figure]:
                 _bare_and_trivial(browser, tmp / f"t{i}", figs)
                 for label, n in SIZES.items():
                     _panel_repeat(browser, tmp / f"{label}-{i}", label, n, figs)
-        finally:
-            browser.close()
-    return list(figs.values())
-
-
-# ------------------------------------------------------------------------------ threshold_commit
-# 1: the gallery heading counts the panel's FP and FN, nothing stale; 2: and every image in the
-# main area has loaded, the set of image sources having changed.
-COMMIT_JS = f"""([fp, fn, before]) => {{
-    if (!{NOT_STALE}) return 0;
-    const heading = Array.from(document.querySelectorAll('[data-testid="stMarkdown"]'))
-        .find(e => e.innerText.includes('Wrong at this threshold'));
-    if (!heading || !heading.innerText.includes(`(${{fp}} false alarms, ${{fn}} missed`)) return 0;
-    const imgs = Array.from(document.querySelectorAll('[data-testid="stMain"] img'));
-    const now = imgs.map(i => i.src).join('|');
-    return now !== before && ({IMAGES_DONE})(imgs) ? 2 : 1;
-}}"""
-
-CELLS_JS = """() => {
-    const root = document.querySelector('[data-testid="stBidiComponentIsolated"]').shadowRoot;
-    return ['fp', 'fn'].map(c => root.querySelector(`[data-cell=${c}] b`).textContent);
-}"""
-
-SOURCES_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] img'))
-    .map(i => i.src).join('|')"""
-
-# Where a commit's time goes: when each websocket message from the server arrived.
-WEBSOCKET_TIMES_JS = """() => {
-    const Original = window.WebSocket;
-    window.__wsTimes = [];
-    window.WebSocket = class extends Original {
-        constructor(...args) {
-            super(...args);
-            this.addEventListener('message', () => window.__wsTimes.push(performance.now()));
-        }
-    };
-}"""
-
-
-def _commit_repeat(browser, tmp: Path, figs: dict) -> None:
-    bench = "threshold_commit"
-    with app_page(browser, tmp, "/anomaly?run=digits-anomaly-ae",
-                  viewport={"width": 1280, "height": 720}) as (page, _, start):
-        page.add_init_script(f"({WEBSOCKET_TIMES_JS})()")
-        page.wait_for_function(f"""() => ({PANEL_READY_JS})() && ({IMAGES_DONE})(Array.from(
-            document.querySelectorAll('[data-testid="stMain"] img')))""", timeout=LOAD_TIMEOUT_MS)
-        settle(page)
-        say(bench, f"page shown after {time.perf_counter() - start:.1f} s")
-        sizes = _websocket_bytes(page)
-        page.reload()
-        page.wait_for_function(PANEL_READY_JS, timeout=LOAD_TIMEOUT_MS)
-        settle(page)
-        track = page.locator(".tp-track")
-        for _ in range(COMMITS):
-            track.focus()
-            track.press("ArrowRight")
-            track.press("ArrowRight")
-            fp, fn = page.evaluate(CELLS_JS)
-            before, received = page.evaluate(SOURCES_JS), sum(sizes)
-            page.evaluate("() => { window.__wsTimes.length = 0; }")
-            times = measure(page, "keydown", lambda: track.press("Enter"), COMMIT_JS,
-                            [fp, fn, before], n_stages=2)
-            t0, frames = page.evaluate("() => [window.__benchT0, window.__wsTimes.slice()]")
-            first, last = ((frames[0] - t0) / 1000, (frames[-1] - t0) / 1000) if frames else (0, 0)
-            figs["first"].values.append(first)
-            figs["last"].values.append(last)
-            figs["heading"].values.append(times[0])
-            figs["images"].values.append(times[1])
-            figs["bytes"].values.append((sum(sizes) - received) / 1024)
-            say(bench, f"Enter -> server's first message {1000 * first:.0f} ms, last "
-                       f"{1000 * last:.0f} ms ({len(frames)}), heading {1000 * times[0]:.0f} ms, "
-                       f"images {1000 * times[1]:.0f} ms (FP {fp}, FN {fn}; "
-                       f"{(sum(sizes) - received) / 1024:.1f} KiB)")
-            settle(page)
-        if page.locator(srv.EXCEPTION).count():
-            raise RuntimeError("the Anomaly page shows an exception")
-
-
-def threshold_commit(repeats: int) -> list[Figure]:
-    from playwright.sync_api import sync_playwright
-
-    b = "threshold_commit"
-    floor = Figure(b, "floor: trivial app, slider key -> text")
-    figs = {"first": Figure(b, "commit (Enter) -> server's first message", baseline=floor.name),
-            "last": Figure(b, "commit (Enter) -> server's last message", baseline=floor.name),
-            "heading": Figure(b, "commit (Enter) -> gallery heading follows", baseline=floor.name),
-            "images": Figure(b, "commit (Enter) -> + gallery images loaded", baseline=floor.name,
-                             ratio_goal=1.5),
-            "bytes": Figure(b, "a commit's rerun over the websocket", unit="KiB"),
-            "floor": floor}
-    with sync_playwright() as p, tmp_dir("threshold-commit") as tmp:
-        browser = srv.launch_browser(p)
-        try:
-            for i in range(repeats):
-                floor.values += floor_round_trips(browser, tmp / f"f{i}", b)
-                _commit_repeat(browser, tmp / f"r{i}", figs)
         finally:
             browser.close()
     return list(figs.values())
