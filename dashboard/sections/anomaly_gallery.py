@@ -14,6 +14,7 @@ from dashboard.sections.anomaly_inputs import Analysis
 GALLERY = 8  # images per gallery
 TILE = 56  # px on screen for the smallest images' sides: four triptychs of 8x8 digits to a row
 AHEAD_BYTES = 64 * 2**20  # the whole test view is reconstructed at once when this holds it
+CHUNK = 1_024  # images per model call while the progress bar follows
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -22,18 +23,33 @@ def _reconstructed(run_id: str, checkpoint: str) -> dict[int, tuple[np.ndarray, 
     return {}
 
 
+def _reconstruct_missing(an: Analysis, index: np.ndarray) -> None:
+    """Put the images the galleries need through the model, if they have not been: the first time,
+    the whole test view in batched passes (when it fits AHEAD_BYTES) with a progress bar, so a
+    committed threshold does not wait for the model."""
+    kept = _reconstructed(an.run.id, checkpoint_key(an.run))
+    if kept.keys() >= {int(i) for i in index}:
+        return
+    view = an.a.index[an.test]
+    ahead = view if len(view) * an.ds.images[0].size * 2 <= AHEAD_BYTES else []
+    todo = sorted({int(i) for i in (*ahead, *index)} - kept.keys())
+    bar = st.progress(0.0) if len(todo) > CHUNK else None
+    for first in range(0, len(todo), CHUNK):
+        part = todo[first:first + CHUNK]
+        recon, err = reconstructions(an.run, an.ds.images[part])
+        kept.update(zip(part, zip(recon, err)))
+        if bar is not None:
+            done = first + len(part)
+            bar.progress(done / len(todo), text=f"Reconstructing the test images (once per run): "
+                                                f"{done:,} of {len(todo):,}")
+    if bar is not None:
+        bar.empty()
+
+
 def _pictures(an: Analysis, index: np.ndarray) -> list[np.ndarray]:
-    """Triptychs of dataset images. The first call puts the whole test view through the model in
-    one batched pass (when it fits AHEAD_BYTES), so a committed threshold never waits for it."""
+    """Triptychs of dataset images already reconstructed (draws nothing: called when cached)."""
     kept = _reconstructed(an.run.id, checkpoint_key(an.run))
     index = [int(i) for i in index]
-    if not kept.keys() >= set(index):
-        view = an.a.index[an.test]
-        ahead = view if len(view) * an.ds.images[0].size * 2 <= AHEAD_BYTES else []
-        todo = sorted(({int(i) for i in ahead} | set(index)) - kept.keys())
-        with st.spinner(f"Reconstructing {len(todo):,} test images (once per run)…"):
-            recon, err = reconstructions(an.run, an.ds.images[todo])
-        kept.update(zip(todo, zip(recon, err)))
     recon = np.stack([kept[i][0] for i in index])
     err = np.stack([kept[i][1] for i in index])
     return triptychs(an.ds.images[index], recon, err, min_side=TILE)
@@ -69,5 +85,6 @@ def render_gallery(an: Analysis, threshold: float) -> None:
                f"{g.n_false_negatives:,} missed; the most confident of each)", g.wrong)]
     st.caption("Each picture: original | reconstruction | error map (per pixel, scaled to the "
                "image's largest error). Under it: class · score · TP/FP/TN/FN at this threshold.")
+    _reconstruct_missing(an, an.a.index[g.all()])
     for title, group in groups:
         _render_group(an, title, group, threshold)
