@@ -7,5 +7,5 @@ Offers:
 - `widgets`: pickers, the threshold panel and the train form (`*_ui` return the value chosen).
 - `sections`: what each page draws (`render_*`), one module per page or part of a page.
 - `figures`: pure plotly builders (data in, Figure out); `images`: arrays to crisp pictures,
-  reconstruction triptychs, a strip as PNG.
+  reconstruction triptychs, a strip as PNG, a labelled gallery as one PNG.
 """

@@ -88,19 +88,6 @@ def confusion_figure(matrix: np.ndarray, classes, normalized: bool,
     return fig
 
 
-def binary_confusion_figure(m: dict, positive: str, negative: str) -> go.Figure:
-    """2 x 2 heatmap of TN/FP/FN/TP counts: rows the truth, columns the call."""
-    z = [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]
-    names = [["TN", "FP"], ["FN", "TP"]]
-    text = [[f"{names[i][j]}<br>{z[i][j]:,}" for j in range(2)] for i in range(2)]
-    fig = go.Figure(go.Heatmap(z=z, x=[f"called {negative}", f"called {positive}"],
-                               y=[f"{negative}", f"{positive}"], text=text, texttemplate="%{text}",
-                               colorscale="Blues", showscale=False, hoverinfo="skip"))
-    fig.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), yaxis_autorange="reversed",
-                      yaxis_title="true", font=dict(size=14))
-    return fig
-
-
 def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal: bool,
                   extra: dict[str, tuple] | None = None,
                   point: tuple[float, float] | None = None) -> go.Figure:
@@ -120,32 +107,6 @@ def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal
     fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, height=420,
                       xaxis_range=[-0.01, 1.01], yaxis_range=[-0.01, 1.02],
                       margin=dict(l=10, r=10, t=10, b=10), legend_title="AUC")
-    return fig
-
-
-def score_histogram_figure(normal_scores, anomaly_scores, threshold: float | None,
-                           score_label: str, bins: int = 40) -> go.Figure:
-    """Normal and anomalous scores on one axis with shared bins, the threshold a vertical line."""
-    normal = np.asarray(normal_scores, dtype=float)
-    anomalous = np.asarray(anomaly_scores, dtype=float)
-    both = np.concatenate([normal, anomalous])
-    fig = go.Figure()
-    if len(both):
-        lo, hi = float(both.min()), float(both.max())
-        size = (hi - lo) / bins if hi > lo else 1.0
-        xbins = dict(start=lo, end=hi + size, size=size)
-        for name, values, color in (("normal", normal, "#4C78A8"), ("anomaly", anomalous, "#E4572E")):
-            fig.add_histogram(x=values.tolist(), name=f"{name} ({len(values):,})", xbins=xbins,
-                              marker_color=color, opacity=0.6)
-    if threshold is not None:
-        line = dict(color="black", dash="dash", width=2)
-        fig.add_vline(x=float(threshold), line=line)
-        # a legend entry instead of an annotation, which would collide with the legend
-        fig.add_scatter(x=[None], y=[None], mode="lines", line=line,
-                        name=f"threshold {float(threshold):.4g}")
-    fig.update_layout(barmode="overlay", xaxis_title=score_label, yaxis_title="test images",
-                      height=320, margin=dict(l=10, r=10, t=30, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return fig
 
 

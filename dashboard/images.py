@@ -1,8 +1,10 @@
 """Turn uint8 (N, C, H, W) arrays into images a browser shows crisply at any size from 8x8 up,
-and compose them: reconstruction triptychs with an error heat map, a strip as one PNG."""
+and compose them: reconstruction triptychs with an error heat map, a strip as one PNG, and a
+labelled gallery as one PNG (one encode and one HTTP request instead of one per picture)."""
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,12 +47,13 @@ def _opaque(img: np.ndarray) -> np.ndarray:
     return np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
 
 
-def triptychs(images: np.ndarray, recon: np.ndarray, err: np.ndarray,
-              gap: int = 4) -> list[np.ndarray]:
+def triptychs(images: np.ndarray, recon: np.ndarray, err: np.ndarray, gap: int = 4,
+              min_side: int = MIN_SIDE) -> list[np.ndarray]:
     """original | reconstruction | error map, side by side, one RGBA picture per image, with
     transparent gaps (so they read as three pictures on any theme)."""
     out = []
-    for o, r, e in zip(to_display(images), to_display(recon), to_display(err)):
+    for o, r, e in zip(to_display(images, min_side), to_display(recon, min_side),
+                       to_display(err, min_side)):
         parts = [_opaque(_as_rgb(o)), _opaque(_as_rgb(r)), _opaque(_heat(e if e.ndim == 2
                                                                          else e[..., 0]))]
         space = np.zeros((o.shape[0], gap, 4), np.uint8)
@@ -70,4 +73,70 @@ def strip_png(images: np.ndarray, gap: int = 4) -> bytes:
         canvas[:, i * (w + gap): i * (w + gap) + w] = tile
     buf = io.BytesIO()
     Image.fromarray(canvas).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+LABEL_SIZE = 14  # px: label text in a gallery
+LABEL_INK = (38, 39, 48, 255)  # dark text on a light strip, readable on either theme
+LABEL_PAPER = (246, 247, 249, 255)
+GALLERY_WIDTH = 800  # px: a gallery's rows fit the main column at 1280x720 with the sidebar open
+
+
+@lru_cache(maxsize=4)
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)  # the font Pillow ships: nothing is fetched
+
+
+def _fit(text: str, font, width: int) -> str:
+    """text, cut with an ellipsis to fit width pixels."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _rgba(picture: np.ndarray) -> np.ndarray:
+    if picture.ndim == 2:
+        picture = np.repeat(picture[..., None], 3, axis=2)
+    return picture if picture.shape[2] == 4 else _opaque(picture)
+
+
+def gallery_png(pictures: list[np.ndarray], labels: list[str], max_width: int = GALLERY_WIDTH,
+                label_lines: int = 1, gap: int = 10) -> bytes:
+    """Pictures of one size ((H, W) gray, RGB or RGBA uint8, e.g. from to_display or triptychs)
+    in rows no wider than max_width, each with up to label_lines lines of its label (split on
+    newlines) drawn under it as pixels, so a user's class name is never read as markup. One RGBA
+    PNG: one encode and one HTTP request for a whole gallery."""
+    from PIL import Image, ImageDraw
+
+    if not len(pictures):
+        raise ValueError("a gallery needs at least one picture")
+    h, w = pictures[0].shape[:2]
+    font = _font(LABEL_SIZE)
+    lines = [[part.rstrip() for part in str(label).split("\n")[:label_lines]] for label in labels]
+    longest = max((font.getlength(line) for label in lines for line in label), default=0)
+    cell_w = int(max(w, min(longest + 8, max(2 * w, 150))))  # room for a short label
+    line_h = LABEL_SIZE + 4
+    cell_h = h + 2 + label_lines * line_h + 2
+    columns = max(1, min(len(pictures), (max_width + gap) // (cell_w + gap)))
+    rows = -(-len(pictures) // columns)
+    canvas = np.zeros((rows * cell_h + (rows - 1) * gap, columns * cell_w + (columns - 1) * gap, 4),
+                      np.uint8)
+    for i, picture in enumerate(pictures):
+        top, left = (i // columns) * (cell_h + gap), (i % columns) * (cell_w + gap)
+        x = left + (cell_w - w) // 2
+        canvas[top:top + h, x:x + w] = _rgba(picture)
+        canvas[top + h + 2:top + cell_h, left:left + cell_w] = LABEL_PAPER
+    image = Image.fromarray(canvas, "RGBA")
+    draw = ImageDraw.Draw(image)
+    for i, label in enumerate(lines[:len(pictures)]):
+        top, left = (i // columns) * (cell_h + gap), (i % columns) * (cell_w + gap)
+        for j, line in enumerate(label):
+            draw.text((left + 4, top + h + 3 + j * line_h), _fit(line, font, cell_w - 8),
+                      font=font, fill=LABEL_INK)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)  # fast: flat pixel art compresses anyway
     return buf.getvalue()

@@ -1,6 +1,7 @@
 """Opening a page of the real app in AppTest, and reading what it shows."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -22,3 +23,11 @@ def open_page(page: str, timeout: float = 120, **query: str | None) -> AppTest:
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
+
+
+def panel_data(at: AppTest, key: str) -> dict:
+    """The data the threshold panel kept at session_state[key] sent to the browser this run."""
+    panels = [e for e in at.get("bidi_component") if e.proto.component_name == "threshold_panel"
+              and e.proto.id.endswith(f"{key}_panel")]
+    assert len(panels) == 1, f"{len(panels)} threshold panels for {key}"
+    return json.loads(panels[0].proto.json)

@@ -1,19 +1,25 @@
 """The Evaluate page through AppTest, on the shipped classifier and on a real two-class run."""
 from __future__ import annotations
 
-import numpy as np
+import base64
 
-from core.evaluation.classification import predict
+import numpy as np
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+from core.data.dataset import load_dataset
+from core.evaluation.classification import cell_members, predict
 from core.evaluation.sweep import ThresholdSweep
 from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
-from tests.apptest_helpers import metric, open_page
+from dashboard.images import gallery_png, to_display
+from tests.apptest_helpers import metric, open_page, panel_data
 
 
 def test_shipped_classifier_metrics_and_cell_images(settings) -> None:
     at = open_page("evaluate", run="digits-classifier")
-    p = predict(open_store(settings).get("digits-classifier"), "test", settings)
+    run = open_store(settings).get("digits-classifier")
+    p = predict(run, "test", settings)
     assert metric(at, "accuracy") == f"{np.mean(p.y_true == p.y_pred):.4f}"
     assert at.dataframe[0].value.shape[0] == 10  # one row per class
     # choose a cell: true 3 predicted 3 holds the correctly classified 3s, most confident first
@@ -21,15 +27,19 @@ def test_shipped_classifier_metrics_and_cell_images(settings) -> None:
     at.selectbox(key="cell_pred").set_value("3").run()
     expected = int(((p.y_true == 3) & (p.y_pred == 3)).sum())
     assert any(f"**{expected}** images of **3** predicted as **3**" in m.value for m in at.markdown)
-    cell_images = at.get("image")[0]
-    shown = [int(c.split(" ·")[0][1:]) for c in cell_images.captions]
-    assert set(shown) <= set(p.index[(p.y_true == 3) & (p.y_pred == 3)].tolist())
-    assert len(shown) == min(expected, 40)
+    # one labelled picture of the cell's images, most confident first: the very PNG core's
+    # ranking gives (Streamlit names a media file by its content)
+    rows = cell_members(p, 3, 3)[:40]
+    assert set(p.index[rows]) <= set(p.index[(p.y_true == 3) & (p.y_pred == 3)].tolist())
+    images = load_dataset(run.config().dataset, settings).images[p.index[rows]]
+    png = gallery_png(to_display(images), [f"#{p.index[r]} · {p.confidence[r]:.2f}" for r in rows])
+    (cell_image,) = at.get("image")[:1]
+    assert _calculate_file_id(png, "image/png") in cell_image.proto.imgs[0].url
     at.toggle(key="cm_normalized").set_value(True).run()
     assert not at.exception
 
 
-def test_binary_run_threshold_slider_moves_tpr_and_tnr(settings) -> None:
+def test_binary_run_threshold_panel_gets_the_sweep_and_keeps_the_value(settings) -> None:
     store = open_store(settings)
     config = TrainConfig(dataset="digits?classes=3,8", model="mlp", model_params={"hidden": [16]},
                          loss="bce", epochs=2, schedule="none", lr=1e-2)
@@ -38,15 +48,27 @@ def test_binary_run_threshold_slider_moves_tpr_and_tnr(settings) -> None:
     at = open_page("evaluate", run=run.id)
     assert not at.exception
     p = predict(run, "test", settings)
-    sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
-    seen = set()
-    for threshold in (0.5, 0.95, 0.05):
-        at.slider(key="binary_threshold").set_value(threshold).run()
-        m = sweep.metrics(threshold)
-        assert metric(at, "TPR (recall)") == f"{m['tpr']:.3f}"
-        assert metric(at, "TNR") == f"{m['tnr']:.3f}"
-        seen.add((metric(at, "TPR (recall)"), metric(at, "TNR")))
-    assert len(seen) == 3  # the numbers follow the slider
+    table = ThresholdSweep(p.proba[:, 1], p.y_true == 1).table()
+    data = panel_data(at, "binary_threshold_1")
+    assert data["value"] == 0.5 and data["bounds"] == [0.0, 1.0]
+    assert data["labels"] == {"score": "P(8)", "positive": "8", "negative": "3"}
+    thresholds = np.frombuffer(base64.b64decode(data["payload"]["table"]["thresholds"]), "<f8")
+    assert np.array_equal(thresholds, table.thresholds)
+    assert data["payload"]["table"]["n_pos"] == int((p.y_true == 1).sum())
+    for threshold in (0.95, 0.05, 0.5):  # what the panel's commit callback stores
+        at.session_state["binary_threshold_1"] = threshold
+        at.run()
+        assert panel_data(at, "binary_threshold_1")["value"] == threshold
+    at.session_state["binary_threshold_1"] = 7.0  # out of range: clipped to the probability axis
+    at.run()
+    assert panel_data(at, "binary_threshold_1")["value"] == 1.0
+    at.selectbox(key="binary_positive").set_value(0).run()  # the other class as the positive one
+    data = panel_data(at, "binary_threshold_0")
+    assert data["labels"] == {"score": "P(3)", "positive": "3", "negative": "8"}
+    assert data["payload"]["table"]["n_pos"] == int((p.y_true == 0).sum())
+    table = ThresholdSweep(p.proba[:, 0], p.y_true == 0).table()
+    thresholds = np.frombuffer(base64.b64decode(data["payload"]["table"]["thresholds"]), "<f8")
+    assert np.array_equal(thresholds, table.thresholds)
 
 
 def test_no_classifier_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:

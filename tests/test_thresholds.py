@@ -71,3 +71,51 @@ def test_bad_scores_get_messages_not_crashes() -> None:
     flat = ThresholdSweep([1.0, 1.0, 1.0], [0, 1, 0])
     assert any("All scores are equal" in w for w in flat.warnings)
     assert flat.curves()["roc_auc"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("tied", [False, True], ids=["distinct", "tied"])
+def test_table_answers_every_threshold_like_counts_and_sklearn(tied: bool) -> None:
+    scores, y = make_scores(tied)
+    sweep = ThresholdSweep(scores, y)
+    table = sweep.table()
+    assert table.exact and np.all(np.diff(table.thresholds) > 0)
+    assert np.array_equal(table.thresholds, np.unique(scores))
+    between = (table.thresholds[1:] + table.thresholds[:-1]) / 2
+    for t in np.r_[table.thresholds, between, scores.min() - 1, scores.max() + 1]:
+        row = int(np.searchsorted(table.thresholds, t, side="left"))  # what the browser does
+        tn, fp, fn, tp = confusion_matrix(y, scores >= t, labels=[False, True]).ravel()
+        assert table.counts_at_row(row) == sweep.counts(t)
+        assert (table.counts_at_row(row).tp, table.counts_at_row(row).fp,
+                table.counts_at_row(row).tn, table.counts_at_row(row).fn) == (tp, fp, tn, fn)
+
+
+def test_large_table_is_quantile_spaced_and_exact_at_its_rows() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.random(60_000) < 0.1
+    scores = rng.normal(size=60_000) + y
+    sweep = ThresholdSweep(scores, y)
+    table = sweep.table(max_rows=500)
+    assert not table.exact and len(table.thresholds) <= 500
+    assert table.thresholds[0] == scores.min() and table.thresholds[-1] == scores.max()
+    normal_share_below = (table.below - table.positives_below) / sweep.n_neg_
+    assert np.abs(np.diff(normal_share_below)).max() < 0.01  # about evenly spaced in rank
+    for k in range(0, len(table.thresholds), 37):
+        t = table.thresholds[k]
+        tn, fp, fn, tp = confusion_matrix(y, scores >= t, labels=[False, True]).ravel()
+        assert table.counts_at_row(k) == sweep.counts(t)
+        assert table.counts_at_row(k).tp == tp and table.counts_at_row(k).tn == tn
+    assert table.counts_at_row(len(table.thresholds)) == sweep.counts(scores.max() + 1)
+    few = ThresholdSweep(np.round(scores), y).table(max_rows=500)  # few distinct values: exact
+    assert few.exact and len(few.thresholds) == len(np.unique(np.round(scores)))
+
+
+def test_histogram_bins_split_where_a_threshold_would() -> None:
+    scores, y = make_scores(tied=True)
+    sweep = ThresholdSweep(scores, y)
+    edges = np.linspace(scores.min(), scores.max(), 13)
+    negatives, positives = sweep.histogram(edges)
+    for i in range(12):
+        inside = (scores >= edges[i]) & ((scores < edges[i + 1]) if i < 11 else
+                                         (scores <= edges[i + 1]))
+        assert positives[i] == np.sum(inside & y) and negatives[i] == np.sum(inside & ~y)
+    assert negatives.sum() == sweep.n_neg_ and positives.sum() == sweep.n_pos_

@@ -11,6 +11,9 @@ import numpy as np
 
 from core.errors import UserError
 
+EXACT_UP_TO = 50_000  # scores: up to this many, a table row per distinct score (every count)
+TABLE_ROWS = 4_096  # past that, rows at this many quantile-spaced thresholds (exact at each)
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -30,6 +33,30 @@ class Counts:
                 "fpr": 1 - tnr if tnr == tnr else float("nan"), "precision": precision,
                 "recall": tpr, "f1": f1, "accuracy": (tp + tn) / total if total else float("nan"),
                 "balanced_accuracy": (tpr + tnr) / 2}
+
+
+@dataclass(frozen=True)
+class SweepTable:
+    """Counts at increasing candidate thresholds t_0 < ... < t_{K-1}: `below[k]` scores, of them
+    `positives_below[k]` positives, fall strictly below t_k and are called negative there.
+
+    exact: every distinct score is a row, so any threshold t has the counts of the first row with
+    t_k >= t (everything negative past the last row). Otherwise the rows are quantile-spaced and
+    exact at their own t_k (and below t_0 or above t_{K-1}); what a browser needs to answer a drag
+    by itself, O(log K) per position."""
+
+    thresholds: np.ndarray  # float64, strictly increasing
+    below: np.ndarray  # int64, non-decreasing
+    positives_below: np.ndarray  # int64, non-decreasing
+    n_pos: int
+    n_neg: int
+    exact: bool
+
+    def counts_at_row(self, k: int) -> Counts:
+        """Counts at t_k; k == len(thresholds) means above every score."""
+        below = int(self.below[k]) if k < len(self.thresholds) else self.n_pos + self.n_neg
+        fn = int(self.positives_below[k]) if k < len(self.thresholds) else self.n_pos
+        return Counts(tp=self.n_pos - fn, fp=self.n_neg - (below - fn), tn=below - fn, fn=fn)
 
 
 class ThresholdSweep:
@@ -70,6 +97,28 @@ class ThresholdSweep:
         fn = int(self.positives_below_[below])
         tn = below - fn
         return Counts(tp=self.n_pos_ - fn, fp=self.n_neg_ - tn, tn=tn, fn=fn)
+
+    def table(self, max_rows: int = TABLE_ROWS, exact_up_to: int = EXACT_UP_TO) -> SweepTable:
+        """Counts at every distinct score (up to exact_up_to scores, or whenever there are at most
+        max_rows distinct ones), else at max_rows quantile-spaced scores, min and max included."""
+        s = self.sorted_scores_
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # first index of each value
+        exact = len(s) <= exact_up_to or len(starts) <= max_rows
+        if not exact:
+            ranks = np.linspace(0, len(s) - 1, max_rows).round().astype(np.int64)
+            starts = np.unique(np.searchsorted(s, s[ranks], side="left"))
+        return SweepTable(thresholds=s[starts], below=starts.astype(np.int64),
+                          positives_below=self.positives_below_[starts].astype(np.int64),
+                          n_pos=self.n_pos_, n_neg=self.n_neg_, exact=bool(exact))
+
+    def histogram(self, edges) -> tuple[np.ndarray, np.ndarray]:
+        """(negatives, positives) per bin [e_i, e_i+1), the last bin closed: the scores a
+        threshold at e_i and one at e_i+1 disagree on, so a bar never straddles the line."""
+        edges = np.asarray(edges, dtype=np.float64)
+        below = np.searchsorted(self.sorted_scores_, edges, side="left")
+        below[-1] = np.searchsorted(self.sorted_scores_, edges[-1], side="right")
+        positives = np.diff(self.positives_below_[below])
+        return np.diff(below) - positives, positives
 
     def metrics(self, threshold: float) -> dict:
         return {"threshold": float(threshold), **self.counts(threshold).metrics()}

@@ -13,9 +13,9 @@ Offers:
   `render_roc`, `render_mistakes`, `render_comparison`, `render_downloads`, `show_images`.
 - `anomaly_inputs`: `score_ui`, `view_ui`, `normal_classes_or_stop`, `compute_scores_or_stop`,
   `analyse_or_stop` -> `Analysis` (rows, sweep, fitted strategies, slider bounds).
-- `anomaly_threshold`: `seed_threshold`, `render_auto_thresholds`, `render_threshold` (the slider
-  with histogram, ROC/PR, gallery, save and CSV following it).
-- `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; as triptychs).
+- `anomaly_threshold`: `seed_threshold`, `render_auto_thresholds`, `render_threshold` (the threshold
+  panel; gallery, save and CSV follow a committed value).
+- `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; triptychs, one PNG each).
 - `latent_space`: `Space`, `load_space_or_stop`, `show_grid`, `lines`.
 - `latent_projection`: `Projection`, `load_projection_or_stop` (PCA now, UMAP/t-SNE in the background).
 - `latent_map`: `render_map` (selectable scatter, centre pictures, selected images),

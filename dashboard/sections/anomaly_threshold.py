@@ -1,6 +1,7 @@
 """The Anomaly page's threshold: the slider's default, automatic thresholds (fitted on val,
-reported on val and test), and what follows the slider in its fragment: histogram, ROC/PR with the
-operating point, the gallery, saving the threshold and the decisions CSV."""
+reported on val and test), the threshold panel (histogram, matrix, rates, ROC/PR follow the drag
+in the browser) and what follows a committed value in its fragment: the gallery, saving the
+threshold and the decisions CSV."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,14 +16,12 @@ from core.anomaly.decisions import (
 )
 from core.anomaly.strategies import compare_strategies
 from core.anomaly.strategies import title as strategy_title
-from core.errors import UserError
-from dashboard.figures import curves_figure, score_histogram_figure
 from dashboard.sections.anomaly_gallery import render_gallery
 from dashboard.sections.anomaly_inputs import CONTEXT, Analysis, first_load
 from dashboard.state import settings
-from dashboard.widgets.threshold_panel import render_threshold_panel
+from dashboard.widgets.threshold_panel import threshold_panel_ui
 
-SLIDER = "anomaly_threshold"  # the threshold panel's slider key
+SLIDER = "anomaly_threshold"  # the committed threshold (the panel keeps it here)
 STRATEGY = "anomaly_strategy"  # (name, threshold) of the last automatic or default threshold
 CLICKED = "anomaly_clicked"  # the automatic threshold button clicked last
 
@@ -92,24 +91,6 @@ def render_auto_thresholds(an: Analysis) -> None:
                "nothing here is tuned on test.")
 
 
-def _render_curves(an: Analysis, curves: dict | None, curves_error: str | None, m: dict) -> None:
-    st.markdown("**ROC and precision-recall (test, current view)**")
-    if curves is None:
-        st.info(f"No curves: {curves_error}")
-        return
-    cols = st.columns(2)
-    cols[0].plotly_chart(curves_figure(
-        {an.score: (curves["roc_fpr"], curves["roc_tpr"], curves["roc_auc"])},
-        "false positive rate", "true positive rate", diagonal=True,
-        point=(m["fpr"], m["tpr"])), key="anomaly_roc")
-    cols[1].plotly_chart(curves_figure(
-        {an.score: (curves["recall"], curves["precision"], curves["average_precision"])},
-        "recall", "precision", diagonal=False, point=(m["tpr"], m["precision"])),
-        key="anomaly_pr")
-    st.caption(f"ROC AUC {curves['roc_auc']:.4f} · average precision (PR AUC) "
-               f"{curves['average_precision']:.4f}; the cross marks the current threshold.")
-
-
 def _render_save_and_export(an: Analysis, threshold: float) -> None:
     cols = st.columns(2)
     if cols[0].button("Save threshold with the run", key="anomaly_save",
@@ -121,38 +102,28 @@ def _render_save_and_export(an: Analysis, threshold: float) -> None:
         path = saved_threshold_path(an.run, settings(), an.score)
         record.save(path)
         cols[0].success(f"Saved {record.value:.6g} ({record.strategy}) to {path}")
-    csv = decisions_frame(an.a, an.score, threshold, an.ds.classes).to_csv(index=False).encode()
-    cols[1].download_button("Scores and decisions (CSV)", csv,
+    # A callable: built when clicked, not on every commit of the threshold.
+    cols[1].download_button("Scores and decisions (CSV)",
+                            lambda: decisions_frame(an.a, an.score, threshold, an.ds.classes)
+                            .to_csv(index=False).encode(),
                             f"{an.run.id}-{an.score}-decisions.csv", "text/csv",
-                            key="anomaly_csv", help="Every validation and test image.")
+                            key="anomaly_csv", help="Every validation and test image.",
+                            on_click="ignore")
 
 
-def _follow(an: Analysis, curves: dict | None, curves_error: str | None):
-    """The panel's on_change: everything that follows the slider, inside its fragment."""
+def render_threshold(an: Analysis) -> None:
+    """The threshold panel on test scores (histogram, matrix, rates, ROC and PR follow the drag in
+    the browser); a committed value reruns this fragment: URL, gallery, save and CSV."""
 
-    def draw(threshold: float, m: dict) -> None:
+    @st.fragment
+    def panel() -> None:
+        threshold = threshold_panel_ui(an.sweep, SLIDER, default=st.session_state[SLIDER],
+                                       score_label=an.score, positive="anomaly",
+                                       negative="normal", bounds=an.bounds)
         st.query_params["threshold"] = repr(float(threshold))
-        flags = an.a.is_anomaly[an.test]
-        values = an.values[an.test]
-        st.plotly_chart(score_histogram_figure(values[~flags], values[flags], threshold, an.score),
-                        key="anomaly_histogram")
-        _render_curves(an, curves, curves_error, m)
         st.subheader("Reconstructions")
         render_gallery(an, threshold)
         st.subheader("Save and export")
         _render_save_and_export(an, threshold)
 
-    return draw
-
-
-def render_threshold(an: Analysis) -> None:
-    """The shared threshold panel on test scores; histogram, curves and gallery follow it."""
-    try:
-        curves, curves_error = an.sweep.curves(), None
-    except UserError as exc:
-        curves, curves_error = None, str(exc)
-    test = an.test
-    render_threshold_panel(an.sweep, SLIDER, default=st.session_state[SLIDER],
-                           score_label=an.score, positive="anomaly", negative="normal",
-                           normal_scores=an.values[test][~an.a.is_anomaly[test]], bounds=an.bounds,
-                           on_change=_follow(an, curves, curves_error))
+    panel()

@@ -23,10 +23,10 @@ from core.evaluation.sweep import ThresholdSweep
 from core.models import Kind
 from core.runs.store import Run
 from dashboard.figures import confusion_figure, curves_figure
-from dashboard.images import display_width, to_display
+from dashboard.images import gallery_png, to_display
 from dashboard.state import settings
 from dashboard.widgets.run_picker import runs_of_kind
-from dashboard.widgets.threshold_panel import render_threshold_panel
+from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 GALLERY = 40  # images per gallery; the caption says when there are more
 
@@ -56,16 +56,16 @@ def render_per_class(metrics: dict) -> None:
 
 
 def show_images(ds: ImageDataset, p: Predictions, rows: np.ndarray, caption) -> None:
-    """Up to GALLERY images of prediction rows (already ranked), captioned by caption(row)."""
+    """Up to GALLERY images of prediction rows (already ranked), labelled by caption(row), as
+    one picture (one encode, one request)."""
     if len(rows) == 0:
         st.caption("No images here.")
         return
     if len(rows) > GALLERY:
         st.caption(f"Showing the {GALLERY} most confident of {len(rows):,} images.")
     rows = rows[:GALLERY]
-    _, h, w = ds.shape
-    st.image(to_display(ds.images[p.index[rows]]), caption=[caption(r) for r in rows],
-             width=display_width(h, w))
+    st.image(gallery_png(to_display(ds.images[p.index[rows]]), [caption(r) for r in rows]),
+             width="content")
 
 
 def render_confusion(ds: ImageDataset, p: Predictions) -> None:
@@ -108,13 +108,16 @@ def render_roc(p: Predictions) -> None:
                          key="pr_chart")
 
 
+@st.fragment
 def render_binary_threshold(p: Predictions) -> None:
-    """Two classes: a probability threshold on class 1, with the shared threshold panel."""
-    positive, negative = p.classes[1], p.classes[0]
-    sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
-    render_threshold_panel(sweep, "binary_threshold", default=0.5,
-                           score_label=f"P({positive})", positive=positive, negative=negative,
-                           bounds=(0.0, 1.0))
+    """Two classes: a threshold on the probability of the chosen positive class (the second by
+    default) in the shared threshold panel; a fragment, so a commit reruns only the panel."""
+    k = st.selectbox("Positive class", [1, 0], key="binary_positive",
+                     format_func=lambda c: str(p.classes[c]))
+    positive, negative = str(p.classes[k]), str(p.classes[1 - k])
+    sweep = ThresholdSweep(p.proba[:, k], p.y_true == k)
+    threshold_panel_ui(sweep, f"binary_threshold_{k}", default=0.5, score_label=f"P({positive})",
+                       positive=positive, negative=negative, bounds=(0.0, 1.0))
 
 
 def render_mistakes(ds: ImageDataset, p: Predictions) -> None:

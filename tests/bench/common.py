@@ -23,6 +23,7 @@ class Figure:
     unit: str = "s"
     goal: float | None = None  # upper bound on the median
     baseline: str | None = None  # name of the Figure (same bench) this one is divided by
+    ratio_goal: float | None = None  # upper bound on median / baseline median
 
     @property
     def median(self) -> float:

@@ -29,10 +29,16 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory, request):
+def app_workspace(tmp_path_factory):
+    """The app server's workspace: empty at start; a test may create runs in it."""
+    return tmp_path_factory.mktemp("app") / "workspace"
+
+
+@pytest.fixture(scope="session")
+def app_server(app_workspace, request):
     """Base URL of the app, started with an empty workspace in a tmp dir."""
-    tmp = tmp_path_factory.mktemp("app")
-    server = srv.start_app(workspace=tmp / "workspace", log_path=tmp / "streamlit.log")
+    tmp = app_workspace.parent
+    server = srv.start_app(workspace=app_workspace, log_path=tmp / "streamlit.log")
     try:
         srv.wait_healthy(server, timeout=60)
         yield server.url

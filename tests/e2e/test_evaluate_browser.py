@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -33,3 +34,45 @@ def test_evaluate_page_shows_core_numbers_and_a_chosen_cell(page, app_server, se
     assert count == matrix[3, 3]  # the cell's own count, from core's confusion matrix
     expect(page.locator(srv.EXCEPTION)).to_have_count(0)
     srv.full_page_screenshot(page, srv.ARTIFACTS / "evaluate_page.png")
+
+
+def test_two_class_threshold_panel_answers_keys_with_core_counts(page, app_server, app_workspace):
+    """A two-class run trained into the app's workspace: the panel on P(8) steps where a count
+    changes and shows core's counts; Enter commits without a traceback."""
+    from core.evaluation.sweep import ThresholdSweep
+    from core.settings import Settings
+    from core.training.config import TrainConfig
+    from core.training.runner import train_run
+
+    settings = Settings(workspace=app_workspace, data_roots=(app_workspace,))
+    config = TrainConfig(dataset="digits?classes=3,8", model="mlp", model_params={"hidden": [16]},
+                         loss="bce", epochs=2, schedule="none", lr=1e-2)
+    run = open_store(settings).create(config)
+    assert train_run(run, config)[0] == "done"
+    p = predict(run, "test", settings)
+    sweep = ThresholdSweep(p.proba[:, 1], p.y_true == 1)
+    page.goto(app_server + f"/evaluate?run={run.id}")
+    track = page.locator(".tp-track")
+    expect(track).to_be_visible(timeout=90_000)
+    expect(page.locator(".tp-positive")).to_have_text("8")
+
+    def shown():
+        root = page.locator(".tp")
+        cells = [int(page.locator(f"[data-cell={c}] b").inner_text().replace(",", ""))
+                 for c in ("tp", "fp", "tn", "fn")]
+        return float(root.get_attribute("data-threshold")), cells
+
+    t, cells = shown()
+    assert t == 0.5
+    distinct = np.unique(sweep.sorted_scores_)
+    for key in ("ArrowLeft", "ArrowLeft", "PageDown", "ArrowRight"):
+        track.press(key)
+        t_new, cells = shown()
+        c = sweep.counts(t_new)
+        assert cells == [c.tp, c.fp, c.tn, c.fn] and t_new != t
+        assert t_new in distinct or t_new in (0.0, 1.0)
+        t = t_new
+    track.press("Enter")
+    page.wait_for_timeout(1_000)
+    expect(page.locator(srv.EXCEPTION)).to_have_count(0)
+    assert shown()[0] == t  # the rerun after the commit kept the value
