@@ -187,26 +187,38 @@ def _cmd_embed(args) -> int:
     import time
 
     from core.latent.features import extract
-    from core.latent.projection import projection
+    from core.latent.methods import numba_cache
+    from core.latent.projection import numba_dir, projection
+    from core.runs.jobs import progress_reporter
     from core.runs.store import open_store, write_json
     from core.settings import Settings
 
     settings = Settings.from_env()
+    numba_cache(numba_dir(settings))  # before umap (numba) is imported
     run = open_store(settings).get(args.run)
-    params = json.loads(args.params) if args.params else {}
+    try:
+        params = json.loads(args.params) if args.params else {}
+    except ValueError:
+        raise UserError(f"--params is not JSON: {args.params[:80]}") from None
+    if not isinstance(params, dict) or len(params) > 4 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in params.values()):
+        raise UserError('--params must be a JSON object of at most 4 numbers, e.g. {"n_neighbors": 15}')
     job = Path(args.job_file) if args.job_file else None
+    report = progress_reporter(job) if job else None
+    if job:  # a page started it: let the page's own server and browser go first
+        os.nice(10)
     started = time.time()
     try:
         features = extract(run, settings)
-        rows, xy, hit = projection(run, settings, args.method, params, features)
+        rows, xy, hit = projection(run, settings, args.method, params, features, progress=report)
     except Exception as exc:
         if job:
             write_json(job, {"state": "failed", "error": str(exc), "started": started})
         raise
     seconds = time.time() - started
     if job:
-        write_json(job, {"state": "done", "started": started, "seconds": seconds,
-                                "pid": os.getpid()})
+        write_json(job, {"state": "done", "started": started, "seconds": seconds, "fraction": 1.0,
+                         "pid": os.getpid()})
     info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
             "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
     if args.json:
