@@ -19,6 +19,7 @@ from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
 from tests.bench.latent_projection import latent_projection
+from tests.bench.scale_ladder import scale_ladder
 from tests.bench.thresholds import threshold_sweep
 from tests.bench.training import default_cnn_digits, engine_vs_bare, metric_to_browser, train_memory
 from tests.e2e import server as srv
@@ -29,9 +30,10 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "train_memory": train_memory,
               "threshold_sweep": threshold_sweep, "latent_projection": latent_projection,
               "anomaly_digits": anomaly_digits, "evaluate_cell": evaluate_cell,
-              "anomaly_slider": anomaly_slider, "latent_selection": latent_selection}
+              "anomaly_slider": anomaly_slider, "latent_selection": latent_selection,
+              "scale_ladder": scale_ladder}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
-                 "anomaly_slider", "latent_selection"}
+                 "anomaly_slider", "latent_selection", "scale_ladder"}
 JSON_PATH = srv.ARTIFACTS / "bench.json"
 
 
