@@ -100,7 +100,7 @@ def _render_selection(space: Space, chosen: np.ndarray) -> None:
         "(at least one per class)" if len(shown) < len(chosen) else ""))
     counts = class_counts(chosen, space.labels, len(names))
     present = np.argsort(-counts, kind="stable")[:int((counts > 0).sum())]
-    st.text("Selected per class: " + ", ".join(f"{names[c]} {counts[c]:,}" for c in present[:20])
+    st.text("Selected per class: " + " · ".join(f"{names[c]}: {counts[c]:,}" for c in present[:20])
             + (f", and {len(present) - 20} more classes" if len(present) > 20 else ""))
     _, h, w = space.ds.shape
     caps = [lines(f"#{r}", names[space.labels[r]] + (f"→{names[space.predicted[r]]}"

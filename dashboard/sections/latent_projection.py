@@ -66,11 +66,11 @@ def _stale(status: dict, run: Run) -> bool:
         return False
 
 
-@st.fragment(run_every=1)
-def _render_progress(run: Run, chosen: dict[Method, dict]) -> None:
-    """A progress bar and Cancel button per running job, ticking every second; the page reruns
-    when one ends (so a finished projection is drawn, a failed one explained)."""
+def _draw_progress(run: Run, chosen: dict[Method, dict], live: bool) -> None:
+    """A progress bar and Cancel button per running job; the page reruns when one ends (so a
+    finished projection is drawn, a failed one explained)."""
     cfg = settings()
+    drawn = False
     for method, params in chosen.items():
         status = job_status(run, cfg, method, params) or {}
         if status.get("state") != jobs.JOB_RUNNING:
@@ -79,13 +79,21 @@ def _render_progress(run: Run, chosen: dict[Method, dict]) -> None:
                 st.rerun(scope="app")
             continue
         st.session_state[f"latent_job_{method}"] = jobs.JOB_RUNNING
-        left, right = st.columns([6, 1], vertical_alignment="bottom")
+        drawn = True
         elapsed = time.time() - status.get("started", time.time())
-        left.progress(float(status.get("fraction", 0.0)),
-                      text=f"{TITLES[method]}: {status.get('stage', 'starting')} · {elapsed:.0f} s")
-        right.button("Cancel", key=f"latent_cancel_{method}", on_click=cancel_background,
+        st.progress(float(status.get("fraction", 0.0)),
+                    text=f"{TITLES[method]}: {status.get('stage', 'starting')} · {elapsed:.0f} s")
+        st.button(f"Cancel {TITLES[method]}", key=f"latent_cancel_{method}", on_click=cancel_background,
                      args=(run, cfg, method, params),
                      help=f"Stops the background {TITLES[method]} process; the map stays on PCA.")
+    if drawn and not live:
+        st.caption("Choose one as the projection to follow it live and see it drawn when done.")
+
+
+# Ticking only while the map waits for the chosen projection: a fragment rerunning every second
+# beside the map swallowed its box selections in Chromium.
+_render_ticking = st.fragment(run_every=1)(_draw_progress)
+_render_once = st.fragment(_draw_progress)
 
 
 def _background_jobs(space: Space, method: Method, params: dict) -> dict[Method, dict]:
@@ -121,8 +129,11 @@ def load_projection_or_stop(space: Space) -> Projection:
     except UserError as exc:
         st.error(str(exc))
         st.stop()
-    if pending:
-        _render_progress(run, pending)
+    if pending:  # in the sidebar: progress bars above the map moved it, and the boxes users drew
+        waiting = method in pending and found is None
+        with st.sidebar:
+            st.markdown("**Background projections**")
+            (_render_ticking if waiting else _render_once)(run, pending, waiting)
     if found is not None:
         return Projection(method, *found)
     if method == Method.PCA:
@@ -138,5 +149,6 @@ def load_projection_or_stop(space: Space) -> Projection:
                        on_click=start_background, args=(run, cfg, method, params),
                        help="Runs `python -m core embed` in its own process and caches the result; "
                             "the page stays usable meanwhile.")
-    st.caption(f"Showing PCA until {title} is computed; it is cached, so it is instant next time.")
+    st.caption(f"Showing PCA until {title} is computed (progress in the sidebar); it is cached, so "
+               "it is instant next time.")
     return pca
