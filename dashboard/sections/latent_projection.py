@@ -79,19 +79,21 @@ def _draw_progress(run: Run, chosen: dict[Method, dict], live: bool) -> None:
                 st.rerun(scope="app")
             continue
         st.session_state[f"latent_job_{method}"] = jobs.JOB_RUNNING
-        drawn = True
+        if not drawn:
+            st.markdown("**Background projections**")
+            drawn = True
         elapsed = time.time() - status.get("started", time.time())
         st.progress(float(status.get("fraction", 0.0)),
                     text=f"{TITLES[method]}: {status.get('stage', 'starting')} · {elapsed:.0f} s")
-        st.button(f"Cancel {TITLES[method]}", key=f"latent_cancel_{method}", on_click=cancel_background,
-                     args=(run, cfg, method, params),
-                     help=f"Stops the background {TITLES[method]} process; the map stays on PCA.")
+        st.button(f"Cancel {TITLES[method]}", key=f"latent_cancel_{method}",
+                  on_click=cancel_background, args=(run, cfg, method, params),
+                  help=f"Stops the background {TITLES[method]} process; the map stays on PCA.")
     if drawn and not live:
         st.caption("Choose one as the projection to follow it live and see it drawn when done.")
 
 
-# Ticking only while the map waits for the chosen projection: a fragment rerunning every second
-# beside the map swallowed its box selections in Chromium.
+# A rerun every second only while the map waits for the chosen projection; otherwise the bars
+# show the state of the last rerun.
 _render_ticking = st.fragment(run_every=1)(_draw_progress)
 _render_once = st.fragment(_draw_progress)
 
@@ -129,10 +131,9 @@ def load_projection_or_stop(space: Space) -> Projection:
     except UserError as exc:
         st.error(str(exc))
         st.stop()
-    if pending:  # in the sidebar: progress bars above the map moved it, and the boxes users drew
+    if pending:  # in the sidebar: above the map, bars coming and going moved it under the pointer
         waiting = method in pending and found is None
         with st.sidebar:
-            st.markdown("**Background projections**")
             (_render_ticking if waiting else _render_once)(run, pending, waiting)
     if found is not None:
         return Projection(method, *found)
