@@ -18,6 +18,7 @@ from tests.bench.browser_pages import anomaly_slider, evaluate_cell, latent_sele
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
+from tests.bench.evaluate_scale import evaluate_scale
 from tests.bench.latent_projection import latent_projection
 from tests.bench.scale_ladder import scale_ladder
 from tests.bench.thresholds import threshold_sweep
@@ -31,7 +32,7 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "threshold_sweep": threshold_sweep, "latent_projection": latent_projection,
               "anomaly_digits": anomaly_digits, "evaluate_cell": evaluate_cell,
               "anomaly_slider": anomaly_slider, "latent_selection": latent_selection,
-              "scale_ladder": scale_ladder}
+              "scale_ladder": scale_ladder, "evaluate_scale": evaluate_scale}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
                  "anomaly_slider", "latent_selection", "scale_ladder"}
 JSON_PATH = srv.ARTIFACTS / "bench.json"
