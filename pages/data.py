@@ -1,17 +1,16 @@
 """Data: summary, class balance, sample grid and preprocessing preview for the chosen dataset."""
 import streamlit as st
 
-st.title("Data")  # painted before the imports below (pandas, plotly: ~0.5 s of a cold start)
-
-from dashboard.sections.data import (  # noqa: E402
+from dashboard.sections.data import (
     render_balance,
     render_preprocessing,
     render_samples,
     render_skipped,
     render_summary,
 )
-from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop  # noqa: E402
+from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 
+st.title("Data")
 ds = load_picked_dataset_or_stop()
 
 render_skipped(ds)
