@@ -230,10 +230,13 @@ def _cmd_embed(args) -> int:
     import time
 
     from core.latent.features import extract
-    from core.latent.projection import projection
+    from core.latent.methods import numba_cache
+    from core.latent.projection import numba_dir, projection
+    from core.runs.jobs import progress_reporter
     from core.runs.store import write_json
 
     settings, run = _trained_run(args.run)
+    numba_cache(numba_dir(settings))  # before umap (numba) is imported
     known = {"pca": {}, "umap": {"n_neighbors": (2, 200), "min_dist": (0.0, 1.0)},
              "tsne": {"perplexity": (1.0, 100.0)}}[args.method]
     try:
@@ -252,18 +255,21 @@ def _cmd_embed(args) -> int:
             raise UserError(f"--params: {key} must be a number from {low:g} to {high:g}, "
                             f"not {value!r}")
     job = Path(args.job_file) if args.job_file else None
+    report = progress_reporter(job) if job else None
+    if job and hasattr(os, "nice"):  # a page started it: its server and browser go first
+        os.nice(10)
     started = time.time()
     try:
         features = extract(run, settings)
-        rows, xy, hit = projection(run, settings, args.method, params, features)
+        rows, xy, hit = projection(run, settings, args.method, params, features, progress=report)
     except Exception as exc:
         if job:
             write_json(job, {"state": "failed", "error": str(exc), "started": started})
         raise
     seconds = time.time() - started
     if job:
-        write_json(job, {"state": "done", "started": started, "seconds": seconds,
-                                "pid": os.getpid()})
+        write_json(job, {"state": "done", "started": started, "seconds": seconds, "fraction": 1.0,
+                         "pid": os.getpid()})
     info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
             "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
     if args.json:

@@ -2,18 +2,19 @@
 images, mixture clusters and images generated between two class centres."""
 import streamlit as st
 
-from core.data.spec import DatasetSpec
-from core.models import Kind
-from dashboard.sections.latent_clusters import render_clusters
-from dashboard.sections.latent_disputable import render_disputable
-from dashboard.sections.latent_generate import render_generation
-from dashboard.sections.latent_map import render_download, render_map
-from dashboard.sections.latent_projection import load_projection_or_stop
-from dashboard.sections.latent_space import load_space_or_stop
-from dashboard.widgets.dataset_picker import load_dataset_or_stop
-from dashboard.widgets.run_picker import run_picker_ui
+st.title("Latent space")  # painted before the imports below (torch, scikit-learn, plotly)
 
-st.title("Latent space")
+from core.data.spec import DatasetSpec  # noqa: E402
+from core.models import Kind  # noqa: E402
+from dashboard.sections.latent_clusters import render_clusters  # noqa: E402
+from dashboard.sections.latent_disputable import render_disputable  # noqa: E402
+from dashboard.sections.latent_generate import render_generation  # noqa: E402
+from dashboard.sections.latent_map import render_download, render_map  # noqa: E402
+from dashboard.sections.latent_projection import load_projection_or_stop  # noqa: E402
+from dashboard.sections.latent_space import load_space_or_stop  # noqa: E402
+from dashboard.widgets.dataset_picker import load_dataset_or_stop  # noqa: E402
+from dashboard.widgets.run_picker import run_picker_ui  # noqa: E402
+
 run = run_picker_ui(tuple(Kind), "Run (classifier, autoencoder or VAE)")
 if run is None:
     st.info("No run with a checkpoint yet: train a classifier, autoencoder or VAE on the Train page.")

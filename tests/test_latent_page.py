@@ -20,6 +20,7 @@ from core.latent.features import extract
 from core.latent.generation import decode_between
 from core.latent.geometry import class_centres, disputable
 from core.latent.projection import job_status
+from core.runs import jobs
 from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
@@ -30,6 +31,12 @@ from dashboard.sections.latent_space import GALLERY
 from tests.apptest_helpers import metric, open_page
 
 N_DIGITS = 1797
+
+
+@pytest.fixture(autouse=True)
+def no_background_projections(monkeypatch) -> None:
+    """Opening the page starts UMAP and t-SNE processes; only the test about them wants them."""
+    monkeypatch.setenv("DASH_AUTO_PROJECTIONS", "0")
 
 
 def decoded(value) -> np.ndarray:
@@ -193,36 +200,53 @@ def test_classifier_run_compares_margins_and_mistakes_but_cannot_generate(settin
     assert sum(len(decoded(t["x"])) for t in map_traces(at)) == N_DIGITS
 
 
-def test_tsne_is_computed_in_the_background_then_drawn(settings, monkeypatch) -> None:
-    # a small two-class run of its own keeps t-SNE (and this test) quick; one OpenMP thread for
-    # the background process, which inherits the environment: on a busy 2-core machine sklearn's
-    # t-SNE is about 8x slower with a thread per core (oversubscription)
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+def test_umap_and_tsne_start_when_the_page_opens_report_progress_and_cancel(settings,
+                                                                           monkeypatch) -> None:
+    # a small two-class run of its own keeps t-SNE (and this test) quick
+    monkeypatch.setenv("DASH_AUTO_PROJECTIONS", "1")
     store = open_store(settings)
     config = TrainConfig(dataset="digits?classes=3,8", model="mlp", model_params={"hidden": [16]},
                          loss="bce", epochs=2, schedule="none", lr=1e-2)
     run = store.create(config)
     assert train_run(run, config)[0] == "done"
     n = len(load_dataset(config.dataset, settings).images)
+    umap_params, tsne_params = {"n_neighbors": 15}, {"perplexity": 30.0}
     at = open_page("latent", run=run.id)
-    at.radio(key="latent_method").set_value("tsne").run()
-    assert not at.exception
+    # both started on their own; the map shows PCA meanwhile, with a progress bar per job
+    umap_job, tsne_job = job_status(run, settings, "umap", umap_params), \
+        job_status(run, settings, "tsne", tsne_params)
+    assert umap_job["state"] == tsne_job["state"] == "running"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["xaxis"]["title"]["text"] == "PCA 1"  # PCA meanwhile
-    assert any("Showing PCA until t-SNE is computed" in c.value for c in at.caption)
-    at.button(key="latent_compute").click().run()
+    assert spec["layout"]["xaxis"]["title"]["text"] == "PCA 1"
+    assert len(at.get("progress")) == 2
+    assert at.button(key="latent_cancel_umap") and at.button(key="latent_cancel_tsne")
+    # Cancel stops UMAP's process; the page says so and offers to compute it again
+    at.button(key="latent_cancel_umap").click().run()
     assert not at.exception
-    params = {"perplexity": 30.0}
-    deadline = time.monotonic() + 180
-    while (job_status(run, settings, "tsne", params) or {}).get("state") == "running":
-        assert time.monotonic() < deadline, "t-SNE did not finish in 180 s"
-        time.sleep(0.5)
-    assert job_status(run, settings, "tsne", params)["state"] == "done"
+    assert job_status(run, settings, "umap", umap_params)["state"] == "cancelled"
+    assert not jobs.pid_alive(umap_job["pid"])
+    at.radio(key="latent_method").set_value("umap").run()
+    assert any("UMAP was cancelled" in i.value for i in at.info)
+    assert at.button(key="latent_compute").label == "Compute UMAP in the background"
+    # t-SNE reports a growing fraction until it is done, then the map draws it
+    at.radio(key="latent_method").set_value("tsne").run()
+    assert any("Showing PCA until t-SNE is computed" in c.value for c in at.caption)
+    fractions, deadline = [], time.monotonic() + 240
+    while (status := job_status(run, settings, "tsne", tsne_params))["state"] == "running":
+        assert time.monotonic() < deadline, "t-SNE did not finish in 240 s"
+        fractions.append(status.get("fraction", 0.0))
+        time.sleep(0.2)
+    assert status["state"] == "done" and status["fraction"] == 1.0
+    assert fractions == sorted(fractions) and any(0 < f < 1 for f in fractions)
     at.run()
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "t-SNE 1"
     assert sum(len(decoded(t["x"])) for t in map_traces(at)) == n
+    assert len(at.get("progress")) == 0  # nothing left running
+    # a cancelled job is not restarted by opening the page again
+    at.radio(key="latent_method").set_value("pca").run()
+    assert job_status(run, settings, "umap", umap_params)["state"] == "cancelled"
 
 
 def test_no_runs_gives_guidance(settings, monkeypatch, tmp_path) -> None:

@@ -1,6 +1,11 @@
-"""Classifier evaluation: predictions cached per run and split, metrics from scikit-learn."""
+"""Classifier evaluation: predictions cached per run and split, metrics from scikit-learn.
+
+Metrics and curves of cached predictions are also kept in memory per (checkpoint, dataset,
+split): at 49 classes and 38,547 test images they take seconds, and a page reruns often.
+"""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,12 +17,12 @@ from sklearn.metrics import (
     classification_report,
     confusion_matrix,
     precision_recall_curve,
-    roc_auc_score,
     roc_curve,
 )
 
 from core.data.dataset import ImageDataset, load_dataset
 from core.errors import UserError
+from core.evaluation.thinning import thin_curve
 from core.models import model_kind
 from core.runs.results import cached_arrays, checkpoint_key
 from core.runs.store import Run
@@ -33,6 +38,7 @@ class Predictions:
     proba: np.ndarray  # (N, n_classes)
     classes: tuple[str, ...]
     from_cache: bool = False
+    key: str | None = None  # what the arrays were computed for; None: not remembered in memory
 
     @cached_property
     def y_pred(self) -> np.ndarray:
@@ -69,22 +75,44 @@ def predict(run: Run, split: str, settings: Settings, ds: ImageDataset | None = 
 
     key = {"checkpoint": checkpoint_key(run), "dataset": config.dataset, "split": split}
     arrays, hit = cached_arrays(run, settings, f"predictions-{split}", key, compute)
-    return Predictions(arrays["index"], arrays["y_true"], arrays["proba"], ds.classes, hit)
+    return Predictions(arrays["index"], arrays["y_true"], arrays["proba"], ds.classes, hit,
+                       f"{run.path}|{key}")
+
+
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_ENTRIES = 32
+
+
+def _remembered(p: Predictions, what: str, compute):
+    """compute(), remembered per (p.key, what) for the last _MEMO_ENTRIES results."""
+    if p.key is None:
+        return compute()
+    key = (p.key, what)
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    value = _MEMO[key] = compute()
+    while len(_MEMO) > _MEMO_ENTRIES:
+        _MEMO.popitem(last=False)
+    return value
 
 
 def classification_metrics(p: Predictions) -> dict:
     """Headline numbers and a per-class table, all from scikit-learn."""
+    return _remembered(p, "metrics", lambda: _metrics(p))
+
+
+def _metrics(p: Predictions) -> dict:
     labels = list(range(len(p.classes)))
     report = classification_report(p.y_true, p.y_pred, labels=labels, target_names=list(p.classes),
                                    output_dict=True, zero_division=0)
+    roc = class_curves(p)["roc"]
     per_class = []
     for i, name in enumerate(p.classes):
         row = report[name]
-        present = (p.y_true == i).any() and (p.y_true != i).any()
         per_class.append({"class": name, "precision": row["precision"], "recall": row["recall"],
                           "f1": row["f1-score"], "support": int(row["support"]),
-                          "roc_auc": roc_auc_score(p.y_true == i, p.proba[:, i]) if present
-                          else float("nan")})
+                          "roc_auc": roc[i][2] if i in roc else float("nan")})
     counts = np.bincount(p.y_true, minlength=len(p.classes))
     return {
         "accuracy": report["accuracy"] if "accuracy" in report else float(np.mean(p.y_true == p.y_pred)),
@@ -131,28 +159,43 @@ def confident_mistakes(p: Predictions) -> np.ndarray:
     return _most_confident_first(p, p.y_true != p.y_pred)
 
 
-def roc_pr_curves(p: Predictions, class_ids: list[int]) -> dict:
-    """One-vs-rest ROC and PR curves per class, plus micro and macro ROC averages."""
+def class_curves(p: Predictions) -> dict:
+    """Every class's one-vs-rest ROC and PR curve ({class id: (x, y, area)}), the micro and macro
+    ROC averages; areas from the full curves (roc_auc_score's value), points thinned for drawing
+    (core.evaluation.thinning: exact at every point kept). Remembered per predictions."""
+    return _remembered(p, "curves", lambda: _class_curves(p))
+
+
+def _class_curves(p: Predictions) -> dict:
     n_classes = len(p.classes)
     onehot = np.eye(n_classes, dtype=bool)[p.y_true]
     out: dict = {"roc": {}, "pr": {}}
-    per_class_roc = {}
+    full_roc = {}
     for i in range(n_classes):
         if not onehot[:, i].any() or onehot[:, i].all():
             continue
         fpr, tpr, _ = roc_curve(onehot[:, i], p.proba[:, i])
-        per_class_roc[i] = (fpr, tpr)
-        if i in class_ids:
-            precision, recall, _ = precision_recall_curve(onehot[:, i], p.proba[:, i])
-            out["roc"][p.classes[i]] = (fpr, tpr, auc(fpr, tpr))
-            out["pr"][p.classes[i]] = (recall, precision, auc(recall, precision))
+        full_roc[i] = (fpr, tpr)
+        precision, recall, _ = precision_recall_curve(onehot[:, i], p.proba[:, i],
+                                                      drop_intermediate=True)
+        out["roc"][i] = (*thin_curve(fpr, tpr), auc(fpr, tpr))
+        out["pr"][i] = (*thin_curve(recall, precision), auc(recall, precision))
     fpr, tpr, _ = roc_curve(onehot.ravel(), p.proba.ravel())
-    out["micro"] = (fpr, tpr, auc(fpr, tpr))
-    if per_class_roc:  # macro: average the per-class TPRs on every FPR any class reaches
-        grid = np.unique(np.concatenate([fpr for fpr, _ in per_class_roc.values()]))
-        mean_tpr = np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in per_class_roc.values()], 0)
-        out["macro"] = (grid, mean_tpr, auc(grid, mean_tpr))
+    out["micro"] = (*thin_curve(fpr, tpr), auc(fpr, tpr))
+    if full_roc:  # macro: average the per-class TPRs on every FPR any class reaches
+        grid = np.unique(np.concatenate([fpr for fpr, _ in full_roc.values()]))
+        mean_tpr = np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in full_roc.values()], 0)
+        out["macro"] = (*thin_curve(grid, mean_tpr), auc(grid, mean_tpr))
     return out
+
+
+def roc_pr_curves(p: Predictions, class_ids: list[int]) -> dict:
+    """One-vs-rest ROC and PR curves of the chosen classes by name, plus micro and macro ROC
+    averages over all classes (see class_curves)."""
+    curves = class_curves(p)
+    out = {kind: {p.classes[i]: curves[kind][i] for i in class_ids if i in curves[kind]}
+           for kind in ("roc", "pr")}
+    return {**out, **{k: curves[k] for k in ("micro", "macro") if k in curves}}
 
 
 def predictions_frame(p: Predictions) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from core.runs.results import cached_arrays, checkpoint_key
 from core.runs.store import Run
 from core.settings import Settings
 
-MAX_POINTS = 10_000  # projections and drawings beyond this use a stated, seeded sample
+MAX_POINTS = 100_000  # projections and drawings beyond this use a stated, seeded sample of it
 
 
 @dataclass

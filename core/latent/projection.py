@@ -1,8 +1,8 @@
 """2-D projections of a run's codes (PCA, UMAP, t-SNE), cached on disk per (run, method, params).
 
-PCA is computed at once; UMAP and t-SNE are slow, so the page runs them as a background job
-(`python -m core embed`, through core.runs.jobs) and reads the cache. umap is imported only
-when UMAP is asked for.
+PCA is computed at once; UMAP and t-SNE take seconds to minutes, so the page runs them as
+background jobs (`python -m core embed`, through core.runs.jobs) that report a fraction done and
+can be cancelled, and reads the cache. umap and openTSNE are imported only when asked for.
 """
 from __future__ import annotations
 
@@ -13,54 +13,42 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.errors import UserError
 from core.latent.features import Features, extract, sample_rows
 from core.latent.geometry import LatentSpace
+from core.latent.methods import Method, Progress, numba_cache, project
 from core.runs import jobs
 from core.runs.results import cache_dir, cached_arrays, checkpoint_key
 from core.runs.store import Run
 from core.settings import Settings
 
-METHODS = ("pca", "umap", "tsne")
+METHODS = tuple(Method)
+VERSION = 2  # part of the cache key: bump when a method's output changes for the same codes
 
 
-def _project(codes: np.ndarray, method: str, params: dict, seed: int) -> np.ndarray:
-    if len(codes) < 5:
-        raise UserError(f"{len(codes)} points are too few to project; at least 5 are needed")
-    if method == "pca":
-        from sklearn.decomposition import PCA
-
-        # Eigen-decomposing the D x D covariance beats an SVD of the N x D codes when N >> D.
-        solver = "covariance_eigh" if codes.shape[1] <= 1024 else "auto"
-        return PCA(2, svd_solver=solver, random_state=seed).fit_transform(codes)
-    if method == "tsne":
-        from sklearn.manifold import TSNE
-
-        perplexity = min(float(params.get("perplexity", 30)), (len(codes) - 1) / 3)
-        return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
-    if method == "umap":
-        import umap  # ~16 s to import here: only on request
-
-        neighbours = min(int(params.get("n_neighbors", 15)), len(codes) - 1)
-        return umap.UMAP(n_neighbors=neighbours, min_dist=float(params.get("min_dist", 0.1)),
-                         random_state=seed).fit_transform(codes)
-    raise UserError(f"unknown projection {method!r}; use one of {', '.join(METHODS)}")
+def _project(codes: np.ndarray, method: str, params: dict, seed: int,
+             progress: Progress | None = None) -> np.ndarray:
+    """core.latent.methods.project, the one place a method is chosen."""
+    return project(codes, method, params, seed, progress or (lambda fraction, stage: None))
 
 
 def _key(run: Run, method: str, params: dict, rows: np.ndarray) -> dict:
     return {"checkpoint": checkpoint_key(run), "dataset": run.config().dataset, "method": method,
-            "params": params, "rows": [int(len(rows)), int(rows.sum())]}
+            "params": params, "version": VERSION, "rows": [int(len(rows)), int(rows.sum())]}
 
 
 def projection(run: Run, settings: Settings, method: str, params: dict | None = None,
-               features: Features | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(rows, xy, from_cache): 2-D positions of the (sampled) rows. Computes if not cached."""
+               features: Features | None = None, seed: int = 0,
+               progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(rows, xy, from_cache): 2-D positions of the (sampled) rows. Computes if not cached,
+    reporting to progress(fraction, stage)."""
     params = params or {}
     features = features or extract(run, settings)
     rows = sample_rows(features.n, seed=seed)
 
     def compute() -> dict[str, np.ndarray]:
-        return {"rows": rows, "xy": _project(features.codes[rows], method, params, seed).astype(np.float32)}
+        numba_cache(numba_dir(settings))
+        xy = _project(features.codes[rows], method, params, seed, progress)
+        return {"rows": rows, "xy": xy.astype(np.float32)}
 
     arrays, hit = cached_arrays(run, settings, f"projection-{method}", _key(run, method, params, rows),
                                 compute)
@@ -97,6 +85,11 @@ def projection_frame(space: LatentSpace, rows: np.ndarray, xy: np.ndarray,
 
 
 # -- background jobs ------------------------------------------------------------------
+def numba_dir(settings: Settings) -> Path:
+    """Where numba keeps umap's compiled functions: in the workspace, shared by every run."""
+    return settings.cache_dir / "numba"
+
+
 def job_file(run: Run, settings: Settings, method: str, params: dict) -> Path:
     tag = "-".join(f"{k}{float(v):g}" for k, v in sorted(params.items()))
     return cache_dir(run, settings) / f"job-{method}-{tag}.json"
@@ -107,9 +100,15 @@ def start_background(run: Run, settings: Settings, method: str, params: dict) ->
     command = jobs.core_command("embed", run.id, "--method", method, "--params", json.dumps(params))
     # One thread: on a shared 2-core machine t-SNE ran 4-8x slower with competing thread pools.
     jobs.start_job(job_file(run, settings, method, params), command, settings,
-                   env={"OMP_NUM_THREADS": "1"})
+                   env={"OMP_NUM_THREADS": "1", "NUMBA_CACHE_DIR": str(numba_dir(settings))})
 
 
 def job_status(run: Run, settings: Settings, method: str, params: dict) -> dict | None:
-    """The job's status file; a "running" job whose process is gone reads as failed."""
+    """The job's status file (state, fraction, stage); a "running" job whose process is gone
+    reads as failed."""
     return jobs.job_status(job_file(run, settings, method, params))
+
+
+def cancel_background(run: Run, settings: Settings, method: str, params: dict) -> bool:
+    """Stop the job's process; True if one was running."""
+    return jobs.cancel_job(job_file(run, settings, method, params))

@@ -99,3 +99,52 @@ def job_status(status_path: Path) -> dict | None:
     if status and status.get("state") == "running" and process_gone(status):
         status = {**status, "state": "failed", "error": "the background process died"}
     return status
+
+
+# -- progress and cancelling -------------------------------------------------------------------
+JOB_DONE, JOB_FAILED, JOB_CANCELLED, JOB_RUNNING = "done", "failed", "cancelled", "running"
+
+
+def progress_reporter(status_path: Path, every_s: float = 0.5):
+    """A progress(fraction, stage) callable for the job itself: it rewrites its status file with
+    the fraction done (0..1) and what it is doing, at most every `every_s` seconds (and always
+    at 0 and 1), and only while the file says "running" (never over a cancel)."""
+    last = [0.0]
+
+    def report(fraction: float, stage: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < every_s and 0.0 < fraction < 1.0:
+            return
+        last[0] = now
+        status = read_json(status_path) or {}
+        if status.get("state") != JOB_RUNNING:
+            return
+        write_json(status_path, {**status, "fraction": round(min(max(float(fraction), 0.0), 1.0), 4),
+                                 "stage": stage, "updated": time.time()})
+
+    return report
+
+
+def cancel_job(status_path: Path, wait_s: float = 5.0) -> bool:
+    """Stop a running job's process group (SIGTERM, then SIGKILL after wait_s) and mark the job
+    "cancelled"; True if it was running here."""
+    import signal
+
+    status = read_json(status_path)
+    if not status or status.get("state") != JOB_RUNNING:
+        return False
+    pid = status.get("pid")
+    if status.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)  # the job leads its own session (spawn), so its group is its pid
+        except (ProcessLookupError, PermissionError):
+            break
+        deadline = time.monotonic() + wait_s
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not pid_alive(pid):
+            break
+    write_json(status_path, {**status, "state": JOB_CANCELLED, "finished": time.time()})
+    return True

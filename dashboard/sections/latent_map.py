@@ -2,6 +2,8 @@
 centres' pictures beside it and the selected images below, and the map's CSV."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -9,6 +11,7 @@ from core.errors import UserError
 from core.latent.generation import centre_images
 from core.latent.geometry import class_centres
 from core.latent.projection import projection_frame
+from core.latent.selection import class_counts, stratified_sample
 from dashboard.figures import latent_scatter_figure
 from dashboard.images import display_width, to_display
 from dashboard.sections.latent_clusters import cluster_k, cluster_names_of, clusters_on
@@ -66,6 +69,46 @@ def colour_values(space: Space, rows: np.ndarray, colour: str):
     return np.asarray(space.classes, dtype=object)[space.labels[rows]], "class", False, space.classes
 
 
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _map_figure(key: str, xy_digest: str, colour: str, clusters_k, _space: Space, _proj: Projection,
+                _values, _title: str, _continuous: bool, _order):
+    """The map's figure, built once per (run, projection, colour): a selection reruns the map's
+    fragment, and the same figure serialises to the same bytes, which Streamlit sends to the
+    browser as a reference to the copy it already has instead of the whole figure again."""
+    space, rows, xy = _space, _proj.rows, _proj.xy
+    labels = space.labels[rows]
+    names = np.asarray(space.classes, dtype=object)
+    hover = [f"#{r} · class {names[c]}" for r, c in zip(rows.tolist(), labels.tolist())]
+    if space.classifier:
+        hover = [f"{h} · predicted {names[p]}" for h, p in zip(hover, space.predicted[rows].tolist())]
+    means = class_centres(xy, labels, len(space.classes))  # mean map position per class
+    centres = {name: tuple(m.tolist()) for name, m in zip(space.classes, means)
+               if not np.isnan(m).any()}
+    return latent_scatter_figure(xy, rows, _values, _title, continuous=_continuous, order=_order,
+                                 hover=hover, centres=centres, axis_title=TITLES[_proj.method])
+
+
+def _render_selection(space: Space, chosen: np.ndarray) -> None:
+    """The selected images: all of them up to GALLERY, else a sample stratified by class."""
+    names = np.asarray(space.classes, dtype=object)
+    if not len(chosen):
+        st.caption("No points selected yet.")
+        return
+    shown = stratified_sample(chosen, space.labels, GALLERY)
+    st.markdown(f"**{len(chosen):,} images selected**" + (
+        f"; showing {len(shown)} drawn at random from each class in proportion to its share "
+        "(at least one per class)" if len(shown) < len(chosen) else ""))
+    counts = class_counts(chosen, space.labels, len(names))
+    present = np.argsort(-counts, kind="stable")[:int((counts > 0).sum())]
+    st.text("Selected per class: " + " · ".join(f"{names[c]}: {counts[c]:,}" for c in present[:20])
+            + (f", and {len(present) - 20} more classes" if len(present) > 20 else ""))
+    _, h, w = space.ds.shape
+    caps = [lines(f"#{r}", names[space.labels[r]] + (f"→{names[space.predicted[r]]}"
+                                                      if space.classifier else ""))
+            for r in shown]
+    st.image(to_display(space.ds.images[shown]), caption=caps, width=display_width(h, w))
+
+
 @st.fragment
 def render_map(space: Space, proj: Projection) -> None:
     """Colour choice, the scatter (box/lasso selectable), centre images beside it, and the
@@ -84,16 +127,9 @@ def render_map(space: Space, proj: Projection) -> None:
         st.caption(f"Showing a random sample of {len(rows):,} of {space.features.n:,} images "
                    "(seeded, the same each time); the CSV below lists the same sample.")
     values, title, continuous, order = colour_values(space, rows, colour)
-    labels = space.labels[rows]
-    names = np.asarray(space.classes, dtype=object)
-    hover = [f"#{r} · class {names[c]}" for r, c in zip(rows, labels)]
-    if space.classifier:
-        hover = [f"{h} · predicted {names[p]}" for h, p in zip(hover, space.predicted[rows])]
-    means = class_centres(xy, labels, len(space.classes))  # mean map position per class
-    centres = {name: tuple(m.tolist()) for name, m in zip(space.classes, means)
-               if not np.isnan(m).any()}
-    fig = latent_scatter_figure(xy, rows, values, title, continuous=continuous, order=order,
-                                hover=hover, centres=centres, axis_title=TITLES[proj.method])
+    digest = hashlib.sha1(xy.tobytes() + rows.tobytes()).hexdigest()
+    fig = _map_figure(space.key, digest, colour, cluster_k(space) if colour == "cluster" else None,
+                      space, proj, values, title, continuous, order)
     left, right = st.columns([4, 1])
     with left:
         event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso", "points"),
@@ -112,17 +148,7 @@ def render_map(space: Space, proj: Projection) -> None:
                  width=min(display_width(h, w, 40), 64))
     chosen = selected_rows(event.selection if event else None, limit=len(ds.images))
     with st.container(key="latent_selected"):
-        if not len(chosen):
-            st.caption("No points selected yet.")
-            return
-        shown = chosen[:GALLERY]
-        more = f"; showing the first {GALLERY}" if len(chosen) > GALLERY else ""
-        st.markdown(f"**{len(chosen):,} images selected**{more}")
-        _, h, w = ds.shape
-        caps = [lines(f"#{r}", names[space.labels[r]] + (f"→{names[space.predicted[r]]}"
-                                                          if space.classifier else ""))
-                for r in shown]
-        st.image(to_display(ds.images[shown]), caption=caps, width=display_width(h, w))
+        _render_selection(space, chosen)
 
 
 # -- download ---------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from tests.bench.browser_pages import evaluate_cell, latent_selection
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
 from tests.bench.data_load import digits_load, idx_60k
+from tests.bench.evaluate_scale import evaluate_scale
 from tests.bench.folder_scale import folder_scale
 from tests.bench.latent_projection import latent_projection
 from tests.bench.predict import predict_memory, predict_throughput
+from tests.bench.scale_ladder import scale_ladder
 from tests.bench.threshold_commit import threshold_commit
 from tests.bench.threshold_drag import threshold_drag
 from tests.bench.thresholds import threshold_sweep
@@ -36,9 +38,10 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "anomaly_digits": anomaly_digits, "evaluate_cell": evaluate_cell,
               "threshold_drag": threshold_drag, "threshold_commit": threshold_commit,
               "latent_selection": latent_selection,
-              "predict_throughput": predict_throughput, "predict_memory": predict_memory}
+              "predict_throughput": predict_throughput, "predict_memory": predict_memory,
+              "scale_ladder": scale_ladder, "evaluate_scale": evaluate_scale}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
-                 "threshold_drag", "threshold_commit", "latent_selection"}
+                 "threshold_drag", "threshold_commit", "latent_selection", "scale_ladder"}
 JSON_PATH = srv.ARTIFACTS / "bench.json"
 
 
