@@ -46,6 +46,12 @@ class Settings:
     def uploads_dir(self) -> Path:
         return self.workspace / "data" / "uploads"
 
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        """The data roots plus the app's own data folder (uploads unpack there), always."""
+        own = (self.workspace / "data").resolve()
+        return self.data_roots + (() if own in self.data_roots else (own,))
+
     def check_path(self, path: str | Path) -> Path:
         """Resolve a typed path and refuse it unless it lies inside a data root.
 
@@ -55,10 +61,10 @@ class Settings:
         if not resolved.is_absolute():
             resolved = Path.cwd() / resolved
         resolved = resolved.resolve()
-        for root in self.data_roots:
+        for root in self.allowed_roots:
             if resolved == root or root in resolved.parents:
                 return resolved
-        allowed = ", ".join(str(r) for r in self.data_roots) or "(none configured)"
+        allowed = ", ".join(str(r) for r in self.allowed_roots)
         raise PathNotAllowed(
             f"{path} is outside the allowed data folders ({allowed}). "
             "Put the data under one of them or set DASH_DATA_ROOTS."
