@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     auc,
+    average_precision_score,
     balanced_accuracy_score,
     classification_report,
     confusion_matrix,
@@ -132,7 +133,8 @@ def confident_mistakes(p: Predictions) -> np.ndarray:
 
 
 def roc_pr_curves(p: Predictions, class_ids: list[int]) -> dict:
-    """One-vs-rest ROC and PR curves per class, plus micro and macro ROC averages."""
+    """One-vs-rest ROC (with its AUC) and PR curves (with average precision) per class, plus
+    micro and macro ROC averages."""
     n_classes = len(p.classes)
     onehot = np.eye(n_classes, dtype=bool)[p.y_true]
     out: dict = {"roc": {}, "pr": {}}
@@ -145,7 +147,9 @@ def roc_pr_curves(p: Predictions, class_ids: list[int]) -> dict:
         if i in class_ids:
             precision, recall, _ = precision_recall_curve(onehot[:, i], p.proba[:, i])
             out["roc"][p.classes[i]] = (fpr, tpr, auc(fpr, tpr))
-            out["pr"][p.classes[i]] = (recall, precision, auc(recall, precision))
+            # PR curves are summarised by average precision (sklearn), not a trapezoid area
+            out["pr"][p.classes[i]] = (recall, precision,
+                                       average_precision_score(onehot[:, i], p.proba[:, i]))
     fpr, tpr, _ = roc_curve(onehot.ravel(), p.proba.ravel())
     out["micro"] = (fpr, tpr, auc(fpr, tpr))
     if per_class_roc:  # macro: average the per-class TPRs on every FPR any class reaches
