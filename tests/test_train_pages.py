@@ -22,7 +22,7 @@ def test_train_page_starts_a_real_run_and_shows_its_curves(settings) -> None:
     at = open_page("train")
     assert "No run yet" in at.info[0].value
     at.selectbox(key="train_model").set_value("mlp").run()
-    at.number_input[0].set_value(3)  # epochs
+    at.number_input(key="train_epochs").set_value(3)
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception and not at.error
     store = open_store(settings)
@@ -36,14 +36,40 @@ def test_train_page_starts_a_real_run_and_shows_its_curves(settings) -> None:
     assert '"train per epoch"' in chart.proto.spec and '"val per epoch"' in chart.proto.spec
 
 
-def test_invalid_settings_are_refused_in_the_form(settings) -> None:
+def train_button(at):
+    return next(b for b in at.button if b.label == "Train")
+
+
+def test_invalid_settings_disable_train_with_the_reason(settings) -> None:
     at = open_page("train")
     at.selectbox(key="train_model").set_value("default_cnn").run()
-    loss = next(s for s in at.selectbox if s.label == "Loss")
-    loss.set_value("bce")
-    next(b for b in at.button if b.label == "Train").click().run()
-    assert at.error[0].value == "Not started: a binary head needs exactly 2 classes, the data has 10"
+    at.selectbox(key="train_loss").set_value("bce").run()
+    assert train_button(at).disabled
+    assert [w.value for w in at.warning] == [
+        "Cannot train: a binary head needs exactly 2 classes, the data has 10"]
+    at.selectbox(key="train_loss").set_value("auto").run()
+    assert not train_button(at).disabled and not at.warning
+    at.slider(key="ds_val").set_value(0.0).run()  # no validation images: training would fail
+    assert train_button(at).disabled
+    assert "the validation split is empty" in at.warning[0].value
+    at.slider(key="ds_val").set_value(0.2).run()
+    at.text_input(key="arch_channels").set_value("16, x").run()
+    assert train_button(at).disabled and "whole numbers" in at.warning[0].value
+    assert not at.exception
     assert not [r for r in open_store(settings).list() if not r.read_only]
+
+
+def test_custom_model_sizes_reach_the_run(settings) -> None:
+    at = open_page("train")
+    at.selectbox(key="train_model").set_value("mlp").run()
+    at.text_input(key="arch_hidden").set_value("32, 16").run()
+    at.number_input(key="train_epochs").set_value(1).run()
+    train_button(at).click().run()
+    assert not at.exception
+    (run,) = [r for r in open_store(settings).list() if not r.read_only]
+    assert run.config().model_params == {"hidden": [32, 16]}
+    status = wait_until_finished(open_store(settings), run.id)
+    assert status["state"] == "done" and status["n_parameters"] == 64 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
 
 
 def test_runs_page_lists_shipped_runs_and_compares_curves(settings) -> None:
