@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.anomaly.decisions import gallery_rows, outcome, reconstructions
+from core.anomaly.decisions import cell_rows, gallery_rows, outcome, reconstructions
+from core.data.sampling import stratified
 from core.runs.results import checkpoint_key
 from core.runs.store import Run
 from dashboard.images import display_width, triptychs
 from dashboard.sections.anomaly_inputs import Analysis
+from dashboard.text import plain
 
 GALLERY = 8  # images per gallery
 PER_ROW = 4  # gallery pictures per row, one column each
@@ -31,7 +33,8 @@ def _render_group(an: Analysis, title: str, rows: np.ndarray, threshold: float,
     values, flags = an.values, an.a.is_anomaly
 
     def caption(r: int) -> str:
-        return f"{an.class_name(r)} · {values[r]:.4g} · {outcome(values[r], flags[r], threshold)}"
+        return (f"{plain(an.class_name(r))} · {values[r]:.4g} · "
+                f"{outcome(values[r], flags[r], threshold)}")
 
     for first in range(0, len(rows), PER_ROW):
         for col, r in zip(st.columns(PER_ROW), rows[first:first + PER_ROW]):
@@ -54,3 +57,24 @@ def render_gallery(an: Analysis, threshold: float) -> None:
                "image's largest error). Caption: class · score · TP/FP/TN/FN at this threshold.")
     for title, group in groups:
         _render_group(an, title, group, threshold, pictures)
+
+
+CELLS = {"TP": "anomalies caught (TP)", "FP": "false alarms (FP)", "TN": "normal images passed (TN)",
+         "FN": "anomalies missed (FN)"}
+
+
+def render_cell(an: Analysis, threshold: float, cell: str) -> None:
+    """The images of the matrix cell clicked last, at this threshold: an equal share of each
+    class in it, the most clear-cut first."""
+    test = an.test
+    rows = cell_rows(test, an.values[test], an.a.is_anomaly[test], threshold, cell)
+    picked = stratified(rows, an.a.labels[rows], GALLERY)
+    title = f"Selected cell: {CELLS[cell]}, {len(rows):,} images"
+    if len(rows) > len(picked):
+        title += f"; showing {len(picked)}, an equal share of each class, the clearest first"
+    index = an.a.index[picked]
+    images = an.ds.images[index]
+    recon, err = _reconstruct(an.run.id, checkpoint_key(an.run), tuple(int(i) for i in index),
+                              an.run, images) if len(picked) else (images, images)
+    _render_group(an, title, picked, threshold, dict(zip(picked.tolist(),
+                                                           triptychs(images, recon, err))))
