@@ -12,7 +12,7 @@ import streamlit as st  # noqa: E402
 from dashboard import url  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
 
-# An emoji icon: a Material one makes the browser fetch the favicon from a font server.
+# An emoji favicon (drawn as an inline SVG): a Material one is fetched from a font server.
 st.set_page_config(page_title="Small-image deep learning", page_icon="🔬", layout="wide")
 pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
                  url_path=p.url_path) for p in PAGES]

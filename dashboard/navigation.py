@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class PageInfo:
     file: str
     title: str
-    icon: str  # an emoji: Material icons would be fetched from a font server
+    icon: str  # Material icons come from the font Streamlit bundles (only a favicon is fetched)
     url_path: str
     blurb: str
     default: bool = False
@@ -21,22 +21,22 @@ class PageInfo:
 
 
 PAGES = [
-    PageInfo("pages/home.py", "Home", "🏠", "home", "Where to start.", default=True),
-    PageInfo("pages/data.py", "Data", "🖼️", "data",
+    PageInfo("pages/home.py", "Home", ":material/home:", "home", "Where to start.", default=True),
+    PageInfo("pages/data.py", "Data", ":material/photo_library:", "data",
              "Look at a dataset: how many images per split and class, how skewed the classes "
              "are, random samples per class, and what preprocessing does to them."),
-    PageInfo("pages/train.py", "Train", "🏋️", "train",
+    PageInfo("pages/train.py", "Train", ":material/model_training:", "train",
              "Train a classifier or an autoencoder and watch its loss curves live; runs keep going "
              "when you leave the page, and two can run at once."),
-    PageInfo("pages/runs.py", "Runs", "📋", "runs",
+    PageInfo("pages/runs.py", "Runs", ":material/table_rows:", "runs",
              "Every run, shipped ones included: compare curves, rename, delete, download, resume."),
-    PageInfo("pages/evaluate.py", "Evaluate", "✅", "evaluate",
+    PageInfo("pages/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate",
              "How good is a classifier: balanced accuracy and F1 per class, the confusion matrix "
              "with the images in each cell, ROC curves, the most confident mistakes."),
-    PageInfo("pages/anomaly.py", "Anomaly", "🔎", "anomaly",
+    PageInfo("pages/anomaly.py", "Anomaly", ":material/troubleshoot:", "anomaly",
              "Tune an anomaly threshold by hand on an autoencoder's scores, with the confusion "
              "matrix, ROC/PR curves and the images it gets wrong following the slider."),
-    PageInfo("pages/latent.py", "Latent", "🌌", "latent",
+    PageInfo("pages/latent.py", "Latent", ":material/scatter_plot:", "latent",
              "See how a model organises the images: codes projected to 2-D to select from, class "
              "centres, disputable images, mixture clusters, and images generated between two classes."),
 ]
