@@ -92,9 +92,9 @@ def confusion_figure(matrix: np.ndarray, classes, normalized: bool,
                                text=text, texttemplate="%{text}" if n <= 20 else None,
                                hoverinfo="skip", showscale=False))
     height = min(700, 140 + 28 * n)
-    t, p = np.divmod(np.arange(n * n), n)
-    fig.add_trace(go.Scatter(
-        x=p, y=t, mode="markers", customdata=np.stack([t, p], axis=1), showlegend=False,
+    t, p = (a.tolist() for a in np.divmod(np.arange(n * n), n))
+    fig.add_trace(go.Scatter(  # plain lists: a 2-D typed array reaches the browser flattened
+        x=p, y=t, mode="markers", customdata=[[i, j] for i, j in zip(t, p)], showlegend=False,
         marker=dict(symbol="square", size=max(6, (height - 120) / n), opacity=0.01,
                     color="#000"),
         selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
@@ -106,8 +106,8 @@ def confusion_figure(matrix: np.ndarray, classes, normalized: bool,
     ticks = dict(tickmode="array", tickvals=list(range(n)), ticktext=labels)
     fig.update_layout(xaxis=dict(title="predicted", range=[-0.5, n - 0.5], **ticks),
                       yaxis=dict(title="true", range=[n - 0.5, -0.5], **ticks),
-                      height=height, margin=dict(l=10, r=10, t=10, b=10), dragmode="select",
-                      clickmode="event+select", uirevision="confusion")
+                      height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision="confusion",
+                      dragmode=False)  # Streamlit lets a click select only when drag does not
     return fig
 
 
@@ -131,7 +131,7 @@ def binary_confusion_figure(m: dict, positive: str, negative: str) -> go.Figure:
                                  ticktext=[f"called {negative}", f"called {positive}"]),
                       yaxis=dict(tickmode="array", tickvals=[0, 1], range=[1.5, -0.5],
                                  ticktext=[negative, positive], title="true"),
-                      clickmode="event+select")
+                      dragmode=False)  # Streamlit lets a click select only when drag does not
     return fig
 
 

@@ -117,11 +117,11 @@ def _render_curves(an: Analysis, curves: dict | None, curves_error: str | None, 
     cols[0].plotly_chart(curves_figure(
         {an.score: (curves["roc_fpr"], curves["roc_tpr"], curves["roc_auc"])},
         "false positive rate", "true positive rate", diagonal=True,
-        point=(m["fpr"], m["tpr"])), key="anomaly_roc")
+        point=(m["fpr"], m["tpr"]), area_title="ROC AUC"), key="anomaly_roc")
     cols[1].plotly_chart(curves_figure(
         {an.score: (curves["recall"], curves["precision"], curves["average_precision"])},
-        "recall", "precision", diagonal=False, point=(m["tpr"], m["precision"])),
-        key="anomaly_pr")
+        "recall", "precision", diagonal=False, point=(m["tpr"], m["precision"]),
+        area_title="average precision"), key="anomaly_pr")
     st.caption(f"ROC AUC {curves['roc_auc']:.4f} · average precision (PR AUC) "
                f"{curves['average_precision']:.4f}; the cross marks the current threshold.")
 

@@ -148,8 +148,9 @@ def render_comparison(run: Run, split: str, metrics: dict) -> None:
         table = pd.DataFrame([_comparison_row(r, run, split, metrics)
                               for r in [run, *(others[i] for i in chosen)]])
     shown = [k for k in COMPARED if k in table]
-    st.dataframe(table.style.highlight_max(subset=shown, color="#cde8c5")
-                 .format({k: "{:.4f}" for k in shown}), hide_index=True)
+    with st.container(key="comparison_table"):
+        st.dataframe(table.style.highlight_max(subset=shown, color="#cde8c5")
+                     .format({k: "{:.4f}" for k in shown}), hide_index=True)
     st.caption("The first row is the run above. Best value per column highlighted. Runs on other "
                "datasets are measured on their own test split.")
 

@@ -1,4 +1,4 @@
-"""The Evaluate page's confusion matrix: click a cell (or box several) to see its images.
+"""The Evaluate page's confusion matrix: click a cell (shift-click for several) to see its images.
 
 The selected cells belong to the run in the session model, so they survive a page change and
 come back when the run is chosen again. The two selectboxes pick one cell from the keyboard.
@@ -88,8 +88,8 @@ def render_confusion(ds: ImageDataset, p: Predictions, run: Run) -> None:
         shown = confusion(p, normalize=True) if normalized else matrix
         st.plotly_chart(confusion_figure(shown, names, normalized, cells), key=CHART,
                         on_select=lambda: _pick_from_chart(name),
-                        selection_mode=("points", "box"))
-        st.caption("Click a cell to see its images; shift-click or draw a box to add cells.")
+                        selection_mode="points")
+        st.caption("Click a cell to see its images; shift-click to add more cells.")
         members = [cell_members(p, t, q) for t, q in cells]
         st.markdown(_describe(p, cells, [len(m) for m in members]))
         rows = np.concatenate(members)
@@ -99,6 +99,7 @@ def render_confusion(ds: ImageDataset, p: Predictions, run: Run) -> None:
             st.caption(f"Showing {len(picked)} of {len(rows):,} images"
                        + (": an equal share of each selected cell, the most confident first."
                           if len(cells) > 1 else ", the most confident first."))
-        show_images(ds, p, picked, lambda r: f"#{p.index[r]} · {p.confidence[r]:.2f}")
+        with st.container(key="cell_gallery"):
+            show_images(ds, p, picked, lambda r: f"#{p.index[r]} · {p.confidence[r]:.2f}")
 
     panel()

@@ -17,7 +17,7 @@ from dashboard import state
 from dashboard.figures import compare_runs_figure
 from dashboard.sections.train import safe_status
 from dashboard.text import plain
-from dashboard.widgets.run_picker import render_open_in
+from dashboard.widgets.run_picker import render_open_in, run_title
 
 BROKEN = "broken"
 COLUMNS = ["name", "id", "status", "problem", "shipped", "dataset", "model", "parameters",
@@ -61,7 +61,7 @@ def render_table(runs: list[Run]) -> None:
 
 def render_compare(chosen: list[Run]) -> None:
     """A per-epoch metric of the chosen runs on one chart (val_loss to start with)."""
-    metrics = {f"{r.name()} ({r.id})": r.metrics() for r in chosen if problem(r) is None}
+    metrics = {run_title(r): r.metrics() for r in chosen if problem(r) is None}
     keys = epoch_metric_names(metrics.values())
     if not keys:
         st.caption("No per-epoch metrics to compare yet.")
@@ -92,7 +92,7 @@ def render_actions(run: Run, expanded: bool) -> None:
     """Download, open in a page, and (for runs of this workspace) rename, resume, stop, delete."""
     reason = problem(run)
     state_name = BROKEN if reason else safe_status(run).get("state")
-    with st.expander(f"{plain(run.name())} · {run.id} · {state_name}", expanded=expanded):
+    with st.expander(f"{plain(run_title(run))} · {state_name}", expanded=expanded):
         cols = st.columns(4)
         if reason:
             st.error("This run folder cannot be read: " + plain(reason))

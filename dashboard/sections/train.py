@@ -10,6 +10,7 @@ from core.runs.store import ACTIVE, Run, RunStore
 from dashboard import state
 from dashboard.figures import training_curves_figure
 from dashboard.text import plain
+from dashboard.widgets.run_picker import run_title
 
 MAX_SHOWN = 4  # live panels at once
 
@@ -83,7 +84,7 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
         state_name = status.get("state", "?")
         cols = st.columns([6, 1])
         cols[0].progress(float((status.get("progress") or {}).get("fraction", 0.0) or 0.0),
-                         text=f"**{plain(run.name())}** · {run.id} · {state_name} · "
+                         text=f"**{plain(run_title(run))}** · {state_name} · "
                               + progress_text(status))
         if state_name in ACTIVE and not run.read_only:
             _stop_button(run, status, cols[1])

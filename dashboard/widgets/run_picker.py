@@ -27,6 +27,12 @@ def runs_of_kind(kinds: tuple[Kind, ...]) -> list[Run]:
     return out
 
 
+def run_title(run: Run) -> str:
+    """The run's name, with its id when the two differ (plain text)."""
+    name = run.name()
+    return name if name == run.id else f"{name} ({run.id})"
+
+
 def run_label(run: Run) -> str:
     """name · model · state, as plain text (selectbox options are not Markdown)."""
     try:
