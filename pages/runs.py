@@ -5,6 +5,7 @@ import streamlit as st
 from core.runs.store import ACTIVE, open_store
 from dashboard import state, url
 from dashboard.sections import runs as sections
+from dashboard.widgets.run_picker import run_title
 
 st.title("Runs")
 
@@ -25,7 +26,7 @@ def draw() -> None:
     selected = state.bound(st.multiselect, "runs_selected", "runs.compared", "Runs to compare",
                            list(runs), default=linked or list(runs)[:2],
                            valid=lambda v: isinstance(v, list) and all(i in runs for i in v),
-                           format_func=lambda i: f"{runs[i].name()} ({i})")
+                           format_func=lambda i: run_title(runs[i]))
     url.show(runs=",".join(selected) or None)
     if not selected:
         st.info("Choose runs to compare their curves and act on them.")
