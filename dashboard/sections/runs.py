@@ -52,9 +52,10 @@ def render_table(runs: list[Run]) -> None:
     table = table.reindex(columns=[c for c in COLUMNS if c in table or c == "problem"])
     if table["problem"].isna().all():
         table = table.drop(columns="problem")
-    st.dataframe(table, hide_index=True, column_config={
-        "best": st.column_config.NumberColumn(format="%.4f"),
-        "parameters": st.column_config.NumberColumn(format="localized")})
+    with st.container(key="runs_table"):
+        st.dataframe(table, hide_index=True, column_config={
+            "best": st.column_config.NumberColumn(format="%.4f"),
+            "parameters": st.column_config.NumberColumn(format="localized")})
     st.caption("The id (or a name no other run has) is what `python -m core evaluate`, "
                "`threshold` and `train --resume` take.")
 

@@ -123,3 +123,11 @@ def click_cell(page, key: str, row: int, col: int, n: int) -> None:
     area = plot.bounding_box()
     page.mouse.click(area["x"] + (col + 0.5) / n * area["width"],
                      area["y"] + (row + 0.5) / n * area["height"])
+
+
+def open_expander(page, text: str):
+    """The expander whose title holds text, opened (a click on an open one would close it)."""
+    panel = page.locator('[data-testid="stExpander"]', has_text=text)
+    if panel.locator("details").get_attribute("open") is None:
+        panel.locator("summary").click()
+    return panel
