@@ -12,7 +12,7 @@ import html
 import re
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|&])")  # inline syntax: emphasis, links, code, maths
-_BLOCK_START = re.compile(r"^(\s*\d*)([#+\-=.)])")  # a heading or list item at the start
+_BLOCK_START = re.compile(r"^(\s*\d+|\s*)([.)]|(?<!\d)[#+\-=])")  # heading/list at the start
 # Streamlit turns ":material/name:" and ":streamlit:" into icons even when the colons are
 # escaped; a word joiner (invisible, zero width) after the colon stops that.
 _ICON = re.compile(r":(?=material/|streamlit:)")
