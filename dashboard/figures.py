@@ -9,7 +9,7 @@ from dashboard.text import plot_text
 SPLIT_COLORS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B"}
 # Plotly labels a log axis's in-between ticks with their first digit only ("2, 0.1, 9, 8, 7");
 # a number format gives every tick its full value.
-LOG_TICKS = dict(tickformat=".2~g", minor=dict(showgrid=True))
+LOG_TICKS = dict(tickformat=".2~g")
 
 
 def class_balance_figure(counts: dict[str, np.ndarray], classes: list[str] | tuple[str, ...]) -> go.Figure:

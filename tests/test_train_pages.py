@@ -5,6 +5,7 @@ import time
 
 from core.runs.shipping import SHIPPED
 from core.runs.store import open_store
+from core.training.config import TrainConfig
 from tests.apptest_helpers import open_page
 
 
@@ -93,3 +94,50 @@ def test_runs_page_opens_a_run_in_the_evaluate_page(settings) -> None:
     assert not at.exception
     assert at.title[0].value == "Evaluate"
     assert at.selectbox(key="run_picker").value == "digits-classifier"
+
+
+def _fake_run(settings, state: str, **status):
+    """A run folder whose status says `state` (no process behind it unless status gives one)."""
+    import json
+    import os
+    import socket
+
+    store = open_store(settings)
+    run = store.create(TrainConfig(dataset="digits", model="mlp", epochs=1))
+    fields = {"state": state, "host": socket.gethostname(), "pid": os.getpid(), **status}
+    (run.path / "status.json").write_text(json.dumps(fields))
+    return run
+
+
+def test_stop_only_while_a_run_is_active(settings) -> None:
+    active = _fake_run(settings, "running")  # "alive": its pid is this test's process
+    failed = _fake_run(settings, "failed", error="the validation split is empty")
+    at = open_page("train")
+    at.session_state["model.train.watched"] = [failed.id]  # as if started from this page
+    at.run()
+    assert at.button(key=f"stop_{active.id}").label == "Stop"
+    assert not any(b.key == f"stop_{failed.id}" for b in at.button)
+    assert any("Failed: the validation split is empty" in e.value for e in at.error)
+    at.button(key=f"stop_{active.id}").click().run()
+    assert active.stop_requested()
+    at.run()
+    stopping = at.button(key=f"stop_{active.id}")
+    assert stopping.label == "Stopping…" and stopping.disabled
+
+
+def test_curve_charts_say_what_they_show() -> None:
+    from dashboard.figures import training_curves_figure
+
+    for quality, title in (("val_acc", "accuracy"), ("val_mse", "validation MSE per pixel")):
+        fig = training_curves_figure([], quality_metric=quality)  # before the first epoch too
+        assert [a.text for a in fig.layout.annotations] == ["loss", title]
+    records = [{"step": s, "train_loss": 2.0 / s} for s in range(1, 40)]
+    log = training_curves_figure(records, log_y=True, quality_metric="val_acc")
+    assert log.layout.yaxis.type == "log" and log.layout.yaxis.tickformat == ".2~g"
+
+
+def test_schedules_are_shown_whole() -> None:
+    from core.training.config import SCHEDULES
+    from dashboard.widgets.train_form import SCHEDULE_TITLES
+
+    assert set(SCHEDULE_TITLES) == set(SCHEDULES) and SCHEDULE_TITLES["onecycle"] == "one-cycle"

@@ -21,6 +21,7 @@ from dashboard.figures import curves_figure, score_histogram_figure
 from dashboard.sections.anomaly_gallery import render_cell, render_gallery
 from dashboard.sections.anomaly_inputs import Analysis
 from dashboard.state import settings
+from dashboard.text import plain
 from dashboard.widgets.threshold_panel import render_threshold_panel
 
 SLIDER = "anomaly_threshold"  # the threshold panel's slider key
@@ -137,7 +138,7 @@ def _render_save_and_export(an: Analysis, threshold: float) -> None:
                                     current.value if current else None)
         path = saved_threshold_path(an.run, settings(), an.score)
         record.save(path)
-        cols[0].success(f"Saved {record.value:.6g} ({record.strategy}) to {path}")
+        cols[0].success(f"Saved {record.value:.6g} ({record.strategy}) to {plain(path)}")
     csv = decisions_frame(an.a, an.score, threshold, an.ds.classes).to_csv(index=False).encode()
     cols[1].download_button("Scores and decisions (CSV)", csv,
                             f"{an.run.id}-{an.score}-decisions.csv", "text/csv",
