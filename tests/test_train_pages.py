@@ -141,3 +141,22 @@ def test_schedules_are_shown_whole() -> None:
     from dashboard.widgets.train_form import SCHEDULE_TITLES
 
     assert set(SCHEDULE_TITLES) == set(SCHEDULES) and SCHEDULE_TITLES["onecycle"] == "one-cycle"
+
+
+def test_training_problems_name_what_cannot_run(settings) -> None:
+    from core.data.dataset import load_dataset
+    from core.training.preflight import training_problems
+
+    digits = load_dataset("digits", settings)
+    assert training_problems(TrainConfig(model="mlp"), digits) == []
+    no_val = load_dataset("digits?val_fraction=0", settings)
+    assert any("validation split is empty" in p for p in training_problems(TrainConfig(model="mlp"), no_val))
+    assert training_problems(TrainConfig(model="mlp", loss="bce"), digits) == [
+        "a binary head needs exactly 2 classes, the data has 10"]
+    assert "does not fit a classifier" in training_problems(TrainConfig(model="mlp", loss="mse"),
+                                                            digits)[0]
+    every = tuple(digits.classes)
+    assert "every class is normal" in training_problems(
+        TrainConfig(model="conv_ae", normal_classes=every), digits)[0]
+    assert "hidden" in training_problems(TrainConfig(model="mlp", model_params={"hidden": [0]}),
+                                         digits)[0]

@@ -2,6 +2,7 @@
 dataset and 0.2 -> a run started there -> Runs shows it finished without a click."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from tests.e2e import journey as j
 from tests.e2e import server as srv
 
 pytestmark = pytest.mark.browser
+EPOCHS = 60  # still running when Runs opens (epochs save checkpoints: >= ~0.2 s each)
 
 
 def test_mnist_spec_follows_from_data_to_train_to_runs(page, journey_app):
@@ -45,7 +47,7 @@ def test_mnist_spec_follows_from_data_to_train_to_runs(page, journey_app):
     srv.choose(page, "Model", "Classifier · MLP (custom)")
     j.settle(page)
     epochs = page.locator(j.MAIN).get_by_role("spinbutton", name="Epochs")
-    epochs.fill("3")
+    epochs.fill(str(EPOCHS))
     epochs.press("Enter")
     j.settle(page)
     train = page.locator(j.MAIN).get_by_role("button", name="Train", exact=True)
@@ -59,9 +61,12 @@ def test_mnist_spec_follows_from_data_to_train_to_runs(page, journey_app):
     j.no_exception(page)
 
     j.go(page, "Runs")
-    # The newest run is among the two compared by default; its panel title carries the state,
-    # redrawn by the page itself until it reads done.
+    # The newest run is among the two compared by default; its panel title carries the state.
+    # It is still running when the page opens, and the page redraws itself until it is done.
     panel = page.locator('[data-testid="stExpander"]', has_text=run_id)
-    expect(panel).to_contain_text(f"{run_id} · done", timeout=180_000)  # named by its id
+    expect(panel).to_contain_text(re.compile(rf"{run_id} · (queued|running)"), timeout=60_000)
+    expect(panel).to_contain_text(f"{run_id} · done", timeout=300_000)
+    status = json.loads((journey_app.workspace / "runs" / run_id / "status.json").read_text())
+    assert status["progress"]["epoch"] == EPOCHS  # named by its id
     j.no_exception(page)
     j.shot(page, "journey_data_train_runs.png")
