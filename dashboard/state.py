@@ -91,12 +91,17 @@ def purpose(kinds: tuple[Kind, ...]) -> str:
     return "+".join(sorted(str(k) for k in kinds))
 
 
+def run_choice(kinds: tuple[Kind, ...]) -> str:
+    """The model name of the current run for pages showing these kinds."""
+    return keyed("run", purpose(kinds))
+
+
 def selected_run(kinds: tuple[Kind, ...]) -> str | None:
-    return get(keyed("run", purpose(kinds)))
+    return get(run_choice(kinds))
 
 
 def select_run(kinds: tuple[Kind, ...], run_id: str) -> None:
-    put(keyed("run", purpose(kinds)), run_id)
+    put(run_choice(kinds), run_id)
 
 
 # -- runs watched on the Train page ------------------------------------------------------------------

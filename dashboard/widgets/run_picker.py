@@ -50,7 +50,7 @@ def run_picker_ui(kinds: tuple[Kind, ...], label: str = "Run") -> Run | None:
     if not runs:
         return None
     by_id = {r.id: r for r in runs}
-    name = state.keyed("run", state.purpose(kinds))
+    name = state.run_choice(kinds)
     if not state.has(name) and url.peek("run") in by_id:
         state.put(name, url.take("run"))
     chosen = state.bound(st.selectbox, "run_picker", name, label, list(by_id), default=runs[0].id,
