@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-OPENED_WITH = "model.url.opened_with"  # the query string this session was opened with
+OPENED_WITH = "model.url.opened_with"  # the opening link's values not taken yet
+LINK = "model.url.link"  # the opening link's values, all of them
 
 
 def start_run() -> None:
     """Called by the app entry before each page runs (fragment reruns skip it)."""
     if OPENED_WITH not in st.session_state:
-        st.session_state[OPENED_WITH] = {k: st.query_params.get(k) for k in st.query_params}
+        link = {k: st.query_params.get(k) for k in st.query_params}
+        st.session_state[OPENED_WITH], st.session_state[LINK] = dict(link), link
     st.query_params.clear()
+
+
+def linked(name: str) -> str | None:
+    """The opening link's value of `name`, taken or not (to check what a value came with)."""
+    return (st.session_state.get(LINK) or {}).get(name)
 
 
 def take(name: str) -> str | None:

@@ -44,7 +44,8 @@ def _clicked_name(an: Analysis) -> str:
 def _default_threshold(an: Analysis) -> tuple[float, str]:
     """(threshold, where from): the link's the first time, else a saved one, else max F1 on val."""
     linked = url.take("threshold")
-    if linked is not None:
+    same_view = url.linked("run") == an.run.id and url.linked("score") in (None, an.score)
+    if linked is not None and same_view:  # the link's threshold belongs to its run and score
         try:
             value = float(linked)
             if np.isfinite(value):

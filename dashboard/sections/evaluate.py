@@ -97,7 +97,9 @@ def render_binary_threshold(p: Predictions, run: Run, positive: int) -> None:
     name, owner = state.keyed("evaluate.binary_threshold", run.id, positive), (run.id, positive)
     if not state.has(name):
         linked = url.take("threshold")
-        state.put(name, float(linked) if _probability(linked) else 0.5)
+        same_view = url.linked("run") == run.id and url.linked("positive") in (
+            None, p.classes[positive])
+        state.put(name, float(linked) if same_view and _probability(linked) else 0.5)
     moved = state.moved_widget("binary_threshold", owner)
     if moved is not None:
         state.put(name, float(moved))

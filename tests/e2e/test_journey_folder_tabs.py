@@ -28,7 +28,9 @@ def _open_folder(page, base_url: str, folder: str) -> None:
 
 def test_a_folder_opens_in_two_tabs_and_after_a_reload(browser, journey_app):
     folder = journey_app.data_root / "shapes"
-    dw.write_image_folder(folder, classes=("circle", "square", "triangle"), n_per_class=9,
+    # Enough files for the loader to report progress (every 200): the old cached loader drew
+    # that progress, which a second session could not replay.
+    dw.write_image_folder(folder, classes=("circle", "square", "triangle"), n_per_class=80,
                           corrupt=False, stray_text=False)
     first = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     second = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
