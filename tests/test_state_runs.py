@@ -127,8 +127,8 @@ def test_train_keeps_its_runs_across_pages_and_forgets_deleted_ones(settings) ->
 
 
 def test_a_linked_threshold_applies_only_to_its_own_run(settings) -> None:
-    linked = open_page("anomaly", run=AE, score="mse", threshold="0.05")
-    assert linked.slider(key="anomaly_threshold").value == pytest.approx(0.05)
-    other = open_page("anomaly", run="no-such-run", score="mse", threshold="0.05")
+    linked = open_page("anomaly", run=AE, score="mse", threshold="0.02")
+    assert linked.slider(key="anomaly_threshold").value == pytest.approx(0.02)
+    other = open_page("anomaly", run="no-such-run", score="mse", threshold="0.02")
     assert other.selectbox(key="run_picker").value != "no-such-run"
-    assert other.slider(key="anomaly_threshold").value != pytest.approx(0.05)
+    assert other.slider(key="anomaly_threshold").value != pytest.approx(0.02)
