@@ -157,7 +157,6 @@ def dataset_picker_ui() -> DatasetSpec | None:
     return chosen
 
 
-
 def load_picked_dataset_or_stop(
         missing: str = "Choose a folder or upload a zip in the sidebar to see a dataset.") -> ImageDataset:
     """The sidebar picker plus the load: the dataset, or the page stops with guidance."""
