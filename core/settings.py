@@ -87,14 +87,20 @@ class Settings:
     def uploads_dir(self) -> Path:
         return self.workspace / "data" / "uploads"
 
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        """The data roots plus the app's own data folder (uploads unpack there), always."""
+        own = (self.workspace / "data").resolve()
+        return self.data_roots + (() if own in self.data_roots else (own,))
+
     def check_path(self, path: str | Path) -> Path:
         """Resolve a typed path and refuse it unless it lies inside a data root.
 
         Resolving first means `..` and symlinks cannot be used to step outside a root.
         """
         resolved = resolve(clean_path(path))
-        if not is_inside(resolved, self.data_roots):
-            allowed = ", ".join(str(r) for r in self.data_roots) or "(none configured)"
+        if not is_inside(resolved, self.allowed_roots):
+            allowed = ", ".join(str(r) for r in self.allowed_roots) or "(none configured)"
             raise PathNotAllowed(
                 f"{str(path).strip()} is outside the allowed data folders ({allowed}). "
                 "Put the data under one of them or set DASH_DATA_ROOTS."

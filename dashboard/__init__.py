@@ -2,8 +2,11 @@
 
 Offers:
 - `app`: the entry (`streamlit run dashboard/app.py`); `navigation`: `PAGES`, the page list.
-- `state`: what outlives a page (`get_spec`/`set_spec`, `selected_run`/`select_run`,
-  `watched_runs`/`watch_run`) and `settings()`.
+- `state`: the session model, what outlives a page: `bound` (a widget seeded from the model and
+  writing back), `get`/`put`/`keyed`, the dataset spec, the current run per purpose, Train's
+  watched runs, anomaly thresholds per run+score+normal classes; `settings()`.
+- `url`: the address bar mirrors the model (`show`) and the opening link seeds it (`take`).
+- `text`: `plain` (user names inside Markdown) and `plot_text` (inside plotly labels).
 - `widgets`: pickers, the threshold panel and the train form (`*_ui` return the value chosen).
 - `sections`: what each page draws (`render_*`), one module per page or part of a page.
 - `figures`: pure plotly builders (data in, Figure out); `images`: arrays to crisp pictures,

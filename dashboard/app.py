@@ -9,10 +9,13 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard import url  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
 
-st.set_page_config(page_title="Small-image deep learning", page_icon=":material/grid_view:",
-                   layout="wide")
+# An emoji favicon (drawn as an inline SVG): a Material one is fetched from a font server.
+st.set_page_config(page_title="Small-image deep learning", page_icon="🔬", layout="wide")
 pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
                  url_path=p.url_path) for p in PAGES]
-st.navigation(pages).run()
+page = st.navigation(pages)
+url.start_run()
+page.run()

@@ -4,14 +4,19 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.text import plot_text
+
 SPLIT_COLORS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B"}
+# Plotly labels a log axis's in-between ticks with their first digit only ("2, 0.1, 9, 8, 7");
+# a number format gives every tick its full value.
+LOG_TICKS = dict(tickformat=".2~g")
 
 
 def class_balance_figure(counts: dict[str, np.ndarray], classes: list[str] | tuple[str, ...]) -> go.Figure:
     """Grouped bars: images per class for each split."""
     fig = go.Figure()
     for split, n in counts.items():
-        fig.add_bar(name=split, x=list(classes), y=np.asarray(n).tolist(),
+        fig.add_bar(name=split, x=[plot_text(c) for c in classes], y=np.asarray(n).tolist(),
                     marker_color=SPLIT_COLORS.get(split))
     fig.update_layout(barmode="group", xaxis_title="class", yaxis_title="images",
                       xaxis_type="category", legend_title="split",
@@ -20,15 +25,17 @@ def class_balance_figure(counts: dict[str, np.ndarray], classes: list[str] | tup
 
 
 def training_curves_figure(records: list[dict], smoothing: float = 0.6, log_y: bool = False,
-                           max_points: int = 1500) -> go.Figure:
-    """Loss (per logged step, smoothed, and per epoch) and accuracy or MSE per epoch, by step."""
+                           quality_metric: str | None = None, max_points: int = 1500) -> go.Figure:
+    """Loss (per logged step, smoothed, and per epoch) and the second validation number per epoch
+    (accuracy for a classifier, MSE per pixel for an autoencoder: the run's kind says which)."""
     from plotly.subplots import make_subplots
 
     from core.runs.curves import downsample, series, smooth_ema
 
-    second = "val_acc" if any("val_acc" in r for r in records) else "val_mse"
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy" if second == "val_acc"
-                                                        else "validation MSE per pixel"))
+    second = quality_metric or ("val_acc" if any("val_acc" in r for r in records) else "val_mse")
+    name = second.split("_", 1)[1]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "loss", "accuracy" if second == "val_acc" else "validation MSE per pixel"))
     x, y = series(records, "train_loss", "step")
     if len(x):
         xs, raw = downsample(x, y, max_points)
@@ -43,14 +50,14 @@ def training_curves_figure(records: list[dict], smoothing: float = 0.6, log_y: b
             fig.add_scatter(x=x, y=y, name=f"{split} per epoch", mode="lines+markers",
                             line=dict(color=SPLIT_COLORS[split], dash="dot" if split == "train"
                                       else "solid"), row=1, col=1)
-    for key, split in (("train_acc", "train"), (second, "val")):
+    for key, split in ((f"train_{name}", "train"), (second, "val")):
         x, y = series(records, key, "epoch")
         if len(x):
-            fig.add_scatter(x=x, y=y, name=f"{split} {second.split('_')[1]}", mode="lines+markers",
+            fig.add_scatter(x=x, y=y, name=f"{split} {name}", mode="lines+markers",
                             line=dict(color=SPLIT_COLORS[split]), row=1, col=2, showlegend=False)
     fig.update_xaxes(title_text="step")
     if log_y:
-        fig.update_yaxes(type="log", row=1, col=1)
+        fig.update_yaxes(type="log", row=1, col=1, **LOG_TICKS)
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", y=-0.25), uirevision="keep")
     return fig
@@ -64,39 +71,57 @@ def compare_runs_figure(curves: dict[str, list[dict]], metric: str, log_y: bool 
     for name, records in curves.items():
         x, y = series(records, metric, "epoch", x_key="epoch")
         if len(x):
-            fig.add_scatter(x=x, y=y, name=name, mode="lines+markers")
+            fig.add_scatter(x=x, y=y, name=plot_text(name), mode="lines+markers")
     fig.update_layout(xaxis_title="epoch", yaxis_title=metric, height=380,
-                      margin=dict(l=10, r=10, t=30, b=10), yaxis_type="log" if log_y else None)
+                      margin=dict(l=10, r=10, t=30, b=10))
+    if log_y:
+        fig.update_yaxes(type="log", **LOG_TICKS)
     return fig
 
 
 def confusion_figure(matrix: np.ndarray, classes, normalized: bool,
-                     selected: tuple[int, int] | None = None) -> go.Figure:
-    """Heatmap with rows = true class, columns = predicted; the chosen cell outlined."""
-    labels = [str(c) for c in classes]
+                     selected: list[tuple[int, int]] = ()) -> go.Figure:
+    """Rows = true class, columns = predicted; the chosen cells outlined. A heatmap draws the
+    cells, and an invisible square marker on each carries (true, predicted) in customdata: plotly
+    heatmaps give Streamlit no selection events, scatter points do, so a click selects a cell."""
+    n = len(classes)
+    labels = [plot_text(c) for c in classes]
+    matrix = np.asarray(matrix, dtype=float)
     text = [[f"{v:.2f}" if normalized else f"{int(v)}" for v in row] for row in matrix]
-    fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=text,
-                               texttemplate="%{text}" if len(labels) <= 20 else None,
-                               hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
-    if selected is not None:
-        t, p = selected
-        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
+    fig = go.Figure(go.Heatmap(z=matrix, x=list(range(n)), y=list(range(n)), colorscale="Blues",
+                               text=text, texttemplate="%{text}" if n <= 20 else None,
+                               hoverinfo="skip", showscale=False))
+    height = min(700, 140 + 28 * n)
+    t, p = (a.tolist() for a in np.divmod(np.arange(n * n), n))
+    fig.add_trace(go.Scatter(  # plain lists: a 2-D typed array reaches the browser flattened
+        x=p, y=t, mode="markers", customdata=[[i, j] for i, j in zip(t, p)], showlegend=False,
+        marker=dict(symbol="square", size=max(6, (height - 120) / n), opacity=0.01,
+                    color="#000"),
+        selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
+        text=[f"true {labels[i]}, predicted {labels[j]}: {text[i][j]}" for i, j in zip(t, p)],
+        hovertemplate="%{text}<extra>click to see these images</extra>"))
+    for i, j in selected:
+        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
                       line=dict(color="#E4572E", width=3))
-    fig.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
-                      xaxis_type="category", yaxis_type="category", height=min(700, 140 + 28 * len(labels)),
-                      margin=dict(l=10, r=10, t=10, b=10))
+    ticks = dict(tickmode="array", tickvals=list(range(n)), ticktext=labels)
+    fig.update_layout(xaxis=dict(title="predicted", range=[-0.5, n - 0.5], **ticks),
+                      yaxis=dict(title="true", range=[n - 0.5, -0.5], **ticks),
+                      height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision="confusion",
+                      dragmode=False)  # Streamlit lets a click select only when drag does not
     return fig
 
 
 def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal: bool,
                   extra: dict[str, tuple] | None = None,
-                  point: tuple[float, float] | None = None) -> go.Figure:
-    """Lines named 'name (AUC 0.97)'; optional dashed averages, chance diagonal, operating point."""
+                  point: tuple[float, float] | None = None,
+                  area_title: str = "AUC") -> go.Figure:
+    """Lines named 'name (0.97)' under a legend titled by what the number is (ROC AUC, average
+    precision); optional dashed averages, chance diagonal, operating point."""
     fig = go.Figure()
     for name, (x, y, area) in curves.items():
-        fig.add_scatter(x=x, y=y, mode="lines", name=f"{name} ({area:.3f})")
+        fig.add_scatter(x=x, y=y, mode="lines", name=f"{plot_text(name)} ({area:.3f})")
     for name, (x, y, area) in (extra or {}).items():
-        fig.add_scatter(x=x, y=y, mode="lines", name=f"{name} ({area:.3f})",
+        fig.add_scatter(x=x, y=y, mode="lines", name=f"{plot_text(name)} ({area:.3f})",
                         line=dict(dash="dash", width=3))
     if diagonal:
         fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
@@ -106,7 +131,7 @@ def curves_figure(curves: dict[str, tuple], x_title: str, y_title: str, diagonal
                         marker=dict(size=12, color="#E4572E", symbol="x"))
     fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, height=420,
                       xaxis_range=[-0.01, 1.01], yaxis_range=[-0.01, 1.02],
-                      margin=dict(l=10, r=10, t=10, b=10), legend_title="AUC")
+                      margin=dict(l=10, r=10, t=10, b=10), legend_title=area_title)
     return fig
 
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class PageInfo:
     file: str
     title: str
-    icon: str
+    icon: str  # Material icons come from the font Streamlit bundles (only a favicon is fetched)
     url_path: str
     blurb: str
     default: bool = False

@@ -1,19 +1,28 @@
-"""What the app remembers across pages, in one place: typed accessors over st.session_state.
+"""The session model: what a user chose, in one place, outliving every page.
 
-Streamlit deletes a widget's state when a script run does not draw it, so a choice that must
-outlive a page is kept here, under a key no widget uses, and widgets are seeded from it.
+Streamlit deletes a widget's state when a script run does not draw it (another page), so each
+choice lives here under a "model." key no widget uses. Widgets are drawn through `bound`, which
+seeds them from the model on every run and writes their value back, so a widget is never the
+only copy. Choices that belong to a run are stored per run id, so switching runs resets exactly
+those and switching back restores them. The URL mirrors the model (dashboard.url).
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
 from core.data.spec import DatasetSpec
 from core.errors import UserError
+from core.models import Kind
 from core.settings import Settings
+from dashboard import url
 
-SPEC = "dataset_spec"  # the dataset picker's spec, as text (what runs record)
-SELECTED_RUN = "selected_run"  # the run in use, shared by the Evaluate, Anomaly and Latent pages
-TRAIN_RUNS = "train_runs"  # runs started from the Train page in this session, newest first
+MODEL = "model."  # prefix of every model key in st.session_state
+SPEC = "dataset"  # the chosen dataset spec, as text (what runs record)
+WATCHED = "train.watched"  # runs started from the Train page in this session, newest first
 
 
 def settings() -> Settings:
@@ -21,32 +30,132 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+# -- plain values -------------------------------------------------------------------------------
+def get(name: str, default: Any = None) -> Any:
+    return st.session_state.get(MODEL + name, default)
+
+
+def put(name: str, value: Any) -> None:
+    st.session_state[MODEL + name] = value
+
+
+def has(name: str) -> bool:
+    return MODEL + name in st.session_state
+
+
+def keyed(name: str, *owners: object) -> str:
+    """The model name of a choice that belongs to something (a run, a source): one value each."""
+    return f"{name}@" + "/".join(str(o) for o in owners)
+
+
+def bound(widget: Callable, key: str, name: str, *args, default: Any,
+          valid: Callable[[Any], bool] | None = None, **kwargs) -> Any:
+    """Draw widget(*args, key=key, **kwargs) showing the model's value of `name` (default when
+    unset or no longer valid) and keep the model in step with what the user picks."""
+    value = get(name, default)
+    if valid is not None and not valid(value):
+        value = default
+    st.session_state[key] = value
+    on_change = kwargs.pop("on_change", None)
+
+    def store() -> None:
+        put(name, st.session_state[key])
+        if on_change is not None:
+            on_change()
+
+    chosen = widget(*args, key=key, on_change=store, **kwargs)
+    put(name, chosen)
+    return chosen
+
+
+# -- the dataset ----------------------------------------------------------------------------------
 def get_spec() -> DatasetSpec:
-    """The dataset last chosen in the picker; the built-in digits before any choice (or if the
-    stored text no longer parses)."""
+    """The dataset last chosen; from the link the session was opened with, else built-in digits."""
+    if not has(SPEC):
+        put(SPEC, url.take("dataset") or "digits")
     try:
-        return DatasetSpec.from_text(st.session_state.get(SPEC, "digits"))
-    except UserError:
+        return DatasetSpec.from_text(get(SPEC))
+    except UserError:  # a hand-edited link: start from the default
+        put(SPEC, "digits")
         return DatasetSpec()
 
 
 def set_spec(spec: DatasetSpec) -> None:
-    st.session_state[SPEC] = spec.to_text()
+    put(SPEC, spec.to_text())
 
 
-def selected_run() -> str | None:
-    """Id of the run last picked (or opened from the Runs page), if any."""
-    return st.session_state.get(SELECTED_RUN)
+# -- the run in use, per purpose --------------------------------------------------------------------
+def purpose(kinds: tuple[Kind, ...]) -> str:
+    """Pages that show the same kinds of run share one current run (Evaluate: classifiers;
+    Anomaly: models with a decoder; Latent: any)."""
+    return "+".join(sorted(str(k) for k in kinds))
 
 
-def select_run(run_id: str) -> None:
-    st.session_state[SELECTED_RUN] = run_id
+def run_choice(kinds: tuple[Kind, ...]) -> str:
+    """The model name of the current run for pages showing these kinds."""
+    return keyed("run", purpose(kinds))
 
 
+def selected_run(kinds: tuple[Kind, ...]) -> str | None:
+    return get(run_choice(kinds))
+
+
+def select_run(kinds: tuple[Kind, ...], run_id: str) -> None:
+    put(run_choice(kinds), run_id)
+
+
+# -- runs watched on the Train page ------------------------------------------------------------------
 def watched_runs() -> list[str]:
     """Ids of the runs started from the Train page in this session, newest first."""
-    return list(st.session_state.get(TRAIN_RUNS, []))
+    return list(get(WATCHED, []))
 
 
 def watch_run(run_id: str) -> None:
-    st.session_state[TRAIN_RUNS] = [run_id, *watched_runs()]
+    put(WATCHED, [run_id, *[r for r in watched_runs() if r != run_id]])
+
+
+def forget_runs(run_ids: set[str]) -> None:
+    """Stop watching runs that are gone (deleted), so no page keeps asking for them."""
+    put(WATCHED, [r for r in watched_runs() if r not in run_ids])
+
+
+# -- the anomaly threshold, per run + score + normal classes -----------------------------------------
+@dataclass(frozen=True)
+class Threshold:
+    value: float
+    source: str  # "manual", a strategy name, or where a default came from
+
+
+def _threshold_name(run_id: str, score: str, normal: tuple[str, ...]) -> str:
+    return keyed(f"anomaly.threshold.{score}.{','.join(normal)}", run_id)
+
+
+def threshold(run_id: str, score: str, normal: tuple[str, ...]) -> Threshold | None:
+    return get(_threshold_name(run_id, score, normal))
+
+
+def set_threshold(run_id: str, score: str, normal: tuple[str, ...], value: float,
+                  source: str) -> None:
+    put(_threshold_name(run_id, score, normal), Threshold(float(value), source))
+
+
+# -- widgets drawn by code that takes no on_change (the threshold panel) ----------------------------
+def show_in_widget(key: str, owner: object, value: Any) -> None:
+    """Put value in widget `key` on behalf of owner (e.g. a run + score), before it is drawn."""
+    st.session_state[key] = value
+    widget_written_back(key, owner, value)
+
+
+def widget_written_back(key: str, owner: object, value: Any) -> None:
+    """Note that the model now holds the value widget `key` shows for owner."""
+    put(keyed("shown", key), (owner, value))
+
+
+def moved_widget(key: str, owner: object) -> Any | None:
+    """The value of widget `key` if the user moved it since it last showed owner's value (a move
+    not written back yet, e.g. when it arrives with a full rerun); None otherwise."""
+    shown = get(keyed("shown", key))
+    if shown is None or shown[0] != owner or key not in st.session_state:
+        return None
+    current = st.session_state[key]
+    return current if current != shown[1] else None

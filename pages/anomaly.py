@@ -17,7 +17,7 @@ if run is None:
             "normal classes only.")
     st.stop()
 with cols[1]:
-    score = inputs.score_ui(model_kind(run.config().model))
+    score = inputs.score_ui(model_kind(run.config().model), run)
 with cols[2]:
     view = inputs.view_ui()
 ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
@@ -31,6 +31,7 @@ threshold.render_auto_thresholds(analysis)
 
 st.subheader("Threshold")
 st.caption("Drag it: the matrix, rates, histogram, curves and gallery below follow. Images scoring "
-           "at or above the threshold are called anomalies. The link in the address bar reopens "
-           "this view (run, score, threshold).")
+           "at or above the threshold are called anomalies; click a cell of the matrix to see its "
+           "images. The threshold is kept for this run, score and normal classes while you visit "
+           "other pages, and the link in the address bar reopens this view.")
 threshold.render_threshold(analysis)

@@ -5,8 +5,10 @@ from core.data.spec import DatasetSpec
 from core.errors import UserError
 from core.evaluation.classification import classification_metrics, predict
 from core.models import Kind
+from dashboard import state, url
 from dashboard.sections import evaluate as sections
-from dashboard.state import settings
+from dashboard.sections.evaluate_confusion import render_confusion
+from dashboard.text import plain
 from dashboard.widgets.dataset_picker import load_dataset_or_stop
 from dashboard.widgets.run_picker import run_picker_ui
 
@@ -17,13 +19,17 @@ with cols[0]:
 if run is None:
     st.info("No classifier run with a checkpoint yet: train one on the Train page.")
     st.stop()
-split = cols[1].radio("Split", ["test", "val"], horizontal=True, key="eval_split")
+with cols[1]:
+    split = state.bound(st.radio, "eval_split", "evaluate.split", "Split", ["test", "val"],
+                        default=url.take("split") or "test", valid=lambda v: v in ("test", "val"),
+                        horizontal=True)
+url.show(split=None if split == "test" else split)
 ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
 try:
     with st.spinner("Predicting (once per run and split; cached in the run folder)…"):
-        p = predict(run, split, settings(), ds)
+        p = predict(run, split, state.settings(), ds)
 except UserError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 metrics = classification_metrics(p)
 
@@ -31,12 +37,12 @@ sections.render_headline(metrics)
 st.subheader("Per class")
 sections.render_per_class(metrics)
 st.subheader("Confusion matrix")
-sections.render_confusion(ds, p)
+render_confusion(ds, p, run)
 if len(p.classes) == 2:
     st.subheader("Probability threshold")
-    sections.render_binary_threshold(p)
+    sections.render_binary_threshold(p, run, sections.positive_class_ui(p, run))
 st.subheader("ROC and precision-recall")
-sections.render_roc(p)
+sections.render_roc(p, run)
 st.subheader("Most confident mistakes")
 sections.render_mistakes(ds, p)
 

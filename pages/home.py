@@ -7,7 +7,8 @@ st.title("Deep learning on small images")
 st.markdown(
     "Explore image datasets from 8x8 digits to 227x227 photos: look at the data and its class "
     "balance first. The default dataset, scikit-learn's handwritten digits, is built in and needs "
-    "no download; pick another in the sidebar of each page."
+    "no download; pick another in the sidebar of the Data page, and it stays chosen on every "
+    "page (the address bar keeps it too, so a link reopens it)."
 )
 for page in PAGES:
     if page.default:

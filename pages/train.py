@@ -3,25 +3,30 @@ import streamlit as st
 
 from core.runs.jobs import launch_training
 from core.runs.store import open_store
+from dashboard import state
 from dashboard.sections.train import render_live_runs
-from dashboard.state import settings, watch_run
+from dashboard.text import plain
 from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 from dashboard.widgets.train_form import model_picker_ui, train_form_ui
 
 st.title("Train")
 ds = load_picked_dataset_or_stop("Choose a dataset in the sidebar first.")
 spec = ds.spec
-store = open_store(settings())
+store = open_store(state.settings())
 form_col, live_col = st.columns([2, 3], gap="large")
 with form_col:
-    st.caption(f"Dataset **{spec.to_text()}**: {len(ds.indices('train')):,} training and "
-               f"{len(ds.indices('val')):,} validation images of {ds.shape[1]}x{ds.shape[2]}.")
-    config = train_form_ui(spec.to_text(), ds, model_picker_ui())
-if config is not None:
-    run = store.create(config)
-    launch_training(run, settings())
-    watch_run(run.id)
-    st.toast(f"Started {run.name()}")
+    st.caption(f"Dataset **{plain(spec.to_text())}**: {len(ds.indices('train')):,} training and "
+               f"{len(ds.indices('val')):,} validation images of {ds.shape[1]}x{ds.shape[2]} "
+               f"(validation fraction {spec.val_fraction:g}).")
+    config, problems = train_form_ui(spec.to_text(), ds, model_picker_ui())
+    for problem in problems:
+        st.warning("Cannot train: " + plain(problem))
+    if st.button("Train", type="primary", disabled=bool(problems) or config is None,
+                 help="Fix the settings marked above first" if problems else None):
+        run = store.create(config)
+        launch_training(run, state.settings())
+        state.watch_run(run.id)
+        st.toast(f"Started {plain(run.name())}")
 
 with live_col:
     render_live_runs(store)

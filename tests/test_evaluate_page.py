@@ -75,3 +75,29 @@ def test_no_classifier_runs_gives_guidance(settings, monkeypatch, tmp_path) -> N
     monkeypatch.setenv("DASH_WEIGHTS", str(tmp_path / "no-weights"))
     at = open_page("evaluate")
     assert "No classifier run" in at.info[0].value
+
+
+def test_several_cells_give_a_stratified_gallery_that_says_so(settings) -> None:
+    at = open_page("evaluate", run="digits-classifier")
+    at.session_state["model.evaluate.cells@digits-classifier"] = [[3, 3], [8, 8]]
+    at.run()
+    assert not at.exception, at.exception
+    p = predict(open_store(settings).get("digits-classifier"), "test", settings)
+    in_cell = {c: set(p.index[(p.y_true == c) & (p.y_pred == c)].tolist()) for c in (3, 8)}
+    shown = [int(c.split(" ·")[0][1:]) for c in at.get("image")[0].captions]
+    assert len(shown) == 40
+    assert sum(i in in_cell[3] for i in shown) == sum(i in in_cell[8] for i in shown) == 20
+    assert any("an equal share of each selected cell" in c.value for c in at.caption)
+    assert at.query_params["cell"] == "3-3,8-8"
+
+
+def test_stratified_takes_an_equal_share_of_each_group() -> None:
+    from core.data.sampling import stratified
+
+    groups = np.array([9] * 350 + [4] * 277 + [1] * 3)  # a box of nines, fours and three ones
+    rows = np.arange(len(groups))
+    picked = stratified(rows, groups, 60)
+    counts = dict(zip(*np.unique(groups[picked], return_counts=True)))
+    assert counts[1] == 3 and abs(counts[4] - counts[9]) <= 1 and len(picked) == 60
+    assert picked[groups[picked] == 9].tolist() == rows[groups == 9][:counts[9]].tolist()  # ranked
+    assert stratified(rows[:0], groups[:0], 5).tolist() == []

@@ -119,6 +119,20 @@ def gallery_rows(rows: np.ndarray, scores: np.ndarray, is_anomaly: np.ndarray, t
                        n_false_positives=len(fp), n_false_negatives=len(fn))
 
 
+def cell_rows(rows: np.ndarray, scores: np.ndarray, is_anomaly: np.ndarray, threshold: float,
+              cell: str) -> np.ndarray:
+    """The rows of one confusion-matrix cell ("TP", "FP", "TN" or "FN") at the threshold, the
+    most clear-cut first (farthest from the threshold)."""
+    rows, scores = np.asarray(rows), np.asarray(scores, dtype=float)
+    truth, called = np.asarray(is_anomaly, dtype=bool), scores >= threshold
+    masks = {"TP": called & truth, "FP": called & ~truth, "TN": ~called & ~truth,
+             "FN": ~called & truth}
+    if cell not in masks:
+        raise UserError(f"unknown cell {cell!r}: TP, FP, TN or FN")
+    mask = masks[cell]
+    return rows[mask][np.argsort(-np.abs(scores[mask] - threshold), kind="stable")]
+
+
 # -- the saved threshold -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class SavedThreshold:

@@ -113,7 +113,7 @@ class L1(ReconstructionScore):
 
 class MSEPlusL1(ReconstructionScore):
     name = "mse_l1"
-    description = "0.8 MSE + 0.2 L1 (the leak-detection project's mix)"
+    description = "0.8 MSE + 0.2 L1: mostly squared error, with less weight on single bad pixels"
 
     def per_image(self, f: Forward):
         diff = (f.recon - f.x).flatten(1)

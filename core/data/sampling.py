@@ -31,3 +31,24 @@ def pool(labels: np.ndarray, class_ids: list[int], rows: np.ndarray | None = Non
 def class_sizes(labels: np.ndarray, pool: np.ndarray, n_classes: int) -> np.ndarray:
     """How many rows of pool each class id has."""
     return np.bincount(labels[pool], minlength=n_classes)
+
+
+def stratified(rows: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    """Up to n of rows (already ranked) with every group as equally represented as its size
+    allows: a gallery of a selection then shows each class it holds, not the first few. Groups
+    come out one after another, in order of group value, each in its ranked order."""
+    rows, groups = np.asarray(rows), np.asarray(groups)
+    values, sizes = np.unique(groups, return_counts=True)
+    quota = np.zeros(len(values), dtype=int)
+    left = min(n, len(rows))
+    while left > 0:  # deal one per group in turn, skipping full groups
+        open_groups = np.flatnonzero(quota < sizes)
+        share = max(1, left // len(open_groups))
+        for g in open_groups:
+            take = min(share, sizes[g] - quota[g], left)
+            quota[g] += take
+            left -= take
+            if left == 0:
+                break
+    picked = [rows[groups == v][:q] for v, q in zip(values, quota)]
+    return np.concatenate(picked) if picked else rows[:0]

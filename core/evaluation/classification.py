@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     auc,
+    average_precision_score,
     balanced_accuracy_score,
     classification_report,
     confusion_matrix,
@@ -179,7 +180,9 @@ def _class_curves(p: Predictions) -> dict:
         precision, recall, _ = precision_recall_curve(onehot[:, i], p.proba[:, i],
                                                       drop_intermediate=True)
         out["roc"][i] = (*thin_curve(fpr, tpr), auc(fpr, tpr))
-        out["pr"][i] = (*thin_curve(recall, precision), auc(recall, precision))
+        # PR curves are summarised by average precision (sklearn), not a trapezoid area
+        out["pr"][i] = (*thin_curve(recall, precision),
+                        average_precision_score(onehot[:, i], p.proba[:, i]))
     fpr, tpr, _ = roc_curve(onehot.ravel(), p.proba.ravel())
     out["micro"] = (*thin_curve(fpr, tpr), auc(fpr, tpr))
     if full_roc:  # macro: average the per-class TPRs on every FPR any class reaches

@@ -50,14 +50,20 @@ class Run:
         """status.json, with a dead "running" run reported as "interrupted"."""
         status = read_json(self.path / "status.json") or {"state": "failed",
                                                           "error": "status.json is missing"}
+        if not isinstance(status, dict):
+            return {"state": "failed", "error": "status.json is not a JSON object"}
         if status.get("state") in ACTIVE and not self._looks_alive(status):
             status = {**status, "state": "interrupted"}
         return status
 
     def _looks_alive(self, status: dict) -> bool:
-        if status.get("host") == socket.gethostname() and status.get("pid"):
-            return pid_alive(int(status["pid"]))
-        age = time.time() - float(status.get("heartbeat", 0) or 0)
+        pid = status.get("pid")
+        if status.get("host") == socket.gethostname() and pid:
+            return isinstance(pid, int) and pid_alive(pid)  # a junk pid names no process
+        heartbeat = status.get("heartbeat")
+        if not isinstance(heartbeat, (int, float)):
+            return False
+        age = time.time() - float(heartbeat)
         return age < (QUEUED_GRACE_S if status.get("state") == "queued" else STALE_AFTER_S)
 
     def metrics(self) -> list[dict]:
@@ -69,14 +75,17 @@ class Run:
         out = []
         for line in text.splitlines():
             try:
-                out.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
                 continue
+            if isinstance(record, dict):  # a line that is not an object is junk, not a record
+                out.append(record)
         return out
 
     def name(self) -> str:
-        meta = read_json(self.path / "meta.json") or {}
-        return meta.get("name") or self.id
+        meta = read_json(self.path / "meta.json")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        return name if isinstance(name, str) and name else self.id
 
     def checkpoint(self, which: str = "best") -> Path:
         return self.path / f"{which}.pt"
@@ -144,9 +153,17 @@ class RunStore:
         return run
 
     def get(self, run_id: str) -> Run:
-        for run in self.list():
+        """The run with this id, or else the one run with this display name."""
+        runs = self.list()
+        for run in runs:
             if run.id == run_id:
                 return run
+        named = [run for run in runs if run.name() == run_id]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise UserError(f"{len(named)} runs are named {run_id!r}; give one of their ids: "
+                            + ", ".join(run.id for run in named))
         raise UserError(f"no run {run_id!r} in {self.runs_dir}"
                         + (f" or {self.shipped_dir}" if self.shipped_dir else ""))
 

@@ -7,15 +7,20 @@ Offers:
 - `data`: `render_skipped`, `render_summary`, `render_balance`, `render_samples`,
   `render_preprocessing` (the Data page).
 - `train`: `render_live_runs` (runs started here plus every active one), `render_live_run`,
-  `render_state_message`, `progress_text`.
-- `runs`: `render_table`, `render_compare` (curves overlaid), `render_actions` (per run).
-- `evaluate`: `render_headline`, `render_per_class`, `render_confusion`, `render_binary_threshold`,
-  `render_roc`, `render_mistakes`, `render_comparison`, `render_downloads`, `show_images`.
+  `render_state_message`, `progress_text`, `safe_status`.
+- `runs`: `render_table`, `render_compare` (curves overlaid), `render_actions` (per run),
+  `problem`/`safe_row` (a broken run folder listed with its reason).
+- `evaluate`: `render_headline`, `render_per_class`, `positive_class_ui`,
+  `render_binary_threshold`, `render_roc`, `render_mistakes`, `render_comparison`,
+  `render_downloads`.
+- `evaluate_confusion`: `render_confusion` (click a cell to see its images), `selected_cells`.
+- `evaluate_gallery`: `show_images`, `GALLERY`.
 - `anomaly_inputs`: `score_ui`, `view_ui`, `normal_classes_or_stop`, `compute_scores_or_stop`,
   `analyse_or_stop` -> `Analysis` (rows, sweep, fitted strategies, slider bounds).
 - `anomaly_threshold`: `seed_threshold`, `render_auto_thresholds`, `render_threshold` (the threshold
   panel; gallery, save and CSV follow a committed value).
-- `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; triptychs, one PNG each).
+- `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; triptychs, one PNG each),
+  `render_cell` (the images of the matrix cell clicked last).
 - `latent_space`: `Space`, `load_space_or_stop`, `show_grid`, `lines`.
 - `latent_projection`: `Projection`, `load_projection_or_stop` (PCA now, UMAP/t-SNE in the background).
 - `latent_map`: `render_map` (selectable scatter, centre pictures, selected images),

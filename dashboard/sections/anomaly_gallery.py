@@ -1,12 +1,13 @@
-"""The Anomaly page's reconstruction gallery: most anomalous, closest to the threshold and wrong
-test images (ranked in core), each as original | reconstruction | error map, labelled, one PNG
-per gallery."""
+"""The Anomaly page's reconstruction galleries: the matrix cell clicked last, and the most
+anomalous, closest to the threshold and wrong test images (ranked in core), each as original |
+reconstruction | error map, labelled, one PNG per gallery."""
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from core.anomaly.decisions import gallery_rows, outcome, reconstructions
+from core.anomaly.decisions import cell_rows, gallery_rows, outcome, reconstructions
+from core.data.sampling import stratified
 from core.runs.results import checkpoint_key
 from dashboard.images import gallery_png, triptychs
 from dashboard.sections.anomaly_inputs import Analysis
@@ -88,3 +89,20 @@ def render_gallery(an: Analysis, threshold: float) -> None:
     _reconstruct_missing(an, an.a.index[g.all()])
     for title, group in groups:
         _render_group(an, title, group, threshold)
+
+
+CELLS = {"TP": "anomalies caught (TP)", "FP": "false alarms (FP)", "TN": "normal images passed (TN)",
+         "FN": "anomalies missed (FN)"}
+
+
+def render_cell(an: Analysis, threshold: float, cell: str) -> None:
+    """The images of the matrix cell clicked last, at this threshold: an equal share of each
+    class in it, the most clear-cut first."""
+    test = an.test
+    rows = cell_rows(test, an.values[test], an.a.is_anomaly[test], threshold, cell)
+    picked = stratified(rows, an.a.labels[rows], GALLERY)
+    title = f"Selected cell: {CELLS[cell]}, {len(rows):,} images"
+    if len(rows) > len(picked):
+        title += f"; showing {len(picked)}, an equal share of each class, the clearest first"
+    _reconstruct_missing(an, an.a.index[picked])
+    _render_group(an, title, picked, threshold)

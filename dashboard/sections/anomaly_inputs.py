@@ -1,5 +1,6 @@
-"""The Anomaly page's inputs: score, test view and normal classes (seeded from the URL on first
-load), the scores of a run, and the `Analysis` every later section draws from."""
+"""The Anomaly page's inputs: score, test view and normal classes (kept per run in the session
+model, seeded from the link the first time), the scores of a run, and the `Analysis` every later
+section draws from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,63 +16,51 @@ from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
 from core.models import Kind
 from core.runs.store import Run
+from dashboard import state, url
 from dashboard.state import settings
+from dashboard.text import plain
 
-CONTEXT = "anomaly_context"  # (run, score, normal classes) the slider value belongs to
 VIEWS = {"as is": "as is", "balanced": "balanced", "imbalanced": "imbalanced (3% anomalies)"}
 
 
-def first_load() -> bool:
-    """True until the page has shown a threshold in this session: only then does the URL win."""
-    return CONTEXT not in st.session_state
-
-
-def score_ui(kind: Kind) -> str:
-    """The score to threshold (the URL's on first load, else mse), kept in the URL."""
+def score_ui(kind: Kind, run: Run) -> str:
+    """The score to threshold, the run's own choice (the link's the first time, else mse); in
+    the URL."""
     names = score_names(kind)
-    wanted = st.query_params.get("score")
-    if st.session_state.get("anomaly_score") not in names:
-        st.session_state["anomaly_score"] = (wanted if first_load() and wanted in names
-                                             else "mse")
-    score = st.selectbox("Score", list(names), key="anomaly_score")
+    linked = url.take("score")
+    score = state.bound(st.selectbox, "anomaly_score", state.keyed("anomaly.score", run.id),
+                        "Score", list(names), default=linked if linked in names else "mse",
+                        valid=lambda v: v in names)
     st.caption(names[score][0].upper() + names[score][1:] + "; higher means more anomalous.")
-    st.query_params["score"] = score
+    url.show(score=score)
     return score
 
 
 def view_ui() -> str:
-    """The test view: as is, balanced or imbalanced; kept in the URL unless it is "as is"."""
-    wanted = st.query_params.get("view")
-    if "anomaly_view" not in st.session_state:
-        st.session_state["anomaly_view"] = wanted if wanted in VIEWS else "as is"
-    view = st.radio("Test set", list(VIEWS), key="anomaly_view", horizontal=True,
-                    format_func=VIEWS.get)
+    """The test view: as is, balanced or imbalanced; in the URL unless it is "as is"."""
+    linked = url.take("view")
+    view = state.bound(st.radio, "anomaly_view", "anomaly.view", "Test set", list(VIEWS),
+                       default=linked if linked in VIEWS else "as is", valid=lambda v: v in VIEWS,
+                       horizontal=True, format_func=VIEWS.get)
     st.caption("Balanced: as many normal test images as anomalies. Imbalanced: every normal image "
                "and anomalies subsampled to 3% (rare, as in production). Fixed seed.")
-    if view == "as is":
-        st.query_params.pop("view", None)
-    else:
-        st.query_params["view"] = view
+    url.show(view=None if view == "as is" else view)
     return view
 
 
 def normal_classes_or_stop(run: Run, ds: ImageDataset) -> tuple[str, ...]:
-    """The normal classes (the run's by default); stops the page until at least one is chosen."""
-    own = tuple(run.config().normal_classes)
-    key = f"anomaly_normal_{run.id}"
-    if key not in st.session_state:
-        wanted = [c for c in st.query_params.get("normal", "").split(",") if c in ds.classes]
-        st.session_state[key] = wanted if first_load() and wanted else [
-            c for c in own if c in ds.classes]
-    normal = tuple(st.multiselect("Normal classes (the rest are anomalies)", list(ds.classes),
-                                  key=key))
-    if normal and normal != own:
-        st.query_params["normal"] = ",".join(normal)
-    else:
-        st.query_params.pop("normal", None)
+    """The normal classes, the run's own choice (its training classes by default, the link's the
+    first time); stops the page until at least one is chosen."""
+    own = tuple(c for c in run.config().normal_classes if c in ds.classes)
+    linked = [c for c in (url.take("normal") or "").split(",") if c in ds.classes]
+    normal = tuple(state.bound(
+        st.multiselect, "anomaly_normal", state.keyed("anomaly.normal", run.id),
+        "Normal classes (the rest are anomalies)", list(ds.classes), default=linked or list(own),
+        valid=lambda v: isinstance(v, list) and all(c in ds.classes for c in v)))
+    url.show(normal=",".join(normal) if normal and normal != own else None)
     if not normal:
-        st.info(f"{run.name()} was trained on every class: choose which classes are normal; the "
-                "others become the anomalies." if not own else
+        st.info(f"{plain(run.name())} was trained on every class: choose which classes are "
+                "normal; the others become the anomalies." if not own else
                 "Choose at least one normal class.")
         st.stop()
     return normal
@@ -84,11 +73,11 @@ def compute_scores_or_stop(run: Run, ds: ImageDataset, normal: tuple[str, ...]) 
                         "cached with the run)…"):
             scores = compute_scores(run, settings(), normal, ds)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
     if not scores.trained_on_normal_only:
-        seen = ", ".join(c for c in scores.view.anomaly_classes)
-        st.warning(f"{run.name()} saw the anomaly classes ({seen}) in training: it learned to "
+        seen = ", ".join(plain(c) for c in scores.view.anomaly_classes)
+        st.warning(f"{plain(run.name())} saw the anomaly classes ({seen}) in training: it learned to "
                    "reconstruct them too, so these scores understate how anomalous they look. "
                    "Train on the normal classes only for an honest detector.")
     return scores
@@ -141,7 +130,7 @@ def analyse_or_stop(run: Run, ds: ImageDataset, a: AnomalyScores, score: str,
     try:
         sweep = ThresholdSweep(values[test], a.is_anomaly[test])
     except UserError as exc:
-        st.error(f"Cannot threshold the {score} scores: {exc}")
+        st.error(f"Cannot threshold the {score} scores: {plain(exc)}")
         st.stop()
     strategies = _fit_all(values[val], a.is_anomaly[val], offered_strategies())
     return Analysis(run, ds, a, score, val, test, sweep, strategies,

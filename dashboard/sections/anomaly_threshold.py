@@ -1,7 +1,8 @@
-"""The Anomaly page's threshold: the slider's default, automatic thresholds (fitted on val,
-reported on val and test), the threshold panel (histogram, matrix, rates, ROC/PR follow the drag
-in the browser) and what follows a committed value in its fragment: the gallery, saving the
-threshold and the decisions CSV."""
+"""The Anomaly page's threshold: its default, automatic thresholds (fitted on val, reported on val
+and test), the threshold panel (histogram, matrix, rates, ROC/PR follow the drag in the browser)
+and what follows a committed value in its fragment: the clicked cell's images, the gallery, saving
+the threshold and the decisions CSV. The threshold lives in the session model per run + score +
+normal classes (dashboard.state)."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,22 +17,37 @@ from core.anomaly.decisions import (
 )
 from core.anomaly.strategies import compare_strategies
 from core.anomaly.strategies import title as strategy_title
-from dashboard.sections.anomaly_gallery import render_gallery
-from dashboard.sections.anomaly_inputs import CONTEXT, Analysis, first_load
+from dashboard import state, url
+from dashboard.sections.anomaly_gallery import render_cell, render_gallery
+from dashboard.sections.anomaly_inputs import Analysis
 from dashboard.state import settings
+from dashboard.text import plain
 from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 SLIDER = "anomaly_threshold"  # the committed threshold (the panel keeps it here)
-STRATEGY = "anomaly_strategy"  # (name, threshold) of the last automatic or default threshold
-CLICKED = "anomaly_clicked"  # the automatic threshold button clicked last
+
+
+def _context(an: Analysis) -> tuple[str, str, tuple[str, ...]]:
+    """What a threshold belongs to: the run, the score and the normal classes."""
+    return an.run.id, an.score, an.a.view.normal_classes
+
+
+def _cell_name(an: Analysis) -> str:
+    """The matrix cell (TP, FP, TN, FN) clicked last for this run: its images are shown."""
+    return state.keyed("anomaly.cell", an.run.id)
+
+
+def _clicked_name(an: Analysis) -> str:
+    return state.keyed("anomaly.clicked", *_context(an))
 
 
 def _default_threshold(an: Analysis) -> tuple[float, str]:
-    """(threshold, where from): the URL on first load, else a saved one, else max F1 on val."""
-    url = st.query_params.get("threshold")
-    if first_load() and url is not None and st.query_params.get("score") == an.score:
+    """(threshold, where from): the link's the first time, else a saved one, else max F1 on val."""
+    linked = url.take("threshold")
+    same_view = url.linked("run") == an.run.id and url.linked("score") in (None, an.score)
+    if linked is not None and same_view:  # the link's threshold belongs to its run and score
         try:
-            value = float(url)
+            value = float(linked)
             if np.isfinite(value):
                 return value, "manual"
         except ValueError:
@@ -40,26 +56,29 @@ def _default_threshold(an: Analysis) -> tuple[float, str]:
     return default_threshold(an.strategies, saved, an.values[an.test])
 
 
-def seed_threshold(an: Analysis) -> None:
-    """Reset the slider to the default when the run, score or normal classes change."""
-    context = (an.run.id, an.score, an.a.view.normal_classes)
-    if st.session_state.get(CONTEXT) != context or SLIDER not in st.session_state:
+def seed_threshold(an: Analysis) -> state.Threshold:
+    """The threshold of this run, score and normal classes from the session model (a default
+    the first time; a slider move not yet written back wins), put in the slider."""
+    moved = state.moved_widget(SLIDER, _context(an))
+    if moved is not None:
+        state.set_threshold(*_context(an), float(moved), "manual")
+    current = state.threshold(*_context(an))
+    if current is None:
         value, source = _default_threshold(an)
-        value = float(np.clip(value, *an.bounds))
-        st.session_state[SLIDER] = value
-        st.session_state[STRATEGY] = (source, value)
-        st.session_state[CONTEXT] = context
-        st.session_state.pop(CLICKED, None)
+        state.set_threshold(*_context(an), float(np.clip(value, *an.bounds)), source)
+        current = state.threshold(*_context(an))
+    state.show_in_widget(SLIDER, _context(an), float(np.clip(current.value, *an.bounds)))
+    return current
 
 
 def _apply(an: Analysis, name: str) -> None:
     """Button callback: runs before the script, so it may still set the slider's value."""
-    st.session_state[CLICKED] = name
+    state.put(_clicked_name(an), name)
     threshold = an.strategies[name].threshold
     if threshold is not None:
         value = float(np.clip(threshold, *an.bounds))
-        st.session_state[SLIDER] = value
-        st.session_state[STRATEGY] = (name, value)
+        state.set_threshold(*_context(an), value, name)
+        state.show_in_widget(SLIDER, _context(an), value)
 
 
 def render_auto_thresholds(an: Analysis) -> None:
@@ -69,7 +88,7 @@ def render_auto_thresholds(an: Analysis) -> None:
         col.button(strategy_title(name), key=f"auto_{name}", on_click=_apply, args=(an, name),
                    help=fitted.explanation, width="stretch")
         col.caption(fitted.explanation)
-    clicked = st.session_state.get(CLICKED)
+    clicked = state.get(_clicked_name(an))
     if clicked in an.strategies:
         fitted = an.strategies[clicked]
         for warning in fitted.warnings:
@@ -96,12 +115,13 @@ def _render_save_and_export(an: Analysis, threshold: float) -> None:
     if cols[0].button("Save threshold with the run", key="anomaly_save",
                       help="The saved threshold is the default next time this run and score "
                            "are opened."):
-        name, value = st.session_state.get(STRATEGY, ("manual", None))
+        current = state.threshold(*_context(an))
         record = SavedThreshold.now(an.run.id, an.score, threshold, an.a.view.normal_classes,
-                                    name, value)
+                                    current.source if current else "manual",
+                                    current.value if current else None)
         path = saved_threshold_path(an.run, settings(), an.score)
         record.save(path)
-        cols[0].success(f"Saved {record.value:.6g} ({record.strategy}) to {path}")
+        cols[0].success(f"Saved {record.value:.6g} ({record.strategy}) to {plain(path)}")
     # A callable: built when clicked, not on every commit of the threshold.
     cols[1].download_button("Scores and decisions (CSV)",
                             lambda: decisions_frame(an.a, an.score, threshold, an.ds.classes)
@@ -113,15 +133,26 @@ def _render_save_and_export(an: Analysis, threshold: float) -> None:
 
 def render_threshold(an: Analysis) -> None:
     """The threshold panel on test scores (histogram, matrix, rates, ROC and PR follow the drag in
-    the browser); a committed value reruns this fragment: URL, gallery, save and CSV."""
+    the browser); a committed value reruns this fragment: model, URL, cell images, gallery, save
+    and CSV."""
 
     @st.fragment
     def panel() -> None:
+        cell_name = _cell_name(an)
         threshold = threshold_panel_ui(an.sweep, SLIDER, default=st.session_state[SLIDER],
                                        score_label=an.score, positive="anomaly",
-                                       negative="normal", bounds=an.bounds)
-        st.query_params["threshold"] = repr(float(threshold))
+                                       negative="normal", bounds=an.bounds,
+                                       picked=state.get(cell_name),
+                                       on_cell=lambda cell: state.put(cell_name, cell))
+        current = state.threshold(*_context(an))
+        if current is None or not np.isclose(current.value, threshold, rtol=1e-9, atol=0):
+            state.set_threshold(*_context(an), float(threshold), "manual")  # moved by hand
+        state.widget_written_back(SLIDER, _context(an), float(threshold))
+        url.show(threshold=repr(float(threshold)))
         st.subheader("Reconstructions")
+        cell = state.get(cell_name)
+        if cell:
+            render_cell(an, threshold, cell)
         render_gallery(an, threshold)
         st.subheader("Save and export")
         _render_save_and_export(an, threshold)

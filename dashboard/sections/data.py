@@ -10,8 +10,10 @@ from core.data.dataset import ImageDataset
 from core.data.preprocess import stages
 from core.data.splits import SPLITS
 from core.data.stats import class_counts, imbalance_ratio, pixel_stats
+from dashboard import state
 from dashboard.figures import class_balance_figure
 from dashboard.images import display_width, to_display
+from dashboard.text import plain
 
 IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
 
@@ -72,27 +74,35 @@ def _show(ds: ImageDataset, images: np.ndarray, captions: list[str]) -> None:
 def render_samples(ds: ImageDataset) -> None:
     """Seeded samples per class or 75 at random, filtered by split and class, reshufflable."""
     cols = st.columns([2, 2, 3, 1])
-    view = cols[0].radio("View", ["per class", "75 random"], horizontal=True, key="sample_view")
-    split = cols[1].selectbox("Split", ["all", *[s for s in SPLITS if len(ds.indices(s))]],
-                              key="sample_split")
-    chosen = cols[2].multiselect("Classes", list(ds.classes), key="sample_classes",
-                                 placeholder="all classes")
-    if cols[3].button("Reshuffle", icon=":material/shuffle:"):
-        st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
-    seed = st.session_state.get("sample_seed", 0)
+    splits = ["all", *[s for s in SPLITS if len(ds.indices(s))]]
+    names = list(ds.classes)
+    with cols[0]:
+        view = state.bound(st.radio, "sample_view", "data.view", "View", ["per class", "75 random"],
+                           default="per class", horizontal=True)
+    with cols[1]:
+        split = state.bound(st.selectbox, "sample_split", "data.split", "Split", splits,
+                            default="all", valid=lambda v: v in splits)
+    with cols[2]:
+        chosen = state.bound(st.multiselect, "sample_classes",
+                             state.keyed("data.classes", ds.spec.to_text()), "Classes", names,
+                             default=[], valid=lambda v: all(c in names for c in v),
+                             placeholder="all classes")
+    if cols[3].button("Reshuffle"):
+        state.put("data.seed", state.get("data.seed", 0) + 1)
+    seed = state.get("data.seed", 0)
     class_ids = [ds.classes.index(c) for c in chosen] or list(range(len(ds.classes)))
     pool = sampling.pool(ds.labels, class_ids, ds.indices(split) if split != "all" else None)
     if view == "75 random":
         picked = sampling.random(pool, 75, seed)
-        _show(ds, ds.images[picked], [ds.classes[i] for i in ds.labels[picked]])
+        _show(ds, ds.images[picked], [plain(ds.classes[i]) for i in ds.labels[picked]])
         return
-    n = st.slider("Images per class", 1, 20, 8, key="sample_n")
+    n = state.bound(st.slider, "sample_n", "data.per_class", "Images per class", 1, 20, default=8)
     shown = class_ids[:50]
     if len(class_ids) > len(shown):
         st.caption(f"Showing the first {len(shown)} of {len(class_ids)} classes; filter to see others.")
     sizes = sampling.class_sizes(ds.labels, pool, len(ds.classes))
     for cid, idx in sampling.per_class(ds.labels, pool, n, seed, shown).items():
-        st.markdown(f"**{ds.classes[cid]}** · {int(sizes[cid]):,} images")
+        st.markdown(f"**{plain(ds.classes[cid])}** · {int(sizes[cid]):,} images")
         if len(idx):
             _show(ds, ds.images[idx], [f"#{i}" for i in idx])
 
@@ -100,13 +110,14 @@ def render_samples(ds: ImageDataset) -> None:
 def render_preprocessing(ds: ImageDataset) -> None:
     """The same few images after each preprocessing step, in order."""
     if not ds.spec.steps:
-        st.info("No preprocessing steps are set. Add steps in the sidebar (or use the cracks "
+        st.info("No preprocessing steps are set. Add steps in the sidebar (or use the crack-photo "
                 "recipe) to compare the images before and after.")
         return
-    st.caption("The same images after each step, in order: " + " -> ".join(ds.spec.steps))
-    picked = sampling.random(np.arange(len(ds.labels)), 8, st.session_state.get("sample_seed", 0))
+    st.caption("The same images after each step, in order: "
+               + " -> ".join(plain(step) for step in ds.spec.steps))
+    picked = sampling.random(np.arange(len(ds.labels)), 8, state.get("data.seed", 0))
     raw = ds.raw_images if ds.raw_images is not None else ds.images
     for name, images in stages(raw[picked], ds.spec.steps):
-        st.markdown(f"**{name}** · {images.shape[2]} x {images.shape[3]} x {images.shape[1]}")
+        st.markdown(f"**{plain(name)}** · {images.shape[2]} x {images.shape[3]} x {images.shape[1]}")
         _, h, w = images.shape[1:]
         st.image(to_display(images), width=display_width(h, w))

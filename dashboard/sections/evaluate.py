@@ -1,19 +1,16 @@
 """Sections of the Evaluate page; each takes cached predictions and draws one thing."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.data.dataset import ImageDataset
+from core.data.sampling import stratified
 from core.evaluation.classification import (
     COMPARED,
     Predictions,
-    cell_members,
     comparison_row,
     confident_mistakes,
-    confusion,
-    largest_confusion,
     metrics_csv,
     per_class_frame,
     predictions_frame,
@@ -22,13 +19,11 @@ from core.evaluation.classification import (
 from core.evaluation.sweep import ThresholdSweep
 from core.models import Kind
 from core.runs.store import Run
-from dashboard.figures import confusion_figure, curves_figure
-from dashboard.images import gallery_png, to_display
-from dashboard.state import settings
+from dashboard import state, url
+from dashboard.figures import curves_figure
+from dashboard.sections.evaluate_gallery import GALLERY, show_images
 from dashboard.widgets.run_picker import runs_of_kind
 from dashboard.widgets.threshold_panel import threshold_panel_ui
-
-GALLERY = 40  # images per gallery; the caption says when there are more
 
 
 def render_headline(metrics: dict) -> None:
@@ -55,92 +50,108 @@ def render_per_class(metrics: dict) -> None:
                                                                   "roc_auc")})
 
 
-def show_images(ds: ImageDataset, p: Predictions, rows: np.ndarray, caption) -> None:
-    """Up to GALLERY images of prediction rows (already ranked), labelled by caption(row), as
-    one picture (one encode, one request)."""
-    if len(rows) == 0:
-        st.caption("No images here.")
-        return
-    if len(rows) > GALLERY:
-        st.caption(f"Showing the {GALLERY} most confident of {len(rows):,} images.")
-    rows = rows[:GALLERY]
-    st.image(gallery_png(to_display(ds.images[p.index[rows]]), [caption(r) for r in rows]),
-             width="content")
-
-
-def render_confusion(ds: ImageDataset, p: Predictions) -> None:
-    """Matrix plus a cell picker; the picker's fragment reruns alone when a cell is chosen."""
-
-    @st.fragment
-    def panel() -> None:
-        names = list(p.classes)
-        matrix = confusion(p)
-        if "cell_true" not in st.session_state:  # start on the biggest confusion
-            t, q = largest_confusion(matrix)
-            st.session_state["cell_true"], st.session_state["cell_pred"] = names[t], names[q]
-        cols = st.columns([1, 1, 1])
-        normalized = cols[0].toggle("Normalise by row", key="cm_normalized")
-        true_name = cols[1].selectbox("True class", names, key="cell_true")
-        pred_name = cols[2].selectbox("Predicted as", names, key="cell_pred")
-        t, q = names.index(true_name), names.index(pred_name)
-        st.plotly_chart(confusion_figure(confusion(p, normalized) if normalized else matrix, names,
-                                         normalized, (t, q)), key="confusion_chart")
-        rows = cell_members(p, t, q)
-        st.markdown(f"**{len(rows):,}** images of **{true_name}** predicted as **{pred_name}**")
-        show_images(ds, p, rows, lambda r: f"#{p.index[r]} · {p.confidence[r]:.2f}")
-
-    panel()
-
-
-def render_roc(p: Predictions) -> None:
-    """One-vs-rest ROC (with micro and macro averages) and PR curves of the chosen classes."""
+def render_roc(p: Predictions, run: Run) -> None:
+    """One-vs-rest ROC (with micro and macro averages) and PR curves of the chosen classes; the
+    choice belongs to the run."""
     names = list(p.classes)
-    chosen = st.multiselect("Classes on the curves", names, default=names[:10], key="roc_classes")
+    chosen = state.bound(st.multiselect, "roc_classes", state.keyed("evaluate.curve_classes", run.id),
+                         "Classes on the curves", names, default=names[:10],
+                         valid=lambda v: isinstance(v, list) and all(c in names for c in v))
     curves = roc_pr_curves(p, [names.index(c) for c in chosen])
     averages = {k: curves[k] for k in ("micro", "macro") if k in curves}
     cols = st.columns(2)
     cols[0].markdown("**ROC, one class vs the rest**")
     cols[0].plotly_chart(curves_figure(curves["roc"], "false positive rate", "true positive rate",
                                        diagonal=True, extra={f"{k}-average": v for k, v in
-                                                             averages.items()}), key="roc_chart")
+                                                             averages.items()},
+                                       area_title="ROC AUC"), key="roc_chart")
     cols[1].markdown("**Precision-recall**")
-    cols[1].plotly_chart(curves_figure(curves["pr"], "recall", "precision", diagonal=False),
-                         key="pr_chart")
+    cols[1].plotly_chart(curves_figure(curves["pr"], "recall", "precision", diagonal=False,
+                                       area_title="average precision"), key="pr_chart")
+    if not chosen:
+        st.caption("Choose classes above to draw their curves.")
+
+
+def positive_class_ui(p: Predictions, run: Run) -> int:
+    """Two classes: which one the threshold calls (the run's own choice; the second by default)."""
+    names = list(p.classes)
+    positive = state.bound(st.selectbox, "binary_positive", state.keyed("evaluate.positive", run.id),
+                           "Positive class (called at or above the threshold)", names,
+                           default=names[1], valid=lambda v: v in names)
+    url.show(positive=positive)
+    return names.index(positive)
+
+
+def _probability(text: str | None) -> bool:
+    try:
+        return 0.0 <= float(text) <= 1.0
+    except (TypeError, ValueError):
+        return False
 
 
 @st.fragment
-def render_binary_threshold(p: Predictions) -> None:
-    """Two classes: a threshold on the probability of the chosen positive class (the second by
-    default) in the shared threshold panel; a fragment, so a commit reruns only the panel."""
-    k = st.selectbox("Positive class", [1, 0], key="binary_positive",
-                     format_func=lambda c: str(p.classes[c]))
-    positive, negative = str(p.classes[k]), str(p.classes[1 - k])
-    sweep = ThresholdSweep(p.proba[:, k], p.y_true == k)
-    threshold_panel_ui(sweep, f"binary_threshold_{k}", default=0.5, score_label=f"P({positive})",
-                       positive=positive, negative=negative, bounds=(0.0, 1.0))
+def render_binary_threshold(p: Predictions, run: Run, positive: int) -> None:
+    """Two classes: a probability threshold on the positive class in the shared threshold panel
+    (a fragment: a commit reruns only the panel); the value belongs to the run and positive class."""
+    negative = 1 - positive
+    name, owner = state.keyed("evaluate.binary_threshold", run.id, positive), (run.id, positive)
+    if not state.has(name):
+        linked = url.take("threshold")
+        same_view = url.linked("run") == run.id and url.linked("positive") in (
+            None, p.classes[positive])
+        state.put(name, float(linked) if same_view and _probability(linked) else 0.5)
+    moved = state.moved_widget("binary_threshold", owner)
+    if moved is not None:
+        state.put(name, float(moved))
+    value = float(state.get(name))
+    state.show_in_widget("binary_threshold", owner, value)
+    sweep = ThresholdSweep(p.proba[:, positive], p.y_true == positive)
+    threshold = threshold_panel_ui(sweep, "binary_threshold", default=value,
+                                   score_label=f"P({p.classes[positive]})",
+                                   positive=str(p.classes[positive]),
+                                   negative=str(p.classes[negative]), bounds=(0.0, 1.0))
+    state.put(name, float(threshold))
+    state.widget_written_back("binary_threshold", owner, float(threshold))
+    url.show(threshold=repr(float(threshold)))
 
 
 def render_mistakes(ds: ImageDataset, p: Predictions) -> None:
+    """The misclassified images, an equal share per true class, the most confident first."""
     rows = confident_mistakes(p)
-    st.markdown(f"**{len(rows):,}** misclassified images, most confident mistakes first.")
-    show_images(ds, p, rows, lambda r: f"{p.classes[p.y_true[r]]}→{p.classes[p.y_pred[r]]} "
-                                       f"{p.confidence[r]:.2f}")
+    picked = stratified(rows, p.y_true[rows], GALLERY)
+    st.markdown(f"**{len(rows):,}** misclassified images.")
+    if len(rows) > len(picked):
+        st.caption(f"Showing {len(picked)} of them: an equal share of each true class, the most "
+                   "confident mistakes first.")
+    show_images(ds, p, picked, lambda r: f"{p.classes[p.y_true[r]]}→"
+                                       f"{p.classes[p.y_pred[r]]} {p.confidence[r]:.2f}")
+
+
+def _comparison_row(other: Run, run: Run, split: str, metrics: dict) -> dict:
+    try:
+        return comparison_row(other, split, state.settings(), metrics if other.id == run.id
+                              else None)
+    except Exception as exc:  # a broken or mismatched run gets a row saying so
+        return {"run": other.name(), "model": "?", "note": f"could not be evaluated: {exc}"}
 
 
 def render_comparison(run: Run, split: str, metrics: dict) -> None:
-    """The chosen classifier runs side by side, best value per column highlighted."""
-    others = {r.id: r for r in runs_of_kind(Kind.classifiers())}
-    chosen = st.multiselect("Runs", list(others), default=[run.id], key="compare_runs",
-                            format_func=lambda i: others[i].name())
-    if not chosen:
-        return
+    """The current run (always first) beside the runs chosen to compare with it; best value per
+    column highlighted. The choice outlives run switches and pages."""
+    others = {r.id: r for r in runs_of_kind(Kind.classifiers()) if r.id != run.id}
+    chosen = state.bound(st.multiselect, "compare_runs", "evaluate.compared", "Compare with",
+                         list(others), default=[],
+                         valid=lambda v: isinstance(v, list) and all(i in others for i in v),
+                         format_func=lambda i: others[i].name(), placeholder="other runs")
     with st.spinner("Evaluating the chosen runs…"):
-        table = pd.DataFrame([comparison_row(others[i], split, settings(),
-                                             metrics if i == run.id else None) for i in chosen])
-    st.dataframe(table.style.highlight_max(subset=list(COMPARED), color="#cde8c5")
-                 .format({k: "{:.4f}" for k in COMPARED}), hide_index=True)
-    st.caption("Best value per column highlighted. Runs on other datasets are measured on their "
-               "own test split.")
+        table = pd.DataFrame([_comparison_row(r, run, split, metrics)
+                              for r in [run, *(others[i] for i in chosen)]])
+    shown = [k for k in COMPARED if k in table]
+    with st.container(key="comparison_table"):
+        st.dataframe(table.style.highlight_max(subset=shown, color="#cde8c5")
+                     .format({k: "{:.4f}" for k in shown}), hide_index=True)
+    st.caption("The first row is the run above. Best value per column highlighted. Runs on other "
+               "datasets are measured on their own test split.")
 
 
 def render_downloads(run: Run, split: str, p: Predictions, metrics: dict) -> None:

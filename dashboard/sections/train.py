@@ -1,13 +1,16 @@
-"""The Train page's live view of a run: progress, curves, a status line. Read-only: the page
+"""The Train page's live view of runs: progress, curves, a status line. Read-only: the page
 launches runs as processes and only reads their folders."""
 from __future__ import annotations
 
 import streamlit as st
 
+from core.models import model_kind
 from core.runs.jobs import train_command
 from core.runs.store import ACTIVE, Run, RunStore
+from dashboard import state
 from dashboard.figures import training_curves_figure
-from dashboard.state import watched_runs
+from dashboard.text import plain
+from dashboard.widgets.run_picker import run_title
 
 MAX_SHOWN = 4  # live panels at once
 
@@ -28,61 +31,92 @@ def progress_text(status: dict) -> str:
 
 def render_state_message(status: dict) -> None:
     """What a finished run's state means, and what to do next."""
-    state = status.get("state", "?")
+    state_name = status.get("state", "?")
     best = status.get("best_metric")
     best_text = f" Best {status.get('monitor')}: {best:.4f} (epoch {status.get('best_epoch')})." \
-        if best is not None else ""
-    if state == "done":
+        if isinstance(best, (int, float)) else ""
+    if state_name == "done":
         st.success(f"Finished.{best_text}")
-    elif state == "stopped":
+    elif state_name == "stopped":
         st.info(f"Stopped on request; its checkpoint is saved and it can be resumed.{best_text}")
-    elif state == "diverged":
+    elif state_name == "diverged":
         st.error(f"Diverged: the loss blew up, so the run stopped. The best checkpoint from before "
                  f"is kept.{best_text} Try a lower learning rate.")
-    elif state == "interrupted":
-        st.warning(f"Interrupted: its process is gone (killed or crashed). Its last checkpoint is "
-                   f"intact and it can be resumed.{best_text}")
-    elif state == "failed":
-        st.error(f"Failed: {status.get('error') or 'see log.txt in the run folder'}")
+    elif state_name == "interrupted":
+        st.warning(f"Interrupted: its process is gone (killed or crashed).{best_text} Resume it "
+                   "from the Runs page if it saved a checkpoint.")
+    elif state_name == "failed":
+        st.error("Failed: " + plain(status.get("error") or "see log.txt in the run folder"))
+    elif state_name == "broken":
+        st.error("This run folder cannot be read: " + plain(status.get("error") or "?"))
+
+
+def safe_status(run: Run) -> dict:
+    """The run's status; a folder that cannot be read reads as "broken" with the reason."""
+    try:
+        status = run.status()
+        return status if isinstance(status, dict) else {"state": "broken",
+                                                         "error": "status.json is not an object"}
+    except Exception as exc:  # junk in a run folder must not take the page down
+        return {"state": "broken", "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _stop_button(run: Run, status: dict, col) -> None:
+    if run.stop_requested():
+        col.button("Stopping…", key=f"stop_{run.id}", disabled=True)
+    elif col.button("Stop", key=f"stop_{run.id}"):
+        run.request_stop()
+        st.toast("Stop requested: the run ends after the current batch.")
 
 
 def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
-    """Progress and curves, redrawn from the run folder every second while the run is active."""
+    """Progress and curves, redrawn from the run folder every second while the run is active;
+    drawn once when it is not."""
+    active = safe_status(run).get("state") in ACTIVE
+    try:
+        quality = model_kind(run.config().model).quality_metric
+    except Exception:
+        quality = None
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=1.0 if active else None)
     def panel() -> None:
-        status = run.status()
-        state = status.get("state", "?")
+        status = safe_status(run)
+        state_name = status.get("state", "?")
         cols = st.columns([6, 1])
-        cols[0].progress(float((status.get("progress") or {}).get("fraction", 0.0)),
-                         text=f"**{run.name()}** · {state} · "
+        cols[0].progress(float((status.get("progress") or {}).get("fraction", 0.0) or 0.0),
+                         text=f"**{plain(run_title(run))}** · {state_name} · "
                               + progress_text(status))
-        if state in ACTIVE and not run.read_only:
-            if cols[1].button("Stop", key=f"stop_{run.id}", icon=":material/stop:"):
-                run.request_stop()
-                st.toast("Stop requested: the run ends after the current batch.")
+        if state_name in ACTIVE and not run.read_only:
+            _stop_button(run, status, cols[1])
         else:
             render_state_message(status)
-        st.plotly_chart(training_curves_figure(run.metrics(), smoothing, log_y),
+        st.plotly_chart(training_curves_figure(run.metrics(), smoothing, log_y, quality),
                         key=f"curves_{run.id}")
+        if active and state_name not in ACTIVE:
+            st.rerun()  # the whole page: this panel stops ticking, the runs list is redrawn
 
     panel()
 
 
 def render_live_runs(store: RunStore) -> None:
     """Runs started here plus any other active run (started elsewhere, or before a reload), each
-    live, with the command that runs it from a terminal; guidance (and a stop) when there is none."""
-    watched = watched_runs()
-    active = [r.id for r in store.list() if r.status().get("state") in ACTIVE]
-    shown = list(dict.fromkeys(active + watched))[:MAX_SHOWN]
+    live, with the command that runs it from a terminal; guidance when there is none."""
+    runs = {r.id: r for r in store.list()}
+    gone = {i for i in state.watched_runs() if i not in runs}
+    if gone:  # deleted on the Runs page or by hand
+        state.forget_runs(gone)
+    active = [i for i, r in runs.items() if safe_status(r).get("state") in ACTIVE]
+    shown = list(dict.fromkeys(active + state.watched_runs()))[:MAX_SHOWN]
     if not shown:
         st.info("No run yet: choose settings and press Train. Past runs are on the Runs page.")
-        st.stop()
+        return
     cols = st.columns([3, 1])
-    smoothing = cols[0].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="train_smoothing")
-    log_y = cols[1].toggle("Log-scale loss", key="train_log")
+    with cols[0]:
+        smoothing = state.bound(st.slider, "train_smoothing", "train.curve_smoothing", "Smoothing",
+                                0.0, 0.99, default=0.6, step=0.01)
+    with cols[1]:
+        log_y = state.bound(st.toggle, "train_log", "train.log_y", "Log-scale loss", default=False)
     for run_id in shown:
-        run = store.get(run_id)
-        render_live_run(run, smoothing, log_y)
+        render_live_run(runs[run_id], smoothing, log_y)
         with st.expander("The same run from a terminal"):
-            st.code(" ".join(train_command(run)), language="bash")
+            st.code(" ".join(train_command(runs[run_id])), language="bash")

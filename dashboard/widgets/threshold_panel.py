@@ -78,6 +78,13 @@ def _on_commit(key: str, panel_key: str, bounds: tuple[float, float]) -> None:
         st.session_state[key] = float(min(max(value, bounds[0]), bounds[1]))
 
 
+def _on_cell(panel_key: str, on_cell) -> None:
+    """A click on a matrix cell: "TP", "FP", "TN" or "FN" (anything else is ignored)."""
+    value = (st.session_state.get(panel_key) or {}).get("cell")
+    if value in ("TP", "FP", "TN", "FN"):
+        on_cell(value)
+
+
 def _on_missing() -> None:
     """The browser lacks a payload this session thought it had sent: send it again."""
     st.session_state[SENT] = []
@@ -85,9 +92,11 @@ def _on_missing() -> None:
 
 def threshold_panel_ui(sweep: ThresholdSweep, key: str, *, default: float, score_label: str,
                        positive: str, negative: str,
-                       bounds: tuple[float, float] | None = None) -> float:
+                       bounds: tuple[float, float] | None = None, picked: str | None = None,
+                       on_cell=None) -> float:
     """Draw the panel for the sweep; returns the committed threshold (kept at session_state[key],
-    seeded with default). Call it inside a fragment so a commit reruns only what follows it."""
+    seeded with default). Call it inside a fragment so a commit reruns only what follows it.
+    on_cell(outcome) hears a click on a matrix cell; picked outlines the cell shown below."""
     lo, hi = bounds or (float(sweep.sorted_scores_[0]), float(sweep.sorted_scores_[-1]))
     if not hi > lo:
         hi = lo + 1.0
@@ -100,13 +109,15 @@ def threshold_panel_ui(sweep: ThresholdSweep, key: str, *, default: float, score
 
     ident = payload_id(sweep, (lo, hi))
     sent = list(st.session_state.get(SENT, []))
-    data = {"id": ident, "value": value, "bounds": [lo, hi],
+    data = {"id": ident, "value": value, "bounds": [lo, hi], "picked": picked,
             "labels": {"score": score_label, "positive": positive, "negative": negative},
             "payload": None if ident in sent else sweep_payload(sweep, (lo, hi))}
     if ident not in sent:
         st.session_state[SENT] = (sent + [ident])[-MAX_SENT:]
     panel_key = f"{key}_panel"
-    _mount(key=panel_key, data=data, height="content",
-           on_commit_change=partial(_on_commit, key, panel_key, (lo, hi)),
-           on_missing_change=_on_missing)
+    callbacks = {"on_commit_change": partial(_on_commit, key, panel_key, (lo, hi)),
+                 "on_missing_change": _on_missing}
+    if on_cell is not None:
+        callbacks["on_cell_change"] = partial(_on_cell, panel_key, on_cell)
+    _mount(key=panel_key, data=data, height="content", **callbacks)
     return value

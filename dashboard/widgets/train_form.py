@@ -1,4 +1,5 @@
-"""The Train page's settings form: returns a validated TrainConfig, or shows why not."""
+"""The Train page's settings: every widget seeded from the session model, a TrainConfig built on
+each run, and the reasons it cannot train (the Train button is disabled while there are any)."""
 from __future__ import annotations
 
 from dataclasses import fields
@@ -7,17 +8,26 @@ import streamlit as st
 
 from core.data.dataset import ImageDataset
 from core.errors import UserError
-from core.models import MODELS, Kind, build_model
+from core.models import MODELS, Kind
 from core.models.losses import LOSSES_BY_KIND
 from core.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from core.training.preflight import training_problems
+from dashboard import state, url
+from dashboard.widgets.architecture import architecture_ui
+
+SCHEDULE_TITLES = {"none": "constant", "cosine": "cosine", "step": "step", "onecycle": "one-cycle"}
 
 
 def model_picker_ui() -> str:
-    """Model choice outside the form, so the form can show the fields that model needs."""
+    """Model choice; the fields below follow the model's kind."""
     names = list(MODELS)
-    name = st.selectbox("Model", names, key="train_model",
-                        format_func=lambda n: f"{MODELS[n].kind.title} · {MODELS[n].title}")
+    if not state.has("train.model") and url.peek("model") in MODELS:
+        state.put("train.model", url.take("model"))
+    name = state.bound(st.selectbox, "train_model", "train.model", "Model", names,
+                       default="default_cnn", valid=lambda n: n in MODELS,
+                       format_func=lambda n: f"{MODELS[n].kind.title} · {MODELS[n].title}")
     st.caption(MODELS[name].description)
+    url.show(model=name)
     return name
 
 
@@ -25,53 +35,69 @@ def _kind_fields(kind: Kind, ds: ImageDataset) -> dict:
     """Settings that only make sense for this kind of model."""
     out: dict = {"loss_params": {}}
     losses = ["auto", *LOSSES_BY_KIND[kind]]
-    out["loss"] = st.selectbox("Loss", losses, help="auto: cross-entropy, MSE or the ELBO")
+    out["loss"] = state.bound(st.selectbox, "train_loss", state.keyed("train.loss", kind), "Loss",
+                              losses, default="auto", valid=lambda v: v in losses,
+                              help="auto: cross-entropy, MSE or the ELBO")
     if kind.predicts_classes:
         # A one-pixel shift is 1/8 of a digits image and costs accuracy there; it helps from 28 px.
-        out["augment"] = st.checkbox("Light augmentation (random shifts)", value=ds.shape[1] >= 28)
-        smoothing = st.slider("Label smoothing", 0.0, 0.3, 0.0, 0.05)
+        out["augment"] = state.bound(st.checkbox, "train_augment", "train.augment",
+                                     "Light augmentation (random shifts)",
+                                     default=ds.shape[1] >= 28)
+        smoothing = state.bound(st.slider, "train_smoothing_label", "train.label_smoothing",
+                                "Label smoothing", 0.0, 0.3, default=0.0, step=0.05)
         if smoothing and out["loss"] in ("auto", "cross_entropy"):
             out["loss_params"]["label_smoothing"] = smoothing
         return out
     cols = st.columns(2)
-    noise = cols[0].selectbox("Denoising", ["none", "gaussian", "mask"],
-                              help="Corrupt the inputs, reconstruct the clean images")
-    level = cols[1].slider("Noise level", 0.05, 0.9, 0.3, 0.05)
+    with cols[0]:
+        noise = state.bound(st.selectbox, "train_noise", "train.noise", "Denoising",
+                            ["none", "gaussian", "mask"], default="none",
+                            help="Corrupt the inputs, reconstruct the clean images")
+    with cols[1]:
+        level = state.bound(st.slider, "train_noise_level", "train.noise_level", "Noise level",
+                            0.05, 0.9, default=0.3, step=0.05)
     out["denoise"] = "" if noise == "none" else f"{noise}:{level}"
     if kind.has_elbo:
-        out["loss_params"]["beta"] = st.slider("beta (weight of the KL term)", 0.1, 10.0, 1.0, 0.1)
-    out["normal_classes"] = tuple(st.multiselect(
-        "Normal classes (train on these only)", list(ds.classes),
+        out["loss_params"]["beta"] = state.bound(
+            st.slider, "train_beta", "train.beta", "beta (weight of the KL term)", 0.1, 10.0,
+            default=1.0, step=0.1)
+    classes = list(ds.classes)
+    out["normal_classes"] = tuple(state.bound(
+        st.multiselect, "train_normal", state.keyed("train.normal", ds.spec.to_text()),
+        "Normal classes (train on these only)", classes, default=[],
+        valid=lambda v: all(c in classes for c in v),
         help="For anomaly detection: leave the anomaly classes out. Empty = all classes."))
     return out
 
 
-# Fields the form draws by hand above; every other TrainConfig field gets a generated widget under
+# Fields the form draws by hand; every other TrainConfig field gets a generated widget under
 # "More settings", so a new training option shows up here without touching this file.
 DRAWN = {"dataset", "model", "model_params", "loss", "loss_params", "epochs", "batch_size", "lr",
          "optimizer", "schedule", "patience", "seed", "device", "augment", "denoise",
          "normal_classes", "name"}
 
 
-def config_field_ui(f, container=st):
+def config_field_ui(f):
     """A widget for one TrainConfig field, from its type, default, help and choices."""
     label = f.name.replace("_", " ").capitalize()
     help_text, choices = f.metadata.get("help"), f.metadata.get("choices")
-    key = f"train_more_{f.name}"
+    key, name = f"train_more_{f.name}", f"train.more.{f.name}"
     if choices:
-        return container.selectbox(label, choices, index=list(choices).index(f.default),
-                                   help=help_text, key=key)
+        return state.bound(st.selectbox, key, name, label, choices, default=f.default,
+                           help=help_text)
     if isinstance(f.default, bool):
-        return container.checkbox(label, value=f.default, help=help_text, key=key)
+        return state.bound(st.checkbox, key, name, label, default=f.default, help=help_text)
     if isinstance(f.default, int):
-        return int(container.number_input(label, value=f.default, step=1, help=help_text, key=key))
+        return int(state.bound(st.number_input, key, name, label, default=f.default, step=1,
+                               help=help_text))
     if isinstance(f.default, float):
-        return float(container.number_input(label, value=f.default, format="%g", help=help_text,
-                                            key=key))
+        return float(state.bound(st.number_input, key, name, label, default=f.default,
+                                 format="%g", help=help_text))
     if isinstance(f.default, tuple):
-        text = container.text_input(label, ",".join(f.default), help=help_text, key=key)
+        text = state.bound(st.text_input, key, name, label, default=",".join(f.default),
+                           help=help_text)
         return tuple(v.strip() for v in text.split(",") if v.strip())
-    return container.text_input(label, str(f.default), help=help_text, key=key)
+    return state.bound(st.text_input, key, name, label, default=str(f.default), help=help_text)
 
 
 def more_settings_ui() -> dict:
@@ -83,40 +109,62 @@ def more_settings_ui() -> dict:
         return {f.name: config_field_ui(f) for f in extra}
 
 
-def train_form_ui(spec_text: str, ds: ImageDataset, model: str) -> TrainConfig | None:
-    """Draw the form; on submit return a config whose model builds on this dataset."""
+def _basics_ui(kind: Kind) -> dict:
+    """Epochs, batch, learning rate, optimizer, schedule, patience, seed and device: 3 a row, so
+    no choice is cut short."""
+    rows = [st.columns(3), st.columns(3), st.columns(3)]
+    with rows[0][0]:
+        epochs = state.bound(st.number_input, "train_epochs", state.keyed("train.epochs", kind),
+                             "Epochs", 1, 1000, default=10 if kind.predicts_classes else 20)
+    with rows[0][1]:
+        batch = state.bound(st.selectbox, "train_batch", "train.batch", "Batch size",
+                            [16, 32, 64, 128, 256, 512], default=64)
+    with rows[0][2]:
+        lr = state.bound(st.number_input, "train_lr", "train.lr", "Learning rate", 1e-5, 10.0,
+                         default=3e-3, format="%.5f")
+    with rows[1][0]:
+        optimizer = state.bound(st.selectbox, "train_optimizer", "train.optimizer", "Optimizer",
+                                list(OPTIMIZERS), default="adam")
+    with rows[1][1]:
+        schedule = state.bound(st.selectbox, "train_schedule", "train.schedule", "LR schedule",
+                               list(SCHEDULES), default="onecycle",
+                               format_func=lambda s: SCHEDULE_TITLES.get(s, s))
+    with rows[1][2]:
+        patience = state.bound(st.number_input, "train_patience", "train.patience",
+                               "Early-stop patience", 0, 100, default=0,
+                               help="Epochs without a better validation score; 0 = off")
+    with rows[2][0]:
+        seed = state.bound(st.number_input, "train_seed", "train.seed", "Seed", 0, 1_000_000,
+                           default=0)
+    with rows[2][1]:
+        device = state.bound(st.selectbox, "train_device", "train.device", "Device",
+                             ["auto", "cpu", "cuda", "mps"], default="auto")
+    return dict(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
+                schedule=schedule, patience=int(patience), seed=int(seed), device=device)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _problems(config_json: str, spec_text: str, _ds: ImageDataset) -> list[str]:
+    # Building the model is the slow part; cached per settings and dataset.
+    return training_problems(TrainConfig.from_json(config_json), _ds)
+
+
+def train_form_ui(spec_text: str, ds: ImageDataset, model: str) -> tuple[TrainConfig | None,
+                                                                          list[str]]:
+    """Draw the settings; return the config (None if the settings themselves are invalid) and
+    every reason it cannot train on this dataset."""
     kind = MODELS[model].kind
-    with st.form("train_form"):
-        cols = st.columns(4)
-        epochs = cols[0].number_input("Epochs", 1, 1000, 10 if kind.predicts_classes else 20)
-        batch = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256, 512], index=2)
-        lr = cols[2].number_input("Learning rate", 1e-5, 10.0, 3e-3, format="%.5f")
-        optimizer = cols[3].selectbox("Optimizer", OPTIMIZERS)
-        cols = st.columns(4)
-        schedule = cols[0].selectbox("LR schedule", SCHEDULES, index=SCHEDULES.index("onecycle"))
-        patience = cols[1].number_input("Early-stop patience", 0, 100, 0,
-                                        help="Epochs without a better validation score; 0 = off")
-        seed = cols[2].number_input("Seed", 0, 1_000_000, 0)
-        device = cols[3].selectbox("Device", ["auto", "cpu", "cuda", "mps"])
-        extra = _kind_fields(kind, ds)
-        extra.update(more_settings_ui())
-        name = st.text_input("Run name (optional)")
-        submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
-    if not submitted:
-        return None
+    basics = _basics_ui(kind)
+    params, param_problems = architecture_ui(model)
+    extra = _kind_fields(kind, ds)
+    extra.update(more_settings_ui())
+    name = state.bound(st.text_input, "train_name", "train.name", "Run name (optional)",
+                       default="")
     try:
-        config = TrainConfig(dataset=spec_text, model=model, epochs=int(epochs), batch_size=int(batch),
-                             lr=float(lr), optimizer=optimizer, schedule=schedule,
-                             patience=int(patience), seed=int(seed), device=device, name=name,
-                             **extra)
-        # Build once here so a model that cannot take these images is refused before launch.
-        build_model(model, ds.shape, len(ds.classes), config.model_params,
-                    binary_head=config.loss == "bce")
-        if config.loss == "bce" and len(ds.classes) != 2:
-            raise UserError("binary cross-entropy needs a two-class dataset")
-        if len(config.normal_classes) == len(ds.classes):
-            raise UserError("every class is normal: leave at least one class out as the anomaly")
+        config = TrainConfig(dataset=spec_text, model=model, model_params=params, name=name,
+                             **basics, **extra)
     except UserError as exc:
-        st.error(f"Not started: {exc}")
-        return None
-    return config
+        return None, [*param_problems, str(exc)]
+    if param_problems:
+        return config, param_problems
+    return config, _problems(config.to_json(), spec_text, ds)

@@ -77,3 +77,27 @@ def page(browser):
     context.set_default_timeout(60_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="session")
+def journey_app(tmp_path_factory, request):
+    """A second app for the user journeys, whose only data root lies outside its workspace (as
+    with DASH_DATA_ROOTS=/data): the app's own upload folder must still be allowed."""
+    from tests.e2e.journey import JourneyApp
+
+    tmp = tmp_path_factory.mktemp("journeys")
+    root = tmp / "data-root"
+    root.mkdir()
+    server = srv.start_app(workspace=tmp / "workspace", log_path=tmp / "streamlit.log",
+                           env={"DASH_DATA_ROOTS": str(root)})
+    try:
+        srv.wait_healthy(server, timeout=90)
+        yield JourneyApp(server.url, tmp / "workspace", root)
+    except Exception:
+        request.session.e2e_failed = True
+        raise
+    finally:
+        server.stop()
+        if getattr(request.session, "e2e_failed", False):
+            srv.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(server.log_path, srv.ARTIFACTS / "streamlit-journeys.log")

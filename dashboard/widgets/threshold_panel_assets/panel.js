@@ -1,7 +1,8 @@
 // The threshold panel: a histogram with the threshold line, a slider on the same axis, the
 // confusion matrix, six rates and the operating point on ROC and PR, all answered here for every
 // pointer or key position (sweep.js) and painted in the same frame. Python hears one value per
-// release or keyboard commit (the "commit" trigger). Text from Python goes in as textContent only.
+// release or keyboard commit (the "commit" trigger), and the cell a click (or Enter) picks in the
+// matrix (the "cell" trigger). Text from Python goes in as textContent only.
 
 const KEY_COMMIT_MS = 400;  // a burst of key presses is committed once, this long after the last
 const PAGE_SHARE = 0.05;  // PageUp/PageDown move by this share of the negative scores
@@ -21,6 +22,7 @@ class Panel {
     this.percentile = q(".tp-percentile");
     this.cells = Object.fromEntries([...parent.querySelectorAll("[data-cell]")]
       .map((td) => [td.dataset.cell, td.querySelector("b")]));
+    this.cellTds = [...parent.querySelectorAll("[data-cell]")];
     this.rates = Object.fromEntries([...parent.querySelectorAll("[data-rate]")]
       .map((dd) => [dd.dataset.rate, dd]));
     this.curveSvgs = {roc: q(".tp-roc"), pr: q(".tp-pr")};
@@ -54,6 +56,8 @@ class Panel {
     this.parent.querySelectorAll(".tp-pos-name").forEach((n) => n.textContent = data.labels.positive);
     this.parent.querySelectorAll(".tp-neg-name").forEach((n) => n.textContent = data.labels.negative);
     this.labels = data.labels;
+    for (const td of this.cellTds)
+      td.classList.toggle("tp-picked", td.dataset.cell.toUpperCase() === data.picked);
     const fresh = p !== this.p || data.bounds[0] !== this.lo || data.bounds[1] !== this.hi;
     this.p = p;
     [this.lo, this.hi] = data.bounds;
@@ -149,6 +153,11 @@ class Panel {
       target.addEventListener("pointermove", move);
       target.addEventListener("pointerup", end);
       target.addEventListener("pointercancel", end);
+    }
+    for (const td of this.cellTds) {  // a cell is a button: its images show below the panel
+      const pick = () => this.setTrigger && this.setTrigger("cell", td.dataset.cell.toUpperCase());
+      td.addEventListener("click", pick);
+      td.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); } });
     }
     this.track.addEventListener("keydown", (e) => this.key(e));
     this.track.addEventListener("blur", () => { if (this.keyTimer) this.commit(); });

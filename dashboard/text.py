@@ -1,0 +1,30 @@
+"""User-provided names (classes, runs, files) shown as the plain text they are.
+
+Streamlit renders Markdown in st.markdown, captions, image captions, metric and expander labels,
+radio options, alerts and progress text: a class folder named `![x](http://host/x.png)` would
+make the browser fetch that image. `plain` escapes a name for those places; selectbox and
+multiselect options, st.text, st.code and dataframes show text as is and need nothing. Plotly
+reads a few HTML tags in its labels, so names go through `plot_text` there.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|&])")  # inline syntax: emphasis, links, code, maths
+_BLOCK_START = re.compile(r"^(\s*\d+|\s*)([.)]|(?<!\d)[#+\-=])")  # heading/list at the start
+# Streamlit turns ":material/name:" and ":streamlit:" into icons even when the colons are
+# escaped; a word joiner (invisible, zero width) after the colon stops that.
+_ICON = re.compile(r":(?=material/|streamlit:)")
+
+
+def plain(name: object) -> str:
+    """`name` as literal text inside Streamlit Markdown."""
+    escaped = _MARKDOWN.sub(r"\\\1", str(name).replace("\n", " "))
+    escaped = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    return _ICON.sub(":\u2060", escaped)
+
+
+def plot_text(name: object) -> str:
+    """`name` as literal text in a plotly label, legend or hover text."""
+    return html.escape(str(name), quote=False)

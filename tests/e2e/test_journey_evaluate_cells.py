@@ -1,0 +1,69 @@
+"""Journey 5: a click on a confusion-matrix cell shows that cell's images; switching to another
+run makes the curves and the comparison follow it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from core.evaluation.classification import confusion, predict
+from core.runs.store import open_store
+from core.settings import Settings
+from core.training.config import TrainConfig
+from core.training.runner import train_run
+from tests.e2e import journey as j
+from tests.e2e import server as srv
+
+pytestmark = pytest.mark.browser
+NAME = "Threes and eights"
+
+
+def _second_run(journey_app) -> str:
+    """A real two-class run in the journey app's workspace (a few epochs of a small MLP)."""
+    store = open_store(Settings(journey_app.workspace.resolve(), (journey_app.data_root,)))
+    config = TrainConfig(dataset="digits?classes=3,8", model="mlp", model_params={"hidden": [16]},
+                         epochs=2, schedule="none", lr=1e-2, name=NAME)
+    run = store.create(config)
+    assert train_run(run, config)[0] == "done"
+    return run.id
+
+
+def test_a_clicked_cell_shows_its_images_and_a_run_switch_is_followed(page, journey_app):
+    run_id = _second_run(journey_app)
+    shipped = Settings(journey_app.workspace, (journey_app.data_root,))
+    p = predict(open_store(shipped).get("digits-classifier"), "test", shipped)
+    matrix = confusion(p)
+    page.goto(journey_app.url + "/evaluate?run=digits-classifier")
+    expect(j.metric(page, "accuracy")).to_be_visible(timeout=180_000)
+    page.wait_for_selector(".st-key-confusion_chart .nsewdrag", timeout=60_000)
+    j.settle(page)
+
+    for t, q in ((3, 3), (8, 8)):
+        j.click_cell(page, "confusion_chart", t, q, len(p.classes))
+        line = page.locator(j.MAIN).get_by_text(
+            re.compile(rf"^[\d,]+ images of {t} predicted as {q}$"))
+        expect(line).to_be_visible(timeout=60_000)
+        assert int(line.inner_text().split()[0].replace(",", "")) == matrix[t, q]
+        j.settle(page)
+        gallery = page.locator(".st-key-cell_gallery [data-testid='stImageCaption']")
+        captions = gallery.all_inner_texts()
+        assert len(captions) == min(int(matrix[t, q]), 40)
+        members = set(p.index[(p.y_true == t) & (p.y_pred == q)].tolist())
+        assert {int(c.split(" ·")[0].lstrip("#")) for c in captions} <= members
+        expect(page.get_by_role("combobox", name="True class")).to_have_value(str(t))
+        expect(page).to_have_url(re.compile(rf"cell={t}-{q}"))
+    j.no_exception(page)
+
+    srv.choose(page, "Classifier run", f"{NAME} · mlp · done")
+    expect(j.metric(page, "accuracy")).to_be_visible(timeout=180_000)
+    j.settle(page)
+    expect(page).to_have_url(re.compile(rf"run={run_id}"))
+    assert j.multiselect_values(page, "roc_classes") == ["3", "8"]
+    page.wait_for_function(f"() => ({j.PLOT_JS})('.st-key-pr_chart')?.length === 2")
+    assert [n.split(" (")[0] for n in j.trace_names(page, "pr_chart")] == ["3", "8"]
+    rows = j.table_rows(page, "comparison_table")
+    assert rows[0][0] == NAME and len(rows) == 1
+    j.no_exception(page)
+    j.shot(page, "journey_evaluate_cells.png")
+
