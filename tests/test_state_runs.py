@@ -10,7 +10,7 @@ from core.anomaly.scores import compute_scores
 from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
-from tests.apptest_helpers import metric, open_page
+from tests.apptest_helpers import open_page, panel_data
 
 AE = "digits-anomaly-ae"
 
@@ -51,17 +51,21 @@ def test_evaluate_choices_belong_to_their_run(settings, two_class_run) -> None:
 
 def test_two_class_threshold_follows_the_chosen_positive_class(settings, two_class_run) -> None:
     from core.evaluation.classification import predict
-    from core.evaluation.sweep import ThresholdSweep
 
     at = open_page("evaluate", run=two_class_run.id)
     assert at.selectbox(key="binary_positive").value == "8"
     at.selectbox(key="binary_positive").set_value("3").run()
-    at.slider(key="binary_threshold").set_value(0.7).run()
+    at.session_state["binary_threshold"] = 0.7  # what the panel's commit stores
+    at.run()
     p = predict(two_class_run, "test", settings)
-    m = ThresholdSweep(p.proba[:, 0], p.y_true == 0).metrics(0.7)
-    assert metric(at, "TPR (recall)") == f"{m['tpr']:.3f}"
-    assert "called 3" in at.slider(key="binary_threshold").label
+    data = panel_data(at, "binary_threshold")
+    assert data["value"] == 0.7 and data["labels"]["positive"] == "3"
+    assert data["payload"] is None or data["payload"]["table"]["n_pos"] == int((p.y_true == 0).sum())
     assert at.query_params["positive"] == "3" and float(at.query_params["threshold"]) == 0.7
+    at.selectbox(key="binary_positive").set_value("8").run()  # the other class has its own value
+    assert panel_data(at, "binary_threshold")["value"] == 0.5
+    at.selectbox(key="binary_positive").set_value("3").run()
+    assert panel_data(at, "binary_threshold")["value"] == 0.7
 
 
 def test_anomaly_choices_survive_pages_and_run_switches(settings) -> None:
@@ -70,15 +74,15 @@ def test_anomaly_choices_survive_pages_and_run_switches(settings) -> None:
     at.multiselect(key="anomaly_normal").set_value([str(d) for d in range(8)]).run()
     a = compute_scores(open_store(settings).get(AE), settings, tuple(str(d) for d in range(8)))
     tuned = float(np.quantile(a.scores["l1"][a.part("test")], 0.6))
-    at.slider(key="anomaly_threshold").set_value(tuned).run()
-    shown = metric(at, "TPR (recall)")
+    at.session_state["anomaly_threshold"] = tuned  # what the panel's commit stores
+    at.run()
 
     def same_view() -> None:
         assert not at.exception, at.exception
         assert at.selectbox(key="anomaly_score").value == "l1"
         assert at.multiselect(key="anomaly_normal").value == [str(d) for d in range(8)]
-        assert at.slider(key="anomaly_threshold").value == pytest.approx(tuned)
-        assert metric(at, "TPR (recall)") == shown
+        assert panel_data(at, "anomaly_threshold")["value"] == pytest.approx(tuned)
+        assert float(at.query_params["threshold"]) == pytest.approx(tuned)
 
     at.switch_page("../pages/data.py").run()
     at.switch_page("../pages/anomaly.py").run()
@@ -128,7 +132,7 @@ def test_train_keeps_its_runs_across_pages_and_forgets_deleted_ones(settings) ->
 
 def test_a_linked_threshold_applies_only_to_its_own_run(settings) -> None:
     linked = open_page("anomaly", run=AE, score="mse", threshold="0.02")
-    assert linked.slider(key="anomaly_threshold").value == pytest.approx(0.02)
+    assert panel_data(linked, "anomaly_threshold")["value"] == pytest.approx(0.02)
     other = open_page("anomaly", run="no-such-run", score="mse", threshold="0.02")
     assert other.selectbox(key="run_picker").value != "no-such-run"
-    assert other.slider(key="anomaly_threshold").value != pytest.approx(0.02)
+    assert panel_data(other, "anomaly_threshold")["value"] != pytest.approx(0.02)
