@@ -12,6 +12,7 @@ import torch
 from core.errors import UserError
 from core.models import build_model, count_parameters, model_kind
 from core.models.losses import check_loss, default_loss, make_loss
+from core.runs.metrics import RecordType
 from core.training.augment import corrupt, random_shift
 from core.training.config import TrainConfig
 from core.training.data import TrainData
@@ -129,7 +130,13 @@ class Trainer:
             x = self.data.x_train[idx].float().div_(255.0)
             y = self.data.y_train[idx]
             out = self.net(self._inputs(x))
-            loss = self._loss(out, x, y)
+            try:
+                loss = self._loss(out, x, y)
+            except RuntimeError:  # e.g. binary_cross_entropy refusing NaN: the model blew up
+                if _finite(out):
+                    raise
+                diverged = True
+                break
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -148,7 +155,7 @@ class Trainer:
                 value = loss.item() if should_log else 0.0
                 stopped, diverged = self.ctx.any_flag(asked, self._blew_up(value))
                 if should_log and not diverged and self.callbacks.on_step:
-                    self.callbacks.on_step({"type": "step", "step": self.step, "train_loss": value,
+                    self.callbacks.on_step({"type": RecordType.STEP, "step": self.step, "train_loss": value,
                                             "epoch": self.epoch + (first + len(idx)) / len(perm)})
                 if stopped:
                     self.partial_epoch = {"perm": full_perm, "next": first + self.batch_size,
@@ -230,9 +237,10 @@ class Trainer:
                 self.best_val_loss = val["val_loss"]
             else:
                 self.bad_epochs += 1
-            record = {"type": "epoch", "epoch": self.epoch, "step": self.step,
+            record = {"type": RecordType.EPOCH, "epoch": self.epoch, "step": self.step,
                       **{k: v for k, v in train.items() if k not in ("stopped", "diverged")},
-                      **val, "lr": self.optimizer.param_groups[0]["lr"], "best": improved}
+                      **val, "lr": self.optimizer.param_groups[0]["lr"], "best": improved,
+                      "threads": torch.get_num_threads()}
             if self.callbacks.on_epoch:
                 self.callbacks.on_epoch(record)
             if improved:
@@ -284,6 +292,10 @@ class Trainer:
         self.noise_gen.set_state(state["rng"]["noise"].cpu())
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
+
+
+def _finite(out: torch.Tensor | tuple[torch.Tensor, ...]) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in (out if isinstance(out, tuple) else (out,)))
 
 
 def _optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
