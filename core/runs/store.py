@@ -43,12 +43,14 @@ ACTIVE = (RunState.QUEUED, RunState.RUNNING)
 STALE_AFTER_S = 30.0  # a run on another host is presumed dead after this long without a heartbeat
 QUEUED_GRACE_S = 60.0  # a queued run whose process never started becomes "interrupted" after this
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-# status.json fields a reader relies on, with the types they must have when present
-STATUS_FIELDS = {"state": (str,), "pid": (int,), "host": (str,), "heartbeat": (int, float),
-                 "started": (int, float), "finished": (int, float), "progress": (dict,),
-                 "best_metric": (int, float), "best_epoch": (int,), "monitor": (str,),
-                 "error": (str,), "n_parameters": (int,), "warnings": (list,)}
-
+# status.json fields a reader relies on: the types they must have when present, and their name
+STATUS_FIELDS = {"state": ((str,), "text"), "pid": ((int,), "an integer"),
+                 "host": ((str,), "text"), "heartbeat": ((int, float), "a number"),
+                 "started": ((int, float), "a number"), "finished": ((int, float), "a number"),
+                 "progress": ((dict,), "an object"), "best_metric": ((int, float), "a number"),
+                 "best_epoch": ((int,), "an integer"), "monitor": ((str,), "text"),
+                 "error": ((str,), "text"), "n_parameters": ((int,), "an integer"),
+                 "warnings": ((list,), "a list")}
 
 @dataclass
 class Run:
@@ -226,12 +228,10 @@ def _run_folders(folder: Path) -> list[Path]:
 
 def _checked_status(status: dict) -> dict:
     """status.json if every field a reader relies on has the right type; UserError otherwise."""
-    for name, types in STATUS_FIELDS.items():
+    for name, (types, described) in STATUS_FIELDS.items():
         value = status.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, types):
-            raise UserError(f"status.json has a {name} that is not a {types[0].__name__}: "
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise UserError(f"status.json has a {name} that is not {described}: "
                             f"{str(value)[:40]!r}")
     if status.get("state") not in STATES:
         raise UserError(f"status.json has an unknown state {str(status.get('state'))[:40]!r}")

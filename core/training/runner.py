@@ -124,7 +124,11 @@ def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
 
 
 def _prepare_resume(run: Run, config: TrainConfig) -> None:
-    """Refuse a run without last.pt (leaving its status as it is); record longer epochs."""
+    """Refuse a broken run or one without last.pt (leaving its status as it is); record a
+    longer plan of epochs."""
+    problem = run.problem()
+    if problem:
+        raise UserError(f"run {run.id} is broken ({problem}); it can only be deleted")
     if not run.checkpoint("last").exists():
         raise UserError(f"run {run.name()} has no checkpoint to resume from: it ended before "
                         "its first epoch finished; train it again instead")

@@ -41,9 +41,9 @@ def run_warnings(kind: Kind, best: dict | None, data: TrainData) -> list[str]:
         chance = chance_accuracy(data.y_val)
         margin = Z * math.sqrt(chance * (1 - chance) / max(1, n))
         if best["val_acc"] <= chance + margin:
-            return [f"accuracy at chance level: the best validation accuracy, "
-                    f"{best['val_acc']:.3f}, is no better than always answering the most common "
-                    f"class ({chance:.3f}); try a lower learning rate"]
+            return [f"accuracy at chance level: the best validation accuracy ({best['val_acc']:.3f}) "
+                    f"is not clearly above always answering the most common class ({chance:.3f}); "
+                    "try a lower learning rate"]
     if kind.has_decoder and "val_mse" in best:
         baseline = mean_image_mse(data)
         if np.isfinite(baseline) and best["val_mse"] >= baseline:
