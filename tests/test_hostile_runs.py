@@ -246,3 +246,19 @@ def test_a_classifier_at_chance_level_is_flagged(settings) -> None:
     good = store.create(TrainConfig(**{**TINY, "epochs": 2}))
     assert train_run(good, good.config())[0] == "done"
     assert good.status().get("warnings") is None and run_row(good)["warnings"] is None
+
+
+def test_the_runs_page_lists_and_deletes_a_run_with_a_junk_pid(run) -> None:
+    from tests.apptest_helpers import open_page
+
+    DAMAGE["pid-not-integer"][0](run.path)
+    at = open_page("runs")
+    table = at.dataframe[0].value
+    (row,) = table[table["name"] == run.id].to_dict("records")
+    assert row["status"] == "broken" and "pid that is not an integer" in row["problem"]
+    at.multiselect(key="runs_selected").set_value([run.id]).run()
+    assert not at.exception
+    at.checkbox(key=f"confirm_{run.id}").check().run()
+    at.button(key=f"del_{run.id}").click().run()
+    assert not at.exception and not run.path.exists()
+    assert run.id not in set(at.dataframe[0].value["name"])
