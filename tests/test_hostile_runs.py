@@ -235,6 +235,21 @@ def test_a_vae_blowing_up_with_adam_ends_diverged_without_a_traceback(settings) 
             assert all(bool(t.isfinite().all()) for t in weights.values())
 
 
+def test_a_vae_diverging_after_good_epochs_keeps_their_checkpoints(settings) -> None:
+    store = open_store(settings)
+    # one-cycle SGD: two good epochs while the rate warms up, then NaN reconstructions
+    run = store.create(TrainConfig(dataset="digits", model="vae", model_params={"channels": [8, 16]},
+                                   optimizer="sgd", lr=1.0, momentum=0.99, schedule="onecycle",
+                                   epochs=10, threads=1))
+    state, trainer = train_run(run, run.config())
+    assert state == "diverged" and trainer.epoch >= 1
+    assert run.status()["state"] == RunState.DIVERGED and run.status().get("error") is None
+    last = checkpoint.load(run.checkpoint("last"))
+    assert last["epoch"] == trainer.epoch and run.resumable()
+    model = checkpoint.model_from_checkpoint(checkpoint.load(run.checkpoint("best")))
+    assert all(bool(p.isfinite().all()) for p in model.parameters())
+
+
 def test_a_classifier_at_chance_level_is_flagged(settings) -> None:
     store = open_store(settings)
     # Adam at lr 10: the first epoch's loss is ~600, then it sits at chance and ends "done"
@@ -246,6 +261,18 @@ def test_a_classifier_at_chance_level_is_flagged(settings) -> None:
     good = store.create(TrainConfig(**{**TINY, "epochs": 2}))
     assert train_run(good, good.config())[0] == "done"
     assert good.status().get("warnings") is None and run_row(good)["warnings"] is None
+
+
+def test_an_autoencoder_no_better_than_the_mean_image_is_flagged(settings) -> None:
+    store = open_store(settings)
+    ae = dict(TINY, model="mlp_ae", model_params={"hidden": [32], "code_dim": 8}, epochs=4)
+    bad = store.create(TrainConfig(**{**ae, "lr": 10.0}))  # dead ReLUs: a constant output
+    assert train_run(bad, bad.config())[0] == "done"
+    (warning,) = bad.status()["warnings"]
+    assert warning.startswith("reconstruction no better than the mean image")
+    good = store.create(TrainConfig(**ae))
+    assert train_run(good, good.config())[0] == "done"
+    assert good.status().get("warnings") is None
 
 
 def test_the_runs_page_lists_and_deletes_a_run_with_a_junk_pid(run) -> None:
