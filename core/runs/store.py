@@ -6,6 +6,10 @@
     best.pt last.pt  checkpoints (weights, optimizer, config, epoch, best metric, RNG state)
     stop           present when someone asked the run to stop
     meta.json      display name (renames never touch the run's own files)
+    train.lock     held (flock) by the one process training the run; see core.runs.lock
+
+Readers never raise on a damaged folder: a run whose config.json or status.json is unusable is
+listed with state "broken" and the reason (Run.problem), and can be deleted.
 """
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from core.errors import UserError
@@ -24,33 +27,13 @@ from core.runs import lock
 from core.runs.atomic import load_json_object, read_json, write_json, write_text
 from core.runs.jobs import pid_alive
 from core.runs.metrics import MetricsReader, read_records
+from core.runs.status import ACTIVE, STATES, RunState, checked_status  # noqa: F401 (re-exported)
 from core.training.config import TrainConfig
 
-
-class RunState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    STOPPED = "stopped"
-    FAILED = "failed"
-    DIVERGED = "diverged"
-    INTERRUPTED = "interrupted"  # its process is gone without saying how it ended
-    BROKEN = "broken"  # config.json or status.json is unusable: it can only be deleted
-
-
-STATES = tuple(RunState)
-ACTIVE = (RunState.QUEUED, RunState.RUNNING)
 STALE_AFTER_S = 30.0  # a run on another host is presumed dead after this long without a heartbeat
 QUEUED_GRACE_S = 60.0  # a queued run whose process never started becomes "interrupted" after this
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-# status.json fields a reader relies on: the types they must have when present, and their name
-STATUS_FIELDS = {"state": ((str,), "text"), "pid": ((int,), "an integer"),
-                 "host": ((str,), "text"), "heartbeat": ((int, float), "a number"),
-                 "started": ((int, float), "a number"), "finished": ((int, float), "a number"),
-                 "progress": ((dict,), "an object"), "best_metric": ((int, float), "a number"),
-                 "best_epoch": ((int,), "an integer"), "monitor": ((str,), "text"),
-                 "error": ((str,), "text"), "n_parameters": ((int,), "an integer"),
-                 "warnings": ((list,), "a list")}
+
 
 @dataclass
 class Run:
@@ -87,7 +70,7 @@ class Run:
         """(status.json, None) when config and status are usable, else ({}, the reason)."""
         try:
             self.config()
-            return _checked_status(load_json_object(self.path / "status.json")), None
+            return checked_status(load_json_object(self.path / "status.json")), None
         except UserError as exc:
             return {}, str(exc).removeprefix(f"run {self.id}: ")
 
@@ -224,26 +207,6 @@ def _run_folders(folder: Path) -> list[Path]:
         return [p for p in folder.iterdir() if _is_run_folder(p)]
     except OSError:
         return []
-
-
-def _checked_status(status: dict) -> dict:
-    """status.json if every field a reader relies on has the right type; UserError otherwise."""
-    for name, (types, described) in STATUS_FIELDS.items():
-        value = status.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-            raise UserError(f"status.json has a {name} that is not {described}: "
-                            f"{str(value)[:40]!r}")
-    if status.get("state") not in STATES:
-        raise UserError(f"status.json has an unknown state {str(status.get('state'))[:40]!r}")
-    if status.get("pid") is not None and status["pid"] <= 0:
-        raise UserError(f"status.json has a pid that is not a positive integer: {status['pid']}")
-    progress = status.get("progress") or {}
-    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-               for v in progress.values()):
-        raise UserError("status.json has a progress field that is not a number")
-    if not all(isinstance(w, str) for w in status.get("warnings") or []):
-        raise UserError("status.json has a warning that is not text")
-    return status
 
 
 def open_store(settings) -> RunStore:

@@ -135,21 +135,27 @@ def watched_run(repeats: int) -> list[Figure]:
 
 
 def _watched(browser, settings, cfg, log: Path) -> float:
-    """Throughput of the run while the Train page shows it live (the page opened first)."""
+    """Throughput of the run while the Train page shows it live."""
+    from core.runs.store import ACTIVE, open_store
+
     server = srv.start_app(workspace=settings.workspace, log_path=log,
                            env={"DASH_DATA_ROOTS": str(settings.data_roots[0])})
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         srv.wait_healthy(server, timeout=120)
         page = context.new_page()
-        page.goto(server.url + "/train")
+        page.goto(server.url + "/train")  # warm: the first render imports and loads the data
         page.wait_for_selector("text=Past runs are on the Runs page", timeout=120_000)
         result: dict[str, float] = {}
         worker = threading.Thread(target=lambda: result.update(
             rate=_launch_and_wait(settings, [cfg])))
         worker.start()
-        # the run's live panel must be on screen while it trains, or nothing is measured
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        # The page lists active runs when it renders, as when someone opens it to watch one.
+        runs = open_store(settings)
+        while worker.is_alive() and not any(r.status()["state"] in ACTIVE for r in runs.list()):
+            time.sleep(0.05)
+        page.reload()
+        page.wait_for_selector(".js-plotly-plot", timeout=120_000)  # the run's live panel
         while worker.is_alive():
             page.wait_for_timeout(200)  # let the page run its fragment while the run trains
         worker.join()
