@@ -139,6 +139,7 @@ def test_a_planned_schedule_cannot_be_stretched(settings) -> None:
     train_run(run, run.config())
     with pytest.raises(UserError, match="planned for 1 epochs"):
         train_run(run, TrainConfig(**{**SMALL, "epochs": 2, "schedule": "onecycle"}), resume=True)
+    assert run.status()["state"] == "done" and run.config().epochs == 1  # the refusal wrote nothing
 
 
 def test_diverging_run_ends_as_diverged(settings) -> None:

@@ -273,10 +273,7 @@ class Trainer:
         }
 
     def load_state(self, state: dict) -> None:
-        planned = state["config"]["epochs"]
-        if planned != self.config.epochs and self.config.schedule in ("cosine", "onecycle"):
-            raise UserError(f"this run's {self.config.schedule} learning-rate schedule was planned "
-                            f"for {planned} epochs; it cannot be resumed for {self.config.epochs}")
+        check_epochs_change(state["config"]["epochs"], self.config)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler"):
@@ -292,6 +289,13 @@ class Trainer:
         self.noise_gen.set_state(state["rng"]["noise"].cpu())
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
+
+
+def check_epochs_change(planned: int, config: TrainConfig) -> None:
+    """A schedule laid out over the planned epochs cannot be resumed for a different number."""
+    if planned != config.epochs and config.schedule in ("cosine", "onecycle"):
+        raise UserError(f"this run's {config.schedule} learning-rate schedule was planned "
+                        f"for {planned} epochs; it cannot be resumed for {config.epochs}")
 
 
 def _finite(out: torch.Tensor | tuple[torch.Tensor, ...]) -> bool:

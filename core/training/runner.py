@@ -20,7 +20,7 @@ from core.training import checkpoint
 from core.training.config import TrainConfig
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown
-from core.training.loop import Callbacks, Trainer, resolve_device
+from core.training.loop import Callbacks, Trainer, check_epochs_change, resolve_device
 from core.training.sanity import run_warnings
 
 STATUS_EVERY_S = 1.0  # heartbeat / progress rewrite interval
@@ -133,6 +133,7 @@ def _prepare_resume(run: Run, config: TrainConfig) -> None:
         raise UserError(f"run {run.name()} has no checkpoint to resume from: it ended before "
                         "its first epoch finished; train it again instead")
     stored = run.config()
+    check_epochs_change(stored.epochs, config)
     if stored.epochs != config.epochs:  # continuing for longer than first planned
         stored.epochs = config.epochs
         write_json(run.path / "config.json", stored.to_dict())

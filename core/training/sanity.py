@@ -14,6 +14,7 @@ from core.models.kinds import Kind
 from core.training.data import TrainData
 
 Z = 3.0  # how many standard errors above chance a real model must be
+BATCH = 4096
 
 
 def chance_accuracy(y_val: torch.Tensor) -> float:
@@ -24,11 +25,12 @@ def chance_accuracy(y_val: torch.Tensor) -> float:
 
 def mean_image_mse(data: TrainData) -> float:
     """Per-pixel validation MSE of always reconstructing the mean training image."""
-    mean = data.x_train.float().mean(0, keepdim=True).div_(255.0)
-    total = 0.0
-    for first in range(0, len(data.x_val), 1024):
-        x = data.x_val[first:first + 1024].float().div_(255.0)
-        total += float(((x - mean) ** 2).sum())
+    def batches(x: torch.Tensor):  # a K49-size set as floats at once would be ~1 GB
+        for first in range(0, len(x), BATCH):
+            yield x[first:first + BATCH].double().div_(255.0)
+
+    mean = sum(b.sum(0, keepdim=True) for b in batches(data.x_train)) / max(1, len(data.x_train))
+    total = sum(float(((b - mean) ** 2).sum()) for b in batches(data.x_val))
     return total / max(1, data.x_val.numel())
 
 
