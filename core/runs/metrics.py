@@ -21,16 +21,19 @@ class RecordType(StrEnum):
     EPOCH = "epoch"  # per epoch: losses, accuracy or MSE, images/s, lr, best
 
 
+_TYPES = {t.value: t for t in RecordType}
+_NUMBERS = frozenset((int, float, bool))  # exact types: JSON gives no subclasses
+
+
 def clean_record(obj: object) -> dict | None:
     """The record with only its numeric fields, or None if it is not a metrics record at all."""
-    if not isinstance(obj, dict) or obj.get("type") not in tuple(RecordType):
+    if type(obj) is not dict:
         return None
-    step = obj.get("step")
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+    kind, step = obj.get("type"), obj.get("step")
+    if type(kind) is not str or kind not in _TYPES or type(step) is not int or step < 0:
         return None
-    record = {k: v for k, v in obj.items()
-              if isinstance(k, str) and isinstance(v, (int, float)) and k != "type"}
-    record["type"] = RecordType(obj["type"])
+    record = {k: v for k, v in obj.items() if type(v) in _NUMBERS}
+    record["type"] = _TYPES[kind]
     return record
 
 
@@ -38,8 +41,8 @@ def parse_line(line: bytes) -> dict | None:
     if len(line) > MAX_LINE_BYTES:
         return None
     try:
-        return clean_record(json.loads(line))
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        return clean_record(json.loads(line.decode("utf-8")))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
 
 

@@ -17,7 +17,7 @@ from tests.bench.app_memory import app_memory
 from tests.bench.browser_pages import anomaly_slider, evaluate_cell, latent_selection
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
-from tests.bench.concurrency import two_runs, watched_run
+from tests.bench.concurrency import metrics_poll, two_runs, watched_run
 from tests.bench.data_load import digits_load, idx_60k
 from tests.bench.latent_projection import latent_projection
 from tests.bench.thresholds import threshold_sweep
@@ -31,7 +31,7 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "threshold_sweep": threshold_sweep, "latent_projection": latent_projection,
               "anomaly_digits": anomaly_digits, "evaluate_cell": evaluate_cell,
               "anomaly_slider": anomaly_slider, "latent_selection": latent_selection,
-              "two_runs": two_runs, "watched_run": watched_run}
+              "two_runs": two_runs, "watched_run": watched_run, "metrics_poll": metrics_poll}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
                  "anomaly_slider", "latent_selection", "watched_run"}
 JSON_PATH = srv.ARTIFACTS / "bench.json"

@@ -6,6 +6,7 @@ two_runs     the default CNN, EPOCHS epochs on N_TRAIN MNIST-size images (an IDX
              every core (what the app did before the budget). Total images/s, two vs one.
 watched_run  the same run alone (baseline) and with the Train page open on it in headless
              Chromium (the live fragment redraws every second).
+metrics_poll what the live fragment pays per second to learn what is new in metrics.jsonl.
 
 Throughput of a run = its training images / (finished - started) from status.json: the time
 inside train_run (data load, epochs, evaluation, checkpoints), not Python's start-up.
@@ -17,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.bench.common import Figure, env_vars, tmp_dir
+from tests.bench.common import Figure, env_vars, timed, tmp_dir
 from tests.data_writers import write_mnist_idx
 from tests.e2e import server as srv
 
@@ -165,3 +166,31 @@ def _watched(browser, settings, cfg, log: Path) -> float:
     finally:
         context.close()
         server.stop()
+
+
+def metrics_poll(repeats: int) -> list[Figure]:
+    """What a live fragment pays each second on a long run: re-parsing all of metrics.jsonl
+    (baseline) vs polling an incremental reader after ten new points."""
+    from core.runs.metrics import MetricsReader, read_records
+    from core.runs.store import RunStore
+    from core.training.config import TrainConfig
+
+    b = "metrics_poll"
+    full = Figure(b, "baseline: read_records of 20,000 lines", unit="ms")
+    poll = Figure(b, "MetricsReader.poll after 10 new lines", unit="ms", baseline=full.name)
+    with tmp_dir("metrics") as tmp:
+        run = RunStore(tmp / "runs").create(TrainConfig())
+        run.append_metrics([{"type": "step", "step": 10 * k, "train_loss": 1.0 / k,
+                             "epoch": k / 100, "time": k * 0.1} for k in range(1, 20_001)])
+        reader = MetricsReader(run.path / "metrics.jsonl")
+        reader.poll()
+        for i in range(max(repeats, 5)):
+            k0 = 20_001 + 10 * i
+            run.append_metrics([{"type": "step", "step": 10 * k, "train_loss": 1.0 / k}
+                                for k in range(k0, k0 + 10)])
+            seconds, records = timed(read_records, run.path / "metrics.jsonl")
+            full.values.append(seconds * 1000)
+            seconds, (new, _) = timed(reader.poll)
+            poll.values.append(seconds * 1000)
+            assert len(new) == 10 and reader.records == records
+    return [full, poll]
