@@ -132,11 +132,15 @@ def _print_epoch(record: dict) -> None:
 
 
 def _cmd_train(args) -> int:
-    from core.runs.store import Run, open_store, write_json
+    import dataclasses
+
+    from core.runs.store import Run, open_store
+    from core.runs.threads import ThreadBudget
     from core.settings import Settings
     from core.training.runner import train_run
 
-    store = open_store(Settings.from_env())
+    settings = Settings.from_env()
+    store = open_store(settings)
     resume = args.resume is not None
     if args.run:  # a folder the dashboard queued (with --resume: continue it)
         run = Run(Path(args.run))
@@ -161,12 +165,13 @@ def _cmd_train(args) -> int:
     config = run.config() if run else _config_from_args(args)
     if run and run.read_only:
         raise UserError("shipped runs are read-only; train a new run instead")
-    if run and resume and args.epochs and args.epochs != config.epochs:
-        config.epochs = args.epochs  # continuing for longer than first planned
-        write_json(run.path / "config.json", config.to_dict())
+    if run and resume and args.epochs:
+        # continuing for longer than first planned: validated here, saved by train_run
+        config = dataclasses.replace(config, epochs=args.epochs)
     if run:
         print(f"run {run.id} in {run.path}", flush=True)
-    state, trainer = train_run(run, config, resume=resume, echo=_print_epoch)
+    state, trainer = train_run(run, config, resume=resume, echo=_print_epoch,
+                               budget=ThreadBudget.for_workspace(settings.workspace))
     if trainer.ctx.is_main:
         print(f"{state}: best {trainer.monitor} {trainer.best_metric} at epoch {trainer.best_epoch}")
     return {"done": 0, "stopped": 0, "diverged": 3}.get(state, 1)

@@ -85,8 +85,10 @@ def test_same_seed_same_metrics_other_seed_differs(settings) -> None:
          denoise="gaussian:0.2", schedule="cosine"),
 ], ids=["classifier", "denoising-ae"])
 def test_resume_equals_an_unbroken_run(settings, extra: dict) -> None:
+    """Bit-exact when the thread count is the same in both: CPU kernels split their reductions
+    by thread count, so 1 and 2 threads already differ in the 8th digit of val_loss."""
     store = open_store(settings)
-    config = TrainConfig(**{**SMALL, **extra, "epochs": 4})
+    config = TrainConfig(**{**SMALL, **extra, "epochs": 4, "threads": 2})
     unbroken = store.create(config)
     train_run(unbroken, config)
     broken = store.create(config)
@@ -107,12 +109,37 @@ def test_resume_equals_an_unbroken_run(settings, extra: dict) -> None:
     assert steps == sorted(set(steps))  # points of the stopped epoch were not logged twice
 
 
+def test_resume_in_a_new_process_is_exact_with_pinned_threads(settings, monkeypatch) -> None:
+    """As in use: stopped in one process, resumed by `python -m core train --resume` in another
+    whose thread budget would give it one core; the pinned count holds, so the run is exact."""
+    store = open_store(settings)
+    config = TrainConfig(**{**SMALL, "model": "conv_ae", "epochs": 4, "threads": 2, "seed": 3,
+                            "model_params": {"channels": [8, 16], "code_dim": 16},
+                            "denoise": "gaussian:0.2", "schedule": "cosine"})
+    unbroken = store.create(config)
+    train_run(unbroken, config)
+    broken = store.create(config)
+    train_run(broken, config, echo=lambda r: r["epoch"] == 2 and broken.request_stop())
+    (broken.path / "stop").unlink()
+    out = subprocess.run([sys.executable, "-m", "core", "train", "--resume", broken.id], cwd=REPO,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "DASH_JOB_CORES": "1", "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    strip = lambda r: [{k: v for k, v in m.items() if k not in ("time", "seconds", "images_per_s")}
+                       for m in epochs(r)]
+    assert strip(broken) == strip(unbroken) and {m["threads"] for m in epochs(broken)} == {2}
+    a = checkpoint.load(unbroken.checkpoint("last"))["model"]
+    b = checkpoint.load(broken.checkpoint("last"))["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_planned_schedule_cannot_be_stretched(settings) -> None:
     store = open_store(settings)
     run = store.create(TrainConfig(**{**SMALL, "epochs": 1, "schedule": "onecycle"}))
     train_run(run, run.config())
     with pytest.raises(UserError, match="planned for 1 epochs"):
         train_run(run, TrainConfig(**{**SMALL, "epochs": 2, "schedule": "onecycle"}), resume=True)
+    assert run.status()["state"] == "done" and run.config().epochs == 1  # the refusal wrote nothing
 
 
 def test_diverging_run_ends_as_diverged(settings) -> None:

@@ -13,6 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.errors import UserError
+
+MAX_JSON_BYTES = 1 << 20  # config.json, status.json, meta.json are a few hundred bytes
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -41,13 +45,33 @@ def write_json(path: Path, data: dict) -> None:
     write_text(path, json.dumps(data, indent=1, default=str))
 
 
+def load_json_object(path: Path, max_bytes: int = MAX_JSON_BYTES) -> dict:
+    """The JSON object in `path`; a UserError naming the file and what is wrong with it otherwise."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise UserError(f"{path.name} is missing") from None
+    except OSError as exc:
+        raise UserError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise UserError(f"{path.name} is larger than {max_bytes:,} bytes") from None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise UserError(f"{path.name} is not valid JSON ({str(exc)[:80]})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path.name} holds a JSON {type(data).__name__}, not an object")
+    return data
+
+
 def read_json(path: Path) -> dict | None:
     """The JSON object in `path`, or None when it is missing, unreadable or not an object."""
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
+        return load_json_object(path)
+    except UserError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 @contextmanager

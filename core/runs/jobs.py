@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import UserError
 from core.runs.atomic import read_json, write_json
+from core.runs.threads import ThreadBudget
 from core.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -28,16 +30,28 @@ def core_command(*args: str) -> list[str]:
 
 def spawn(command: list[str], settings: Settings, log_path: Path,
           env: dict[str, str] | None = None) -> int:
-    """Start `command` detached (its own session), output appended to log_path; return the pid."""
+    """Start `command` detached (its own session), output appended to log_path; return the pid.
+
+    The process is entered in the workspace's thread budget at once, and starts with its share
+    of the cores in OMP_NUM_THREADS / NUMBA_NUM_THREADS (a caller's `env` wins); training
+    processes then follow their share as other jobs start and end.
+    """
+    budget = ThreadBudget.for_workspace(settings.workspace)
     full_env = {**os.environ, "DASH_WORKSPACE": str(settings.workspace),
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                             os.environ.get("PYTHONPATH")])),
-                **(env or {})}
+                **budget.env_for_new_job(), **(env or {})}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=full_env, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
+    budget.register(proc.pid, _job_kind(command))
     return proc.pid
+
+
+def _job_kind(command: list[str]) -> str:
+    """"train", "embed", ...: the core subcommand, for the budget's listing."""
+    return command[3] if command[1:3] == ["-m", "core"] and len(command) > 3 else "job"
 
 
 def pid_alive(pid: int) -> bool:
@@ -72,6 +86,11 @@ def train_command(run: Run, resume: bool = False) -> list[str]:
 
 def launch_training(run: Run, settings: Settings, resume: bool = False) -> int:
     """Start training in the background; returns the pid. Output goes to the run's log.txt."""
+    busy = run.trainer_pid()
+    if busy is not None:
+        raise UserError(f"run {run.name()} is already being trained (process {busy})")
+    if resume and not run.resumable():
+        raise UserError(f"run {run.name()} has no checkpoint to resume from")
     if resume:
         (run.path / "stop").unlink(missing_ok=True)
     pid = spawn(train_command(run, resume), settings, run.path / "log.txt")

@@ -6,10 +6,15 @@
     best.pt last.pt  checkpoints (weights, optimizer, config, epoch, best metric, RNG state)
     stop           present when someone asked the run to stop
     meta.json      display name (renames never touch the run's own files)
+    train.lock     held (flock) by the one process training the run; see core.runs.lock
+
+Readers never raise on a damaged folder: a run whose config.json or status.json is unusable is
+listed with state "broken" and the reason (Run.problem), and can be deleted.
 """
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import socket
@@ -18,14 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UserError
-from core.runs.atomic import read_json, write_json, write_text
+from core.runs import lock
+from core.runs.atomic import load_json_object, read_json, write_json, write_text
 from core.runs.jobs import pid_alive
+from core.runs.metrics import MetricsReader, read_records
+from core.runs.status import ACTIVE, STATES, RunState, checked_status  # noqa: F401 (re-exported)
 from core.training.config import TrainConfig
 
-STATES = ("queued", "running", "done", "stopped", "failed", "diverged", "interrupted")
-ACTIVE = ("queued", "running")
 STALE_AFTER_S = 30.0  # a run on another host is presumed dead after this long without a heartbeat
 QUEUED_GRACE_S = 60.0  # a queued run whose process never started becomes "interrupted" after this
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass
@@ -39,53 +46,61 @@ class Run:
     def id(self) -> str:
         return self.path.name
 
-    # -- reading -----------------------------------------------------------
+    # -- reading: never raises on a damaged folder, except config() -------------
     def config(self) -> TrainConfig:
-        data = read_json(self.path / "config.json")
-        if data is None:
-            raise UserError(f"run {self.id} has no readable config.json")
-        return TrainConfig.from_dict(data)
+        try:
+            return TrainConfig.from_dict(load_json_object(self.path / "config.json"))
+        except UserError as exc:
+            raise UserError(f"run {self.id}: {exc}") from None
+
+    def problem(self) -> str | None:
+        """Why this folder cannot be used as a run (it is then listed as broken), or None."""
+        return self._checked()[1]
 
     def status(self) -> dict:
-        """status.json, with a dead "running" run reported as "interrupted"."""
-        status = read_json(self.path / "status.json") or {"state": "failed",
-                                                          "error": "status.json is missing"}
-        if not isinstance(status, dict):
-            return {"state": "failed", "error": "status.json is not a JSON object"}
+        """status.json; a dead active run reads "interrupted", an unusable folder "broken"."""
+        status, problem = self._checked()
+        if problem:
+            return {"state": RunState.BROKEN, "error": problem}
         if status.get("state") in ACTIVE and not self._looks_alive(status):
-            status = {**status, "state": "interrupted"}
+            status = {**status, "state": RunState.INTERRUPTED}
         return status
 
+    def _checked(self) -> tuple[dict, str | None]:
+        """(status.json, None) when config and status are usable, else ({}, the reason)."""
+        try:
+            self.config()
+            return checked_status(load_json_object(self.path / "status.json")), None
+        except UserError as exc:
+            return {}, str(exc).removeprefix(f"run {self.id}: ")
+
     def _looks_alive(self, status: dict) -> bool:
-        pid = status.get("pid")
-        if status.get("host") == socket.gethostname() and pid:
-            return isinstance(pid, int) and pid_alive(pid)  # a junk pid names no process
-        heartbeat = status.get("heartbeat")
-        if not isinstance(heartbeat, (int, float)):
-            return False
-        age = time.time() - float(heartbeat)
-        return age < (QUEUED_GRACE_S if status.get("state") == "queued" else STALE_AFTER_S)
+        if status.get("host") == socket.gethostname() and status.get("pid"):
+            return pid_alive(status["pid"])
+        age = time.time() - float(status.get("heartbeat") or 0)
+        return age < (QUEUED_GRACE_S if status.get("state") == RunState.QUEUED else STALE_AFTER_S)
+
+    def resumable(self) -> bool:
+        """True when training can continue from last.pt: it exists and nobody trains the run."""
+        return (not self.read_only and self.checkpoint("last").exists()
+                and self.status()["state"] not in (*ACTIVE, RunState.BROKEN)
+                and self.trainer_pid() is None)
+
+    def trainer_pid(self) -> int | None:
+        """The process holding the run's training lock, or None."""
+        return lock.holder(self.path)
 
     def metrics(self) -> list[dict]:
-        """Every metric record; a partial last line (a write in progress) is skipped."""
-        try:
-            text = (self.path / "metrics.jsonl").read_text()
-        except OSError:
-            return []
-        out = []
-        for line in text.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):  # a line that is not an object is junk, not a record
-                out.append(record)
-        return out
+        """Every metric record; junk lines and a partial last line (a write in progress) skipped."""
+        return read_records(self.path / "metrics.jsonl")
+
+    def metrics_reader(self) -> MetricsReader:
+        """An incremental reader: keep it between reruns and `poll()` it for what is new."""
+        return MetricsReader(self.path / "metrics.jsonl")
 
     def name(self) -> str:
-        meta = read_json(self.path / "meta.json")
-        name = meta.get("name") if isinstance(meta, dict) else None
-        return name if isinstance(name, str) and name else self.id
+        name = (read_json(self.path / "meta.json") or {}).get("name")
+        return name if isinstance(name, str) and name.strip() else self.id
 
     def checkpoint(self, which: str = "best") -> Path:
         return self.path / f"{which}.pt"
@@ -120,7 +135,7 @@ class Run:
 
     def delete(self) -> None:
         self._check_writable()
-        if self.status().get("state") in ACTIVE:
+        if self.status()["state"] in ACTIVE or self.trainer_pid() is not None:
             raise UserError(f"run {self.name()} is still running; stop it before deleting")
         shutil.rmtree(self.path)
 
@@ -153,32 +168,52 @@ class RunStore:
         return run
 
     def get(self, run_id: str) -> Run:
-        """The run with this id, or else the one run with this display name."""
-        runs = self.list()
-        for run in runs:
-            if run.id == run_id:
-                return run
-        named = [run for run in runs if run.name() == run_id]
+        """The run with this id, or else the one run with this display name; a UserError when
+        there is none (deleted, or never existed) or the name is not unique."""
+        run = self.find(run_id)
+        if run is not None:
+            return run
+        named = [r for r in self.list() if r.name() == run_id]
         if len(named) == 1:
             return named[0]
         if named:
-            raise UserError(f"{len(named)} runs are named {run_id!r}; give one of their ids: "
-                            + ", ".join(run.id for run in named))
-        raise UserError(f"no run {run_id!r} in {self.runs_dir}"
+            raise UserError(f"{len(named)} runs are named {str(run_id)[:130]!r}; give one of their "
+                            "ids: " + ", ".join(r.id for r in named))
+        raise UserError(f"no run {str(run_id)[:130]!r} in {self.runs_dir}"
                         + (f" or {self.shipped_dir}" if self.shipped_dir else ""))
 
+    def find(self, run_id: str) -> Run | None:
+        """The run with this id, or None: pages watching a run drop it once it is deleted."""
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+            return None
+        if _is_run_folder(self.runs_dir / run_id):
+            return Run(self.runs_dir / run_id)
+        if self.shipped_dir and _is_run_folder(Path(self.shipped_dir) / run_id):
+            return Run(Path(self.shipped_dir) / run_id, read_only=True)
+        return None
+
     def list(self) -> list[Run]:
-        """Newest first; shipped runs last."""
-        runs = []
-        if self.runs_dir.is_dir():
-            runs = sorted((Run(p) for p in self.runs_dir.iterdir()
-                           if p.is_dir() and (p / "config.json").exists()),
-                          key=lambda r: r.id, reverse=True)
+        """Newest first; shipped runs last. Damaged runs are listed too (see Run.problem)."""
+        runs = sorted((Run(p) for p in _run_folders(self.runs_dir)), key=lambda r: r.id,
+                      reverse=True)
         shipped = []
-        if self.shipped_dir and self.shipped_dir.is_dir():
-            shipped = sorted((Run(p, read_only=True) for p in self.shipped_dir.iterdir()
-                              if p.is_dir() and (p / "config.json").exists()), key=lambda r: r.id)
+        if self.shipped_dir:
+            shipped = sorted((Run(p, read_only=True) for p in _run_folders(Path(self.shipped_dir))),
+                             key=lambda r: r.id)
         return runs + shipped
+
+
+def _is_run_folder(path: Path) -> bool:
+    """A folder the store made: it holds config.json or status.json (temp folders start with .)."""
+    return (not path.name.startswith(".") and path.is_dir() and not path.is_symlink()
+            and ((path / "config.json").exists() or (path / "status.json").exists()))
+
+
+def _run_folders(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if _is_run_folder(p)]
+    except OSError:
+        return []
 
 
 def open_store(settings) -> RunStore:

@@ -5,23 +5,28 @@ import io
 import time
 import zipfile
 
-from core.runs.store import Run
+from core.runs.store import Run, RunState
 
 
 def run_row(run: Run) -> dict:
+    """Plain values for one run. A damaged folder still gets a row (status "broken", the reason
+    under "problem") so it can be seen and deleted."""
     status = run.status()
-    try:
+    problem = status.get("error") if status["state"] == RunState.BROKEN else None
+    dataset = model = None
+    if problem is None:
         config = run.config()
         dataset, model = config.dataset, config.model
-    except Exception:  # an unreadable config still gets a row, so it can be deleted
-        dataset, model = "?", "?"
     progress = status.get("progress") or {}
     started, finished = status.get("started"), status.get("finished")
     seconds = (finished or status.get("heartbeat") or 0) - started if started else None
     return {
         "id": run.id,
         "name": run.name(),
-        "status": status.get("state"),
+        "status": status["state"],
+        "problem": problem,
+        "warnings": "; ".join(status.get("warnings") or []) or None,
+        "resumable": run.resumable(),
         "shipped": run.read_only,
         "dataset": dataset,
         "model": model,
@@ -30,8 +35,15 @@ def run_row(run: Run) -> dict:
         "best": status.get("best_metric"),
         "epochs": progress.get("epoch"),
         "seconds": round(seconds, 1) if seconds is not None else None,
-        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if started else None,
+        "started": _local_time(started),
     }
+
+
+def _local_time(seconds: float | None) -> str | None:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds)) if seconds else None
+    except (OverflowError, ValueError, OSError):  # a timestamp no clock can show
+        return None
 
 
 def export_zip(run: Run) -> bytes:

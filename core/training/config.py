@@ -54,6 +54,8 @@ class TrainConfig:
     seed: int = option(0, help="seed for weights, shuffling and noise")
     device: str = option("auto", help="where to train", choices=DEVICES)
     log_every: int = option(10, help="steps between train-loss points on the live curve")
+    threads: int = option(0, help="CPU threads; 0 = this run's share of the cores, which follows "
+                                  "the other jobs (pin a number for bit-exact reruns and resumes)")
     name: str = option("", help="display name of the run")
 
     def __post_init__(self) -> None:
@@ -86,6 +88,8 @@ class TrainConfig:
             problems.append("epochs must be between 1 and 10000")
         if not 0 <= self.seed < 2 ** 32:
             problems.append("seed must be between 0 and 2**32 - 1")
+        if not 0 <= self.threads <= 1024:
+            problems.append("threads must be between 0 (automatic) and 1024")
         if self.patience < 0 or self.log_every < 1 or not self.weight_decay >= 0 \
                 or not self.momentum >= 0:
             problems.append("patience, momentum and weight decay must be >= 0, log_every >= 1")

@@ -12,6 +12,7 @@ import torch
 from core.errors import UserError
 from core.models import build_model, count_parameters, model_kind
 from core.models.losses import check_loss, default_loss, make_loss
+from core.runs.metrics import RecordType
 from core.training.augment import corrupt, random_shift
 from core.training.config import TrainConfig
 from core.training.data import TrainData
@@ -132,7 +133,13 @@ class Trainer:
             x = self.data.x_train[idx].float().div_(255.0)
             y = self.data.y_train[idx]
             out = self.net(self._inputs(x))
-            loss = self._loss(out, x, y)
+            try:
+                loss = self._loss(out, x, y)
+            except RuntimeError:  # e.g. binary_cross_entropy refusing NaN: the model blew up
+                if _finite(out):
+                    raise
+                diverged = True
+                break
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -151,7 +158,7 @@ class Trainer:
                 value = loss.item() if should_log else 0.0
                 stopped, diverged = self.ctx.any_flag(asked, self._blew_up(value))
                 if should_log and not diverged and self.callbacks.on_step:
-                    self.callbacks.on_step({"type": "step", "step": self.step, "train_loss": value,
+                    self.callbacks.on_step({"type": RecordType.STEP, "step": self.step, "train_loss": value,
                                             "epoch": self.epoch + (first + len(idx)) / len(perm)})
                 if stopped:
                     self.partial_epoch = {"perm": full_perm, "next": first + self.batch_size,
@@ -233,9 +240,10 @@ class Trainer:
                 self.best_val_loss = val["val_loss"]
             else:
                 self.bad_epochs += 1
-            record = {"type": "epoch", "epoch": self.epoch, "step": self.step,
+            record = {"type": RecordType.EPOCH, "epoch": self.epoch, "step": self.step,
                       **{k: v for k, v in train.items() if k not in ("stopped", "diverged")},
-                      **val, "lr": self.optimizer.param_groups[0]["lr"], "best": improved}
+                      **val, "lr": self.optimizer.param_groups[0]["lr"], "best": improved,
+                      "threads": torch.get_num_threads()}
             if self.callbacks.on_epoch:
                 self.callbacks.on_epoch(record)
             if improved:
@@ -268,10 +276,7 @@ class Trainer:
         }
 
     def load_state(self, state: dict) -> None:
-        planned = state["config"]["epochs"]
-        if planned != self.config.epochs and self.config.schedule in ("cosine", "onecycle"):
-            raise UserError(f"this run's {self.config.schedule} learning-rate schedule was planned "
-                            f"for {planned} epochs; it cannot be resumed for {self.config.epochs}")
+        check_epochs_change(state["config"]["epochs"], self.config)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler"):
@@ -287,6 +292,17 @@ class Trainer:
         self.noise_gen.set_state(state["rng"]["noise"].cpu())
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
+
+
+def check_epochs_change(planned: int, config: TrainConfig) -> None:
+    """A schedule laid out over the planned epochs cannot be resumed for a different number."""
+    if planned != config.epochs and config.schedule in ("cosine", "onecycle"):
+        raise UserError(f"this run's {config.schedule} learning-rate schedule was planned "
+                        f"for {planned} epochs; it cannot be resumed for {config.epochs}")
+
+
+def _finite(out: torch.Tensor | tuple[torch.Tensor, ...]) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in (out if isinstance(out, tuple) else (out,)))
 
 
 def _optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:

@@ -7,16 +7,21 @@ import signal
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable
+from contextlib import ExitStack, contextmanager
 
 from core.errors import UserError
-from core.runs.store import Run
+from core.runs.atomic import write_json
+from core.runs.lock import RunLock
+from core.runs.metrics import RecordType
+from core.runs.store import Run, RunState
+from core.runs.threads import ThreadBudget, ThreadShare
 from core.training import checkpoint
 from core.training.config import TrainConfig
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown
-from core.training.loop import Callbacks, Trainer, resolve_device
+from core.training.loop import Callbacks, Trainer, check_epochs_change, resolve_device
+from core.training.sanity import run_warnings
 
 STATUS_EVERY_S = 1.0  # heartbeat / progress rewrite interval
 STOP_POLL_S = 0.2  # how often the stop file is looked at
@@ -25,8 +30,9 @@ STOP_POLL_S = 0.2  # how often the stop file is looked at
 class RunRecorder:
     """Callbacks that write metrics, progress and checkpoints into a run folder."""
 
-    def __init__(self, run: Run, trainer: Trainer, echo: Callable[[dict], None] | None = None):
-        self.run, self.trainer, self.echo = run, trainer, echo
+    def __init__(self, run: Run, trainer: Trainer, echo: Callable[[dict], None] | None = None,
+                 share: ThreadShare | None = None):
+        self.run, self.trainer, self.echo, self.share = run, trainer, echo, share
         self.started = time.time()
         self.last_status = 0.0
         self.last_poll = 0.0
@@ -72,10 +78,13 @@ class RunRecorder:
         checkpoint.save(self.run.checkpoint(which), state)
 
     def should_stop(self) -> bool:
+        """Polled every step; looks at the stop file (and the thread share) a few times a second."""
         now = time.time()
         if now - self.last_poll >= STOP_POLL_S:
             self.last_poll = now
             self.stop_flag = self.stop_flag or self.run.stop_requested()
+            if self.share is not None:
+                self.share.refresh()
         return self.stop_flag
 
     def progress(self) -> dict:
@@ -90,8 +99,14 @@ class RunRecorder:
 
 
 def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
-              echo: Callable[[dict], None] | None = None) -> tuple[str, Trainer]:
-    """Train config; rank 0 records into run. Returns (final state, trainer)."""
+              echo: Callable[[dict], None] | None = None,
+              budget: ThreadBudget | None = None) -> tuple[str, Trainer]:
+    """Train config; rank 0 records into run. Returns (final state, trainer).
+
+    The run is locked for the whole call: a second process training it gets a UserError before
+    anything is written. With a budget (the CLI passes the workspace's), a config without fixed
+    threads follows its share of the cores as other jobs start and end.
+    """
     device = resolve_device(config.device)
     ctx = init_from_env(device)
     if ctx.enabled and device.type == "cuda":
@@ -99,13 +114,59 @@ def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
 
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     writer = run if ctx.is_main else None
+    with ExitStack() as held:
+        if writer:
+            held.enter_context(RunLock(writer.path))
+            if resume:
+                _prepare_resume(writer, config)
+        share = held.enter_context(_thread_count(config, None if ctx.enabled else budget))
+        return _train_locked(run, writer, config, resume, echo, device, ctx, share)
+
+
+def _prepare_resume(run: Run, config: TrainConfig) -> None:
+    """Refuse a broken run or one without last.pt (leaving its status as it is); record a
+    longer plan of epochs."""
+    problem = run.problem()
+    if problem:
+        raise UserError(f"run {run.id} is broken ({problem}); it can only be deleted")
+    if not run.checkpoint("last").exists():
+        raise UserError(f"run {run.name()} has no checkpoint to resume from: it ended before "
+                        "its first epoch finished; train it again instead")
+    stored = run.config()
+    check_epochs_change(stored.epochs, config)
+    if stored.epochs != config.epochs:  # continuing for longer than first planned
+        stored.epochs = config.epochs
+        write_json(run.path / "config.json", stored.to_dict())
+
+
+@contextmanager
+def _thread_count(config: TrainConfig, budget: ThreadBudget | None):
+    """torch's thread count for the run: fixed by config.threads, or the budget's share."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        if config.threads:
+            torch.set_num_threads(config.threads)
+            yield None
+        elif budget is not None:
+            with ThreadShare(budget) as share:
+                yield share
+        else:
+            yield None
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_locked(run: Run | None, writer: Run | None, config: TrainConfig, resume: bool, echo,
+                  device, ctx, share: ThreadShare | None) -> tuple[str, Trainer]:
     recorder = None
     previous = signal.getsignal(signal.SIGTERM)
     try:
         if writer:
-            writer.write_status(state="running", pid=os.getpid(), host=socket.gethostname(),
+            writer.write_status(state=RunState.RUNNING, pid=os.getpid(), host=socket.gethostname(),
                                 started=time.time(), device=str(device), world_size=ctx.world_size,
-                                error=None)
+                                error=None, warnings=None)
         trainer = Trainer(config, prepare(config, device), device, ctx)
         if resume:
             if run is None:
@@ -114,7 +175,7 @@ def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
             if writer:  # drop points logged after that checkpoint: they are about to be redone
                 writer.truncate_metrics(after_step=trainer.step)
         if writer:
-            recorder = RunRecorder(writer, trainer, echo)
+            recorder = RunRecorder(writer, trainer, echo, share)
             trainer.callbacks = recorder.callbacks()
             writer.write_status(n_parameters=trainer.n_parameters, monitor=trainer.monitor,
                                 progress=recorder.progress())
@@ -126,22 +187,24 @@ def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
                 signal.signal(signal.SIGTERM, on_sigterm)
         elif echo:
             trainer.callbacks = Callbacks(on_epoch=echo)
-        if trainer.epoch >= config.epochs:
-            state = "done"
-        else:
-            state = trainer.fit()
+        state = RunState.DONE if trainer.epoch >= config.epochs else RunState(trainer.fit())
         if writer:
+            recorder.close()
+            best = next((m for m in writer.metrics() if m["type"] == RecordType.EPOCH
+                         and m.get("epoch") == trainer.best_epoch), None)
             writer.write_status(state=state, progress=recorder.progress(), finished=time.time(),
-                                best_metric=trainer.best_metric, best_epoch=trainer.best_epoch)
+                                best_metric=trainer.best_metric, best_epoch=trainer.best_epoch,
+                                warnings=run_warnings(trainer.kind, best, trainer.data) or None)
         return state, trainer
     except UserError as exc:
         if writer:
-            writer.write_status(state="failed", error=str(exc), finished=time.time())
+            writer.write_status(state=RunState.FAILED, error=str(exc), finished=time.time())
         raise
-    except Exception:
-        if writer:
-            writer.write_status(state="failed", error=traceback.format_exc(limit=5),
-                                finished=time.time())
+    except Exception as exc:
+        if writer:  # one line for the pages; the traceback goes to the process's log
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            writer.write_status(state=RunState.FAILED, finished=time.time(),
+                                error=f"{type(exc).__name__}: {first} (the traceback is in log.txt)")
         raise
     finally:
         if recorder is not None:

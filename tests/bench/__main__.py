@@ -17,6 +17,7 @@ from tests.bench.app_memory import app_memory
 from tests.bench.browser_pages import evaluate_cell, latent_selection
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
+from tests.bench.concurrency import metrics_poll, two_runs, watched_run
 from tests.bench.data_load import digits_load, idx_60k
 from tests.bench.evaluate_scale import evaluate_scale
 from tests.bench.folder_scale import folder_scale
@@ -39,9 +40,11 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "threshold_drag": threshold_drag, "threshold_commit": threshold_commit,
               "latent_selection": latent_selection,
               "predict_throughput": predict_throughput, "predict_memory": predict_memory,
-              "scale_ladder": scale_ladder, "evaluate_scale": evaluate_scale}
+              "scale_ladder": scale_ladder, "evaluate_scale": evaluate_scale,
+              "two_runs": two_runs, "watched_run": watched_run, "metrics_poll": metrics_poll}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
-                 "threshold_drag", "threshold_commit", "latent_selection", "scale_ladder"}
+                 "threshold_drag", "threshold_commit", "latent_selection", "scale_ladder",
+                 "watched_run"}
 JSON_PATH = srv.ARTIFACTS / "bench.json"
 
 
