@@ -16,8 +16,9 @@ from tests.e2e import journey as j
 pytestmark = pytest.mark.browser
 # Old ids: listed after every real run, so other journeys' default choices are unaffected.
 BROKEN = {"19990101-000000-aaaaaa": "config.json",
-          "19990101-000000-bbbbbb": "config.json"}
-ODD = ("19990101-000000-cccccc", "19990101-000000-dddddd")
+          "19990101-000000-bbbbbb": "config.json",
+          "19990101-000000-dddddd": "pid"}  # a pid that names no process: status.json is junk
+ODD = ("19990101-000000-cccccc",)  # junk metrics lines are skipped; the run itself is fine
 
 
 def _write_run_folders(runs_dir) -> None:
