@@ -28,9 +28,11 @@ def tree(folder: Path) -> set[str]:
 def load_in_subprocess(spec: str, workspace: Path, data_root: Path,
                        timeout: float = 300) -> dict:
     """load_dataset(spec) in a fresh Python: {"error": message or None, "peak_mib": peak RSS,
-    "n": images loaded}. The peak is the process's own (ru_maxrss), taken after the load."""
+    "n": images loaded}. The peak is the child's own high-water mark (VmHWM), taken after the
+    load: ru_maxrss would not do, Linux carries the parent's peak across exec (a pytest process
+    at 1.5 GB made every child report 1.5 GB)."""
     code = textwrap.dedent(f"""
-        import json, resource
+        import json
         from core.data.dataset import load_dataset
         from core.errors import UserError
         out = {{"error": None, "n": 0}}
@@ -39,7 +41,9 @@ def load_in_subprocess(spec: str, workspace: Path, data_root: Path,
             out["n"] = int(len(ds.labels))
         except UserError as exc:
             out["error"] = str(exc)
-        out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with open("/proc/self/status") as status:
+            hwm = next(line for line in status if line.startswith("VmHWM:"))
+        out["peak_mib"] = int(hwm.split()[1]) / 1024  # kB
         print(json.dumps(out))
     """)
     env = {**os.environ, "DASH_WORKSPACE": str(workspace), "DASH_DATA_ROOTS": str(data_root)}

@@ -30,6 +30,14 @@ class Figure:
         return statistics.median(self.values)
 
 
+def own_peak_rss_mib() -> float:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's peak
+    across exec, so a child of a big process would report the parent's figure."""
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM:"))
+    return int(hwm.split()[1]) / 1024  # kB
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
     """(seconds, result) of one call."""
     start = time.perf_counter()

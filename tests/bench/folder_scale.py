@@ -52,13 +52,13 @@ def write_crack_folder(root: Path, n: int, seed: int = 0) -> Path:
 
 
 _CHILD = textwrap.dedent("""
-    import json, os, resource, sys, time
+    import json, os, sys, time
     import numpy as np
     from pathlib import Path
 
-    def rss_mib():
+    def rss_mib(field="VmRSS"):  # VmHWM for the peak: ru_maxrss would include the parent's
         with open("/proc/self/status") as f:
-            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS")) / 1024
+            return next(int(l.split()[1]) for l in f if l.startswith(field + ":")) / 1024
 
     what, root = sys.argv[1], Path(sys.argv[2])
     from PIL import Image
@@ -85,7 +85,7 @@ _CHILD = textwrap.dedent("""
         ds = load_dataset(spec, settings)
         first = time.perf_counter() - start
         assert not ds.from_cache
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = rss_mib("VmHWM")
         start = time.perf_counter()
         again = load_dataset(spec, settings)
         cached = time.perf_counter() - start

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import resource
 import sys
 import time
 
 from core.settings import Settings
+from tests.bench.common import own_peak_rss_mib
 
 UMAP_PARAMS = {"n_neighbors": 15}  # the Latent page's default, so its cache serves the page
 
@@ -124,7 +124,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     notes = STEPS[step](spec, settings)
     seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    rss = own_peak_rss_mib()
     print(json.dumps({"seconds": seconds, "peak_rss_mib": rss, "notes": notes}))
     return 0
 
