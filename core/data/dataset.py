@@ -15,7 +15,7 @@ from core.data.sources.base import Progress
 from core.data.spec import DatasetSpec
 from core.data.splits import SPLITS, assign_splits
 
-CACHE_VERSION = 2  # bump when a loader's output changes for the same files
+CACHE_VERSION = 3  # bump when a loader's output changes for the same files
 
 
 @dataclass

@@ -17,6 +17,7 @@ CLASSMAP = "k49_classmap.csv"
 URL = "http://codh.rois.ac.jp/kmnist/dataset/k49/"
 N_CLASSES = 49
 MAX_CLASSMAP_CHARS = 1 << 16
+MAX_NAME_CHARS = 40  # one character per class in the published map; a name stays a short label
 
 
 def _npy_header(z, name: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
@@ -62,7 +63,7 @@ def _class_names(root: Path, n: int) -> list[str]:
         return names  # no class map (it is optional) or an unreadable one
     for row in rows:
         try:
-            index, char = int(row["index"]), str(row["char"]).strip()[:8]
+            index, char = int(row["index"]), str(row["char"]).strip()[:MAX_NAME_CHARS]
         except (KeyError, ValueError, TypeError):
             continue  # a malformed row keeps the numeric name
         if 0 <= index < n and char:
@@ -96,9 +97,11 @@ class Kuzushiji49Source:
             y = checks.labels(_read_npz(labels_file), N_CLASSES, str(labels_file))
             checks.same_count(x, y, f"{imgs_file.name} and {labels_file.name} in {root}")
             arrays[split] = (x[:, None], y)
+        # labels were checked to lie in 0..48; a subset of K49 (fewer classes) keeps its own count
+        n_classes = int(max(arrays["train"][1].max(initial=0), arrays["test"][1].max(initial=0))) + 1
         return RawData(train_images=arrays["train"][0], train_labels=arrays["train"][1],
                        test_images=arrays["test"][0], test_labels=arrays["test"][1],
-                       classes=_class_names(root, N_CLASSES))
+                       classes=_class_names(root, n_classes))
 
 
 register(Kuzushiji49Source())
