@@ -3,6 +3,7 @@ and normal classes), and a switch to another run and back."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -11,34 +12,40 @@ from tests.e2e import journey as j
 from tests.e2e import server as srv
 
 pytestmark = pytest.mark.browser
-SLIDER = "Threshold on"
+PANEL = ".tp"  # the threshold panel (a v2 component; Playwright's CSS reaches into it)
 
 
-def _threshold(page):
-    return page.locator(j.MAIN).get_by_role("slider", name=re.compile(f"^{SLIDER}"))
+def _panel(page) -> dict:
+    """The panel's committed threshold, its four cells and its TPR, as the page shows them."""
+    return page.locator(PANEL).evaluate("""(root) => ({threshold: root.dataset.threshold,
+        tpr: root.querySelector('[data-rate=tpr]').textContent,
+        ...Object.fromEntries(['tn', 'fp', 'fn', 'tp'].map(
+            (c) => [c, root.querySelector(`[data-cell=${c}] b`).textContent]))})""")
 
 
 def _view(page) -> dict:
-    """What must survive: the threshold, the score, the normal classes and the rate it gives."""
+    """What must survive: the threshold, the score, the normal classes and the rates it gives."""
     j.settle(page)
-    normal = j.multiselect_values(page, "anomaly_normal")
-    return {"threshold": _threshold(page).input_value(),
-            "score": page.get_by_role("combobox", name="Score").input_value(),
-            "normal": sorted(normal),
-            "tpr": j.metric(page, "TPR (recall)").inner_text()}
-
-
-def _matrix_text(page) -> str:
-    """The threshold panel's matrix cells as the heatmap holds them ("TN<br>310", ...)."""
-    return " ".join(page.evaluate(
-        "() => document.querySelector('.st-key-anomaly_threshold_matrix .js-plotly-plot')"
-        "._fullData[0].text.flat()"))
+    return {**_panel(page), "score": page.get_by_role("combobox", name="Score").input_value(),
+            "normal": sorted(j.multiselect_values(page, "anomaly_normal"))}
 
 
 def _wait_anomaly(page) -> None:
-    expect(j.metric(page, "TPR (recall)")).to_be_visible(timeout=180_000)
+    expect(page.locator("[data-cell=tp] b")).to_have_text(re.compile(r"\d"), timeout=180_000)
     page.wait_for_selector(f"{j.MAIN} {srv.IMAGES}", state="visible", timeout=120_000)
     j.settle(page)
+
+
+def _wait_url_follows_panel(page, before: str, timeout_s: float = 60) -> None:
+    """The burst of keys is committed once: the URL's threshold becomes the panel's."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = re.search(r"[?&]threshold=([^&]+)", page.url)
+        shown = _panel(page)["threshold"]
+        if found and shown != before and float(found.group(1)) == float(shown):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the URL {page.url} never took the panel's threshold {shown}")
 
 
 def test_a_tuned_threshold_survives_pages_and_run_switches(page, journey_app):
@@ -47,11 +54,11 @@ def test_a_tuned_threshold_survives_pages_and_run_switches(page, journey_app):
     srv.choose(page, "Score", "l1")
     _wait_anomaly(page)
     default = _view(page)
-    slider = _threshold(page)
-    slider.focus()
+    track = page.locator(".tp-track")
+    track.focus()
     for _ in range(60):
-        slider.press("ArrowRight")
-    j.settle(page)
+        track.press("ArrowRight")
+    _wait_url_follows_panel(page, default["threshold"])
     expect(page).to_have_url(re.compile(r"score=l1"))
     tuned = _view(page)
     assert tuned["threshold"] != default["threshold"] and tuned["score"] == "l1"
@@ -59,10 +66,10 @@ def test_a_tuned_threshold_survives_pages_and_run_switches(page, journey_app):
     assert float(re.search(r"threshold=([^&]+)", page.url).group(1)) == pytest.approx(
         float(tuned["threshold"]), rel=1e-6)
     # A click on the false-alarm cell shows those images, as many as the cell counts.
-    j.click_cell(page, "anomaly_threshold_matrix", 0, 1, 2)
+    page.locator("[data-cell=fp]").click()
     title = page.get_by_text(re.compile(r"^Selected cell: false alarms \(FP\), [\d,]+ images"))
     expect(title).to_be_visible(timeout=60_000)
-    fp = int(re.search(r"FP<br>([\d,]+)", _matrix_text(page)).group(1).replace(",", ""))
+    fp = int(tuned["fp"].replace(",", ""))
     assert int(re.search(r"\(FP\), ([\d,]+) images", title.inner_text()).group(1)) == fp
     j.no_exception(page)
 
