@@ -9,8 +9,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from core.errors import UserError  # noqa: E402
 from dashboard import url  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
+from dashboard.text import plain  # noqa: E402
 
 # An emoji favicon (drawn as an inline SVG): a Material one is fetched from a font server.
 st.set_page_config(page_title="Small-image deep learning", page_icon="🔬", layout="wide")
@@ -18,4 +20,7 @@ pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
                  url_path=p.url_path) for p in PAGES]
 page = st.navigation(pages)
 url.start_run()
-page.run()
+try:
+    page.run()
+except UserError as exc:  # the last net: pages catch what they expect; a user's error is one line
+    st.error(plain(exc))

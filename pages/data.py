@@ -3,9 +3,9 @@ import streamlit as st
 
 from dashboard.sections.data import (
     render_balance,
+    render_load_warnings,
     render_preprocessing,
     render_samples,
-    render_skipped,
     render_summary,
 )
 from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
@@ -13,7 +13,7 @@ from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 st.title("Data")
 ds = load_picked_dataset_or_stop()
 
-render_skipped(ds)
+render_load_warnings(ds)
 render_summary(ds)
 st.subheader("Class balance")
 render_balance(ds)

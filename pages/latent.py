@@ -12,6 +12,7 @@ from dashboard.sections.latent_generate import render_generation  # noqa: E402
 from dashboard.sections.latent_map import render_download, render_map  # noqa: E402
 from dashboard.sections.latent_projection import load_projection_or_stop  # noqa: E402
 from dashboard.sections.latent_space import load_space_or_stop  # noqa: E402
+from dashboard.text import plain  # noqa: E402
 from dashboard.widgets.dataset_picker import load_dataset_or_stop  # noqa: E402
 from dashboard.widgets.run_picker import run_picker_ui  # noqa: E402
 
@@ -23,7 +24,7 @@ ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
 space = load_space_or_stop(run, ds)
 codes = space.features.codes
 st.caption(f"Codes: the {space.features.layer} ({codes.shape[1]} dimensions) of all "
-           f"{space.features.n:,} images of {run.config().dataset}. Class centres are mean "
+           f"{space.features.n:,} images of {plain(run.config().dataset)}. Class centres are mean "
            "training codes.")
 
 st.subheader("Map")

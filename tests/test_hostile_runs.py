@@ -21,6 +21,8 @@ from core.runs.table import run_row
 from core.training import checkpoint
 from core.training.config import TrainConfig
 from core.training.runner import train_run
+from tests.apptest_helpers import open_page
+from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = dict(dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=1,
@@ -38,14 +40,6 @@ def one_line_error(out: subprocess.CompletedProcess, *needles: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error:"), out.stderr
     assert all(n in lines[0] for n in needles), lines[0]
 
-
-def wait_for(predicate, timeout: float = 120.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +252,10 @@ def test_a_classifier_at_chance_level_is_flagged(settings) -> None:
     assert state == "done"
     (warning,) = bad.status()["warnings"]
     assert warning.startswith("accuracy at chance level") and warning in run_row(bad)["warnings"]
+    at = open_page("train")  # the Train page that started it says so too
+    at.session_state["model.train.watched"] = [bad.id]
+    at.run()
+    assert any(w.value.startswith("Accuracy at chance level") for w in at.warning), at.warning
     good = store.create(TrainConfig(**{**TINY, "epochs": 2}))
     assert train_run(good, good.config())[0] == "done"
     assert good.status().get("warnings") is None and run_row(good)["warnings"] is None

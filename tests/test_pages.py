@@ -98,3 +98,13 @@ def test_image_folder_with_broken_files_lists_them(data_page: AppTest, data_root
     assert not at.exception
     assert "2 file(s) were skipped" in at.warning[0].value
     assert {m.label: m.value for m in at.metric}["classes"] == "2"
+
+
+def test_steps_that_blank_images_are_warned_about_on_the_data_page(settings) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["dataset"] = "digits?steps=adaptive_threshold:11:-255"
+    at.run()
+    at.switch_page("../pages/data.py").run()
+    assert not at.exception, at.exception
+    shown = [w.value for w in at.warning]
+    assert any("entirely black (0) of 1,797 images" in w for w in shown), shown

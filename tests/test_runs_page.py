@@ -12,6 +12,7 @@ from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
 from tests.apptest_helpers import open_page
+from tests.polling import wait_for
 
 
 @pytest.fixture
@@ -62,3 +63,26 @@ def test_the_cli_takes_a_unique_run_name(settings, run) -> None:
     with pytest.raises(UserError, match=f"2 runs are named 'ones and sevens'.*{twin.id}"):
         open_store(settings).get("ones and sevens")
     assert open_store(settings).get(twin.id).id == twin.id
+
+
+def test_resume_from_the_page_and_not_while_another_process_trains_it(settings) -> None:
+    from core.runs.lock import RunLock
+
+    config = TrainConfig(dataset="digits?classes=1,7", model="mlp", model_params={"hidden": [8]},
+                         epochs=3, schedule="none", name="stopped early")
+    run = open_store(settings).create(config)
+    state, _ = train_run(run, config, echo=lambda r: r["epoch"] == 1 and run.request_stop())
+    assert state == "stopped" and run.resumable()
+    at = open_page("runs", runs=run.id)
+    resume = at.button(key=f"resume_{run.id}")
+    with RunLock(run.path):  # another tab's resume is training it now: this click starts nothing
+        resume.click().run()
+        assert not at.exception, at.exception
+        assert not [b for b in at.button if b.key == f"resume_{run.id}"]  # and the button is gone
+    assert run.status()["state"] == "stopped"  # nothing was started twice
+    at.run()  # the lock is free again: Resume is back, and resumes
+    at.button(key=f"resume_{run.id}").click().run()
+    assert not at.exception, at.exception
+    assert run.status()["state"] in ("queued", "running", "done")
+    wait_for(lambda: run.status()["state"] == "done", timeout=120)
+    assert [m["epoch"] for m in run.metrics() if m["type"] == "epoch"][-1] == 3

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -19,18 +18,11 @@ from core.runs.store import RunState, open_store
 from core.runs.threads import ThreadBudget, ThreadShare, split
 from core.training.config import TrainConfig
 from core.training.runner import train_run
+from tests.polling import wait_for
 
 LONG = dict(dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=3000,
             batch_size=64, lr=1e-3, schedule="none", log_every=50)
 
-
-def wait_for(predicate, timeout: float = 120.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def sleeper() -> subprocess.Popen:

@@ -136,3 +136,17 @@ def test_a_linked_threshold_applies_only_to_its_own_run(settings) -> None:
     other = open_page("anomaly", run="no-such-run", score="mse", threshold="0.02")
     assert other.selectbox(key="run_picker").value != "no-such-run"
     assert panel_data(other, "anomaly_threshold")["value"] != pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("page", ["evaluate", "latent"])
+def test_a_run_deleted_under_an_open_page_is_one_line(settings, two_class_run, page) -> None:
+    """Another tab (or the CLI) deletes the run's checkpoint while this page shows it."""
+    at = open_page(page, run=two_class_run.id)
+    two_class_run.checkpoint("best").unlink()
+    at.run()
+    assert not at.exception, at.exception
+    warned = [w.value for w in at.warning if two_class_run.id in w.value]
+    assert len(warned) == 1 and "is not available here" in warned[0], warned
+    assert at.selectbox(key="run_picker").value != two_class_run.id  # another run is shown
+    at.run()
+    assert not [w for w in at.warning if two_class_run.id in w.value]  # said once

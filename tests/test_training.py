@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from core.runs.store import RunStore, open_store
 from core.training import checkpoint
 from core.training.config import TrainConfig
 from core.training.runner import train_run
+from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = dict(dataset="digits", model="mlp", model_params={"hidden": [32]}, epochs=3,
@@ -26,15 +26,6 @@ SMALL = dict(dataset="digits", model="mlp", model_params={"hidden": [32]}, epoch
 def epochs(run) -> list[dict]:
     return [m for m in run.metrics() if m["type"] == "epoch"]
 
-
-def wait_for(predicate, timeout: float = 120.0, every: float = 0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out waiting")
 
 
 def test_config_round_trips_and_refuses_bad_settings() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UserError
 from core.runs.atomic import atomic_path
 from core.runs.store import Run
 from core.settings import Settings
@@ -25,7 +26,14 @@ def cache_dir(run: Run, settings: Settings) -> Path:
 
 
 def checkpoint_key(run: Run, which: str = "best") -> str:
-    st = run.checkpoint(which).stat()
+    """Names one version of a checkpoint (size and time), so results cached for it are dropped
+    when it is rewritten. A missing one (a run deleted or still at its first epoch) is the
+    user's to fix, not a traceback."""
+    try:
+        st = run.checkpoint(which).stat()
+    except OSError:
+        raise UserError(f"run {run.id} has no {which} checkpoint ({run.checkpoint(which).name}); "
+                        "it was deleted, or has not finished an epoch yet") from None
     return f"{which}:{st.st_size}:{st.st_mtime_ns}"
 
 

@@ -5,8 +5,10 @@ Each active job (a training run, a projection) has a file `<workspace>/jobs/thre
 processes are ignored and cleared by the next reader. A job's share is the cores split evenly
 among the live jobs of this host, the earliest getting the remainder, never below one thread.
 Training processes re-read their share while they run (`ThreadShare`) and call
-torch.set_num_threads, so the total follows jobs as they start and end; projections get theirs
-in OMP_NUM_THREADS / NUMBA_NUM_THREADS when spawned.
+torch.set_num_threads, so the total follows jobs as they start and end. Other jobs get their
+share in OMP_NUM_THREADS / NUMBA_NUM_THREADS when spawned, except projections, which ask for one
+thread (core.latent.projection: t-SNE ran 4-8x slower with competing pools on 2 cores) and still
+count as a job, so training beside them gets fewer threads.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ A `render_*` (or `show_*`) function draws a section; a `*_or_stop` helper loads 
 something and stops the page with a message when it cannot. Everything shown is computed in core.
 
 Offers:
-- `data`: `render_skipped`, `render_summary`, `render_balance`, `render_samples`,
+- `data`: `render_load_warnings`, `render_summary`, `render_balance`, `render_samples`,
   `render_preprocessing` (the Data page).
 - `train`: `render_live_runs` (runs started here plus every active one), `render_live_run`,
   `render_state_message`, `progress_text`, `safe_status`.

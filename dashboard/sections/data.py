@@ -18,8 +18,10 @@ from dashboard.text import plain
 IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
 
 
-def render_skipped(ds: ImageDataset) -> None:
-    """A warning and the list of files that were not readable images, if any."""
+def render_load_warnings(ds: ImageDataset) -> None:
+    """What loading noticed: steps that blanked images, files that were not readable images."""
+    for warning in ds.warnings:
+        st.warning(plain(warning[:1].upper() + warning[1:]))
     if not ds.skipped:
         return
     st.warning(f"{len(ds.skipped)} file(s) were skipped because they are not readable images.")

@@ -9,6 +9,7 @@ from core.errors import UserError
 from core.latent.clusters import Clusters, mixture_clusters
 from dashboard.figures import bic_figure, confusion_figure
 from dashboard.sections.latent_space import Space
+from dashboard.text import plain
 
 FITTED = "latent_clusters_run"  # the Space.key the clusters were fitted for
 
@@ -75,7 +76,7 @@ def render_clusters(space: Space) -> None:
                                                  else "…")):
             c = clusters_of(space, cluster_k(space))
     except UserError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     macro = c.report["macro avg"]
     for col, (label, value) in zip(st.columns(4), [

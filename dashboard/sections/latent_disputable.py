@@ -7,6 +7,7 @@ import streamlit as st
 from core.errors import UserError
 from core.latent.geometry import margins
 from dashboard.sections.latent_space import Space, lines, show_grid
+from dashboard.text import plain
 
 
 def render_disputable(space: Space) -> None:
@@ -15,7 +16,7 @@ def render_disputable(space: Space) -> None:
     cols = st.columns([1, 2, 3])
     mode = cols[0].radio("Rule", ["ratio", "difference"], key="latent_rule",
                          help="ratio: |1 − d_own / d_other| < tol (scale-free). difference: "
-                              "|d_own − d_other| < tol, in code units (the clocks/crocodiles rule).")
+                              "|d_own − d_other| < tol, in code units.")
     chosen = cols[2].multiselect("Classes", names, key="latent_dispute_classes",
                                  placeholder="all classes",
                                  help="Compare only these classes' centres, e.g. two of them.")
@@ -26,13 +27,14 @@ def render_disputable(space: Space) -> None:
         return
     top = space.tolerance_max(mode)
     tol = cols[1].slider("Tolerance", 0.0, top, min(0.2, top), step=0.01, key=f"latent_tol_{mode}",
-                         help="0.2 was the clocks/crocodiles project's value" + (
-                             "" if mode == "ratio" else "; the maximum is the median distance of "
-                                                        "a test code to its own class centre"))
+                         help="How close to equidistant an image must be; smaller finds fewer, more "
+                              "truly ambiguous images" + (
+                             "." if mode == "ratio" else ". The maximum is the median distance of "
+                                                         "a test code to its own class centre."))
     try:
         rows, d = space.disputable_test([names.index(c) for c in chosen], tol, mode)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     tabs = st.tabs(["Disputable (centre distances)", "Lowest classifier margin", "Misclassified"])
     with tabs[0]:

@@ -12,6 +12,7 @@ from core.models import Kind
 from dashboard.figures import interpolation_figure
 from dashboard.images import display_width, strip_png, to_display
 from dashboard.sections.latent_space import Space, lines
+from dashboard.text import plain
 from dashboard.widgets.run_picker import runs_of_kind
 
 NO_CLASSIFIER = "not a classifier"
@@ -42,7 +43,7 @@ def render_generation(space: Space) -> None:
                                    len(names), names.index(a), names.index(b), steps,
                                    judges.get(judge))
     except UserError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     ia, ib = names.index(a), names.index(b)
     _, h, w = space.ds.shape

@@ -27,6 +27,7 @@ from core.runs import jobs
 from core.runs.store import Run
 from dashboard.sections.latent_space import Space
 from dashboard.state import settings
+from dashboard.text import plain
 
 TITLES = {Method.PCA: "PCA", Method.UMAP: "UMAP", Method.TSNE: "t-SNE"}
 BACKGROUND = (Method.UMAP, Method.TSNE)
@@ -129,7 +130,7 @@ def load_projection_or_stop(space: Space) -> Projection:
         found = None if method == Method.PCA else cached_projection(run, cfg, method, params,
                                                                    space.features)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
     if pending:  # in the sidebar: above the map, bars coming and going moved it under the pointer
         waiting = method in pending and found is None

@@ -15,6 +15,7 @@ from core.runs.results import checkpoint_key
 from core.runs.store import Run
 from dashboard.images import display_width, to_display
 from dashboard.state import settings
+from dashboard.text import plain
 
 GALLERY = 60  # images per grid; a caption says how many there were
 
@@ -45,7 +46,7 @@ def load_space_or_stop(run: Run, ds: ImageDataset) -> Space:
         with st.spinner("Computing the codes of every image (once per run; cached)…"):
             features = _features(key, run, ds)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         st.stop()
     if len(features.codes) != len(ds.images):
         st.error("The cached codes do not match the dataset; delete the run's cache and reload.")

@@ -111,10 +111,14 @@ def render_actions(run: Run, expanded: bool) -> None:
         if new_name.strip() and new_name.strip() != run.name():
             run.rename(new_name)
             st.rerun()
-        resumable = state_name in ("stopped", "interrupted") and run.checkpoint("last").exists()
-        if resumable and cols[2].button("Resume", key=f"resume_{run.id}"):
-            launch_training(run, state.settings(), resume=True)
-            st.rerun()
+        if state_name in ("stopped", "interrupted") and run.resumable():
+            if cols[2].button("Resume", key=f"resume_{run.id}"):
+                try:  # another tab may have resumed it a moment ago
+                    launch_training(run, state.settings(), resume=True)
+                except UserError as exc:
+                    st.error(plain(exc))
+                else:
+                    st.rerun()
         if state_name in ACTIVE:
             if run.stop_requested():
                 cols[2].button("Stopping…", key=f"stop_{run.id}", disabled=True)

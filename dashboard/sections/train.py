@@ -49,6 +49,19 @@ def render_state_message(status: dict) -> None:
         st.error("Failed: " + plain(status.get("error") or "see log.txt in the run folder"))
     elif state_name == "broken":
         st.error("This run folder cannot be read: " + plain(status.get("error") or "?"))
+    for warning in status.get("warnings") or []:  # e.g. accuracy at chance level
+        st.warning(plain(warning[:1].upper() + warning[1:]))
+
+
+def metric_records(run: Run) -> list[dict]:
+    """Every metric record of the run, read incrementally: the reader lives in the session, so a
+    panel ticking every second parses only the lines appended since its last tick."""
+    key = f"train.metrics_reader@{run.id}"
+    reader = st.session_state.get(key)
+    if reader is None:
+        reader = st.session_state[key] = run.metrics_reader()
+    reader.poll()
+    return reader.records
 
 
 def safe_status(run: Run) -> dict:
@@ -90,7 +103,7 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
             _stop_button(run, status, cols[1])
         else:
             render_state_message(status)
-        st.plotly_chart(training_curves_figure(run.metrics(), smoothing, log_y, quality),
+        st.plotly_chart(training_curves_figure(metric_records(run), smoothing, log_y, quality),
                         key=f"curves_{run.id}")
         if active and state_name not in ACTIVE:
             st.rerun()  # the whole page: this panel stops ticking, the runs list is redrawn

@@ -8,6 +8,7 @@ from core.models import Kind, model_kind
 from core.runs.store import Run, open_store
 from dashboard import state, url
 from dashboard.navigation import PAGES
+from dashboard.text import plain
 
 PAGE_PATHS = {p.url_path: p.path for p in PAGES}
 # The pages a run can be opened in, with the kinds of run each shows.
@@ -51,10 +52,14 @@ def run_picker_ui(kinds: tuple[Kind, ...], label: str = "Run") -> Run | None:
         return None
     by_id = {r.id: r for r in runs}
     name = state.run_choice(kinds)
-    if not state.has(name) and url.peek("run") in by_id:
+    if not state.has(name) and url.peek("run") is not None:
         state.put(name, url.take("run"))
+    wanted = state.get(name)
     chosen = state.bound(st.selectbox, "run_picker", name, label, list(by_id), default=runs[0].id,
                          valid=lambda v: v in by_id, format_func=lambda i: run_label(by_id[i]))
+    if wanted is not None and wanted not in by_id:  # deleted meanwhile, or a link to another
+        st.warning(f"Run {plain(wanted)} is not available here (deleted, no checkpoint, or not "
+                   f"this page's kind of run); showing {plain(run_label(by_id[chosen]))} instead.")
     url.show(run=chosen)
     return by_id[chosen]
 
