@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import numpy as np
 import pytest
@@ -79,8 +80,14 @@ def test_a_clicked_cell_shows_its_images_and_a_run_switch_is_followed(page, jour
     assert j.multiselect_values(page, "roc_classes") == ["3", "8"]
     page.wait_for_function(f"() => ({j.PLOT_JS})('.st-key-pr_chart')?.length === 2")
     assert [n.split(" (")[0] for n in j.trace_names(page, "pr_chart")] == ["3", "8"]
-    rows = j.table_rows(page, "comparison_table")
-    assert rows[0][0] == NAME and len(rows) == 1
+    # the grid redraws its rows a moment after the data arrives: wait for the new first row
+    deadline, rows = time.monotonic() + 60, []
+    while time.monotonic() < deadline:
+        rows = j.table_rows(page, "comparison_table")
+        if rows and rows[0][0] == NAME:
+            break
+        page.wait_for_timeout(250)
+    assert rows[0][0] == NAME and len(rows) == 1, rows
     j.no_exception(page)
     j.shot(page, "journey_evaluate_cells.png")
 
