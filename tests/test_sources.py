@@ -155,3 +155,36 @@ def test_image_folder_bad_layouts_get_clear_messages(settings, data_root: Path) 
         load_dataset(f"folder?root={data_root / 'one'}", settings)
     with pytest.raises(DatasetError, match="does not exist"):
         load_dataset(f"folder?root={data_root / 'nowhere'}", settings)
+
+
+def test_file_names_agree_with_torchvision_without_importing_it(settings, data_root: Path) -> None:
+    """The sources name the files themselves, so a cached load never imports torchvision."""
+    import os
+    import subprocess
+    import sys
+
+    import torchvision.datasets as tvd
+
+    from core.data.sources import all_sources
+    from core.data.sources.torchvision_sets import IDX_FILES
+
+    by_name = {s.name: s for s in all_sources()}
+    for name in ("mnist", "fashion_mnist", "kmnist"):
+        cls = getattr(tvd, by_name[name].class_name)
+        assert [Path(url).stem for url, _ in cls.resources] == list(IDX_FILES)
+    for name in ("cifar10", "cifar100"):
+        source, cls = by_name[name], getattr(tvd, by_name[name].class_name)
+        assert source.folder == cls.base_folder
+        assert list(source.train_files) == [f for f, _ in cls.train_list]
+        assert list(source.test_files) == [f for f, _ in cls.test_list]
+        assert (source.meta_file, source.meta_key) == (cls.meta["filename"], cls.meta["key"])
+    dw.write_mnist_idx(data_root, n_train=20, n_test=10)
+    load_dataset(f"mnist?root={data_root}", settings)  # fills the cache
+    code = ("import sys; from core.data.dataset import load_dataset; from core.settings import Settings;"
+            f"ds = load_dataset('mnist?root={data_root}', Settings.from_env());"
+            "print(ds.from_cache, 'torchvision' in sys.modules)")
+    env = {**os.environ, "DASH_WORKSPACE": str(settings.workspace),
+           "DASH_DATA_ROOTS": str(data_root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.stdout.split() == ["True", "False"], out.stderr[-2000:]
