@@ -65,3 +65,23 @@ def test_model_kind_names_live_in_the_kind_enum() -> None:
             if isinstance(node, ast.Constant) and node.value in ("classifier", "autoencoder"):
                 found.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert not found, found
+
+
+HOME_AND_DATA_IMPORTS = """
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("dashboard/app.py", default_timeout=120)
+at.run()
+at.switch_page("../pages/data.py").run()
+assert not at.exception, at.exception
+print(" ".join(m for m in ("torch", "torchvision", "sklearn", "umap") if m in sys.modules))
+"""
+
+
+def test_home_and_data_pages_do_not_import_torch_or_sklearn() -> None:
+    """The cold start to the Data page pays for neither (issue: cold start <= 1.5x hello-world):
+    in a fresh interpreter, after Home and the Data page on digits, none of them is loaded."""
+    out = subprocess.run([sys.executable, "-c", HOME_AND_DATA_IMPORTS], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "", f"imported: {out.stdout.strip()}"

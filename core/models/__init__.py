@@ -8,6 +8,16 @@ Offers:
 Add a model: one entry in `registry._ENTRIES` (see CONTRIBUTING.md).
 """
 from core.models.kinds import Kind
-from core.models.registry import MODELS, ModelInfo, build_model, count_parameters, model_kind
 
 __all__ = ["Kind", "MODELS", "ModelInfo", "build_model", "count_parameters", "model_kind"]
+_FROM_REGISTRY = frozenset(__all__) - {"Kind"}
+
+
+def __getattr__(name: str):
+    """The registry's names, imported on first use: it imports torch (~2.5 s, 650 MB), which
+    pages that only need `Kind` (the Data page, through the session model) must not pay."""
+    if name in _FROM_REGISTRY:
+        from core.models import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'core.models' has no attribute {name!r}")
