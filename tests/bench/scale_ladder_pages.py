@@ -34,7 +34,7 @@ def _data_page(page, url: str, rung: Rung, root: Path) -> None:
         _settled(page)
         srv.choose(page, "Resize to", "32 x 32")
         srv.choose(page, "Colour", "grayscale")
-        folder = page.get_by_label("Folder")
+        folder = page.get_by_role("textbox", name="Folder")
         folder.fill(str(root / rung.name))
         folder.press("Enter")
     else:
