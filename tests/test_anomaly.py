@@ -334,3 +334,21 @@ def test_saved_threshold_lives_with_the_run_and_must_match(settings) -> None:
     assert saved_threshold_for(run, settings, "knn", ("0",)) is None  # other normal classes
     SavedThreshold.now(run.id, "mse", 1.5, ("0", "1")).save(path)  # a record of another score
     assert saved_threshold_for(run, settings, "knn", ("0", "1")) is None
+
+
+def test_latent_scores_fit_codes_with_dead_units() -> None:
+    """Found at K49 size: after one epoch some code units sit at a large constant. In float32
+    the mixture's variances came out negative and the whole scoring failed."""
+    from core.anomaly.scores import Mahalanobis, MixtureNLL, NearestNeighbours
+
+    rng = np.random.default_rng(0)
+    codes = np.zeros((20_000, 32), np.float32)
+    codes[:, :8] = rng.normal(0, 1, (20_000, 8))
+    codes[:, 8:16] = 300.0 + rng.normal(0, 1e-3, (20_000, 8))  # stuck near a large constant
+    for score in (MixtureNLL(), Mahalanobis(), NearestNeighbours()):
+        values = score.fit(codes[:5_000]).score(codes[5_000:6_000])
+        assert values.shape == (1_000,) and np.isfinite(values).all(), score.name
+    far = codes[:10].copy()
+    far[:, :8] += 8.0  # far from every normal code: scored as less likely than the normal ones
+    gmm = MixtureNLL().fit(codes[:5_000])
+    assert gmm.score(far).min() > np.median(gmm.score(codes[5_000:6_000]))

@@ -58,6 +58,10 @@ class ReconstructionScore(AnomalyScore):
         raise NotImplementedError
 
 
+def _float64(codes) -> np.ndarray:
+    return np.asarray(codes, dtype=np.float64)
+
+
 class LatentScore(AnomalyScore):
     """Fitted on the normal training codes, then asked about any codes."""
 
@@ -127,12 +131,14 @@ class MixtureNLL(LatentScore):
     def fit(self, train_codes):
         from sklearn.mixture import GaussianMixture
 
+        # float64: sklearn's diagonal variances are E[x^2] - E[x]^2, which in float32 turned
+        # negative for a code dimension stuck at a large constant (dead units after one K49 epoch)
         self.gmm_ = GaussianMixture(min(10, max(1, len(train_codes) // 50)), covariance_type="diag",
-                                    reg_covar=1e-4, random_state=0).fit(train_codes)
+                                    reg_covar=1e-4, random_state=0).fit(_float64(train_codes))
         return self
 
     def score(self, codes):
-        return -self.gmm_.score_samples(codes)
+        return -self.gmm_.score_samples(_float64(codes))
 
     def state(self):
         g = self.gmm_
