@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -82,11 +83,28 @@ LABEL_PAPER = (246, 247, 249, 255)
 GALLERY_WIDTH = 800  # px: a gallery's rows fit the main column at 1280x720 with the sidebar open
 
 
+FONT = Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf"  # shipped: nothing is fetched
+MISSING = "?"  # drawn for a character the font has no glyph for (CJK, say), instead of a box
+
+
 @lru_cache(maxsize=4)
 def _font(size: int):
+    """DejaVu Sans: Latin with accents, Greek, Cyrillic, arrows (Pillow's own font has no "é")."""
     from PIL import ImageFont
 
-    return ImageFont.load_default(size=size)  # the font Pillow ships: nothing is fetched
+    return ImageFont.truetype(str(FONT), size)
+
+
+@lru_cache(maxsize=4096)
+def _has_glyph(char: str, size: int) -> bool:
+    """Whether the font draws char as itself, not as its "missing glyph" box."""
+    font = _font(size)
+    return char.isspace() or bytes(font.getmask(char)) != bytes(font.getmask("\uffff"))
+
+
+def drawable(text: str, size: int) -> str:
+    """text with every character the label font cannot draw replaced by MISSING."""
+    return "".join(c if _has_glyph(c, size) else MISSING for c in text)
 
 
 def _fit(text: str, font, width: int) -> str:
@@ -116,7 +134,8 @@ def gallery_png(pictures: list[np.ndarray], labels: list[str], max_width: int = 
         raise ValueError("a gallery needs at least one picture")
     h, w = pictures[0].shape[:2]
     font = _font(LABEL_SIZE)
-    lines = [[part.rstrip() for part in str(label).split("\n")[:label_lines]] for label in labels]
+    lines = [[drawable(part.rstrip(), LABEL_SIZE) for part in str(label).split("\n")[:label_lines]]
+             for label in labels]
     longest = max((font.getlength(line) for label in lines for line in label), default=0)
     cell_w = int(max(w, min(longest + 8, max(2 * w, 150))))  # room for a short label
     line_h = LABEL_SIZE + 4

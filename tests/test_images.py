@@ -50,3 +50,20 @@ def test_triptychs_in_a_gallery_keep_their_transparent_gaps() -> None:
     assert (out[:56, 56:60, 3] == 0).all() and (out[:56, :56, 3] == 255).all()
     with pytest.raises(ValueError):
         gallery_png([], [])
+
+
+def _label_pixels(label: str) -> np.ndarray:
+    png = gallery_png([np.zeros((72, 72), np.uint8)], [label])
+    return np.asarray(Image.open(io.BytesIO(png)))[74:]  # the label strip under the picture
+
+
+def test_labels_draw_accents_and_arrows_and_mark_what_the_font_lacks() -> None:
+    """Class names are drawn with the shipped DejaVu Sans: "é" and "→" are themselves (Pillow's
+    own font drew both as the same empty box), and a character it has no glyph for (Japanese)
+    is drawn as "?" rather than a box that looks like a rendering bug."""
+    from dashboard.images import LABEL_SIZE, MISSING, drawable
+
+    assert drawable("3→8 · café · あ", LABEL_SIZE) == f"3→8 · café · {MISSING}"
+    assert not np.array_equal(_label_pixels("é"), _label_pixels("e"))
+    assert not np.array_equal(_label_pixels("é"), _label_pixels("ü"))
+    assert np.array_equal(_label_pixels("あ"), _label_pixels(MISSING))
