@@ -17,6 +17,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "cosine", "step", "onecycle")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DENOISE_KINDS = ("gaussian", "mask")
+PRECISIONS = ("fp32", "bf16")
 
 
 def option(default: Any = MISSING, *, help: str, choices: tuple = (), flag: str = "",
@@ -54,6 +55,11 @@ class TrainConfig:
     seed: int = option(0, help="seed for weights, shuffling and noise")
     device: str = option("auto", help="where to train", choices=DEVICES)
     log_every: int = option(10, help="steps between train-loss points on the live curve")
+    precision: str = option("fp32", choices=PRECISIONS,
+                            help="bf16: forward and loss under bfloat16 autocast (weights and "
+                                 "optimizer stay fp32); mostly for GPUs with bf16 units")
+    channels_last: bool = option(False, help="conv models: NHWC memory layout, which GPU "
+                                             "convolution kernels are often faster with")
     threads: int = option(0, help="CPU threads; 0 = this run's share of the cores, which follows "
                                   "the other jobs (pin a number for bit-exact reruns and resumes)")
     name: str = option("", help="display name of the run")

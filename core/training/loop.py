@@ -71,6 +71,8 @@ class Trainer:
         self.loss_fn = make_loss(self.loss_name, **config.loss_params)
         self.model = build_model(config.model, data.in_shape, data.n_classes, config.model_params,
                                  binary_head=self.loss_name == "bce").to(device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.n_parameters = count_parameters(self.model)
         self.net = self.model
         if ctx.enabled:
@@ -99,6 +101,17 @@ class Trainer:
         if self.config.denoise and self.kind.has_decoder:
             kind, _, level = self.config.denoise.partition(":")
             x = corrupt(x, kind, float(level), self.noise_gen)
+        return x
+
+    def _autocast(self):
+        """bfloat16 autocast for the forward and loss when asked (config.precision); the
+        backward, optimizer and validation stay fp32, so metrics are comparable across runs."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.config.precision == "bf16")
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
         return x
 
     def _loss(self, out, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -130,16 +143,17 @@ class Trainer:
             idx = perm[first:first + self.batch_size].to(self.device)
             if len(idx) < 2 and seen:  # batch norm cannot train on a single image
                 continue
-            x = self.data.x_train[idx].float().div_(255.0)
+            x = self._layout(self.data.x_train[idx].float().div_(255.0))
             y = self.data.y_train[idx]
-            out = self.net(self._inputs(x))
-            try:
-                loss = self._loss(out, x, y)
-            except RuntimeError:  # e.g. binary_cross_entropy refusing NaN: the model blew up
-                if _finite(out):
-                    raise
-                diverged = True
-                break
+            with self._autocast():
+                out = self.net(self._inputs(x))
+                try:
+                    loss = self._loss(out, x, y)
+                except RuntimeError:  # e.g. binary_cross_entropy refusing NaN: the model blew up
+                    if _finite(out):
+                        raise
+                    diverged = True
+                    break
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
