@@ -31,6 +31,7 @@ from tests.bench.page_timing import app_page as _app_page
 from tests.bench.page_timing import measure as _measure
 from tests.bench.page_timing import say as _say
 from tests.bench.page_timing import settle as _settle
+from tests.data_writers import write_mnist_idx
 from tests.e2e import server as srv
 
 CELL_SAMPLES = 9  # per repeat and kind; <= 9 so no diagonal cell's images repeat (no cache hits)
@@ -230,6 +231,7 @@ def evaluate_cell(repeats: int) -> list[Figure]:
 MAP = ".st-key-latent_map"
 SELECTED = ".st-key-latent_selected"
 LATENT_GALLERY = 60  # dashboard.sections.latent_space.GALLERY
+MAP_POINTS = 10_000
 
 MAP_READY_JS = """(sel) => { const g = document.querySelector(`${sel} .js-plotly-plot`);
     return g && g._fullData && g._fullData.some(t => t.type === 'scattergl')
@@ -278,8 +280,9 @@ def _latent_repeat(browser, tmp: Path, run_dir: Path, root: Path, figs: dict,
     with _app_page(browser, tmp, f"/latent?run={run_dir.name}", run_dir, root) as (page, _, t):
         page.wait_for_function(MAP_READY_JS, arg=MAP, timeout=LOAD_TIMEOUT_MS)
         _settle(page)
-        page.get_by_text(re.compile(r"random sample of 10,000 of")).wait_for()
-        _say(bench, f"map shown after {time.perf_counter() - t:.1f} s")
+        n = page.evaluate(f"() => ({POINTS_JS})('{MAP}').length")
+        assert n == MAP_POINTS, f"the map drew {n} points, not {MAP_POINTS:,}"
+        _say(bench, f"map of {n:,} points shown after {time.perf_counter() - t:.1f} s")
         page.locator(f"{MAP} .js-plotly-plot").scroll_into_view_if_needed()
         _settle(page)
         area = page.locator(f"{MAP} .nsewdrag").first.bounding_box()
@@ -327,7 +330,9 @@ def latent_selection(repeats: int) -> list[Figure]:
     }
     rng = random.Random(0)
     with sync_playwright() as p, tmp_dir("latent") as tmp:
-        root = write_mnist_60k(tmp / "data")
+        # 10,000 images: every one is a point (the map samples only past 100,000)
+        root = tmp / "data"
+        write_mnist_idx(root, n_train=MAP_POINTS - 2_000, n_test=2_000)
         run_dir = _train(tmp, root, "mlp_ae", {"hidden": [64], "code_dim": 16})
         browser = srv.launch_browser(p)
         try:
