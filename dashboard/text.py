@@ -28,3 +28,10 @@ def plain(name: object) -> str:
 def plot_text(name: object) -> str:
     """`name` as literal text in a plotly label, legend or hover text."""
     return html.escape(str(name), quote=False)
+
+
+def sentence(message: object) -> str:
+    """A core message ("accuracy at chance level: ...") as a line of its own: capitalised, and
+    plain text like every other name it may hold."""
+    text = str(message)
+    return plain(text[:1].upper() + text[1:])

@@ -13,7 +13,7 @@ from core.data.stats import class_counts, imbalance_ratio, pixel_stats
 from dashboard import state
 from dashboard.figures import class_balance_figure
 from dashboard.images import display_width, to_display
-from dashboard.text import plain
+from dashboard.text import plain, sentence
 
 IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
 
@@ -21,7 +21,7 @@ IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
 def render_load_warnings(ds: ImageDataset) -> None:
     """What loading noticed: steps that blanked images, files that were not readable images."""
     for warning in ds.warnings:
-        st.warning(plain(warning[:1].upper() + warning[1:]))
+        st.warning(sentence(warning))
     if not ds.skipped:
         return
     st.warning(f"{len(ds.skipped)} file(s) were skipped because they are not readable images.")

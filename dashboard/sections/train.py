@@ -9,7 +9,7 @@ from core.runs.jobs import train_command
 from core.runs.store import ACTIVE, Run, RunStore
 from dashboard import state
 from dashboard.figures import training_curves_figure
-from dashboard.text import plain
+from dashboard.text import plain, sentence
 from dashboard.widgets.run_picker import run_title
 
 MAX_SHOWN = 4  # live panels at once
@@ -50,16 +50,17 @@ def render_state_message(status: dict) -> None:
     elif state_name == "broken":
         st.error("This run folder cannot be read: " + plain(status.get("error") or "?"))
     for warning in status.get("warnings") or []:  # e.g. accuracy at chance level
-        st.warning(plain(warning[:1].upper() + warning[1:]))
+        st.warning(sentence(warning))
 
 
 def metric_records(run: Run) -> list[dict]:
     """Every metric record of the run, read incrementally: the reader lives in the session, so a
     panel ticking every second parses only the lines appended since its last tick."""
-    key = f"train.metrics_reader@{run.id}"
-    reader = st.session_state.get(key)
+    name = state.keyed("train.metrics_reader", run.id)
+    reader = state.get(name)
     if reader is None:
-        reader = st.session_state[key] = run.metrics_reader()
+        reader = run.metrics_reader()
+        state.put(name, reader)
     reader.poll()
     return reader.records
 

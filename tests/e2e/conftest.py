@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -34,14 +35,13 @@ def app_workspace(tmp_path_factory):
     return tmp_path_factory.mktemp("app") / "workspace"
 
 
-@pytest.fixture(scope="session")
-def app_server(app_workspace, request):
-    """Base URL of the app, started with an empty workspace in a tmp dir."""
-    tmp = app_workspace.parent
-    server = srv.start_app(workspace=app_workspace, log_path=tmp / "streamlit.log")
+@contextmanager
+def _serving(server: srv.AppServer, request, kept_log: str, timeout: float):
+    """Wait for the server, then keep it for the session; stop it at the end, and keep its log
+    under tests/artifacts/kept_log when any browser test failed."""
     try:
-        srv.wait_healthy(server, timeout=60)
-        yield server.url
+        srv.wait_healthy(server, timeout=timeout)
+        yield
     except Exception:
         request.session.e2e_failed = True
         raise
@@ -49,9 +49,16 @@ def app_server(app_workspace, request):
         server.stop()
         if getattr(request.session, "e2e_failed", False):
             srv.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            kept = srv.ARTIFACTS / "streamlit.log"
-            shutil.copyfile(server.log_path, kept)
-            print(f"\nstreamlit log kept at {kept}")
+            shutil.copyfile(server.log_path, srv.ARTIFACTS / kept_log)
+            print(f"\nstreamlit log kept at {srv.ARTIFACTS / kept_log}")
+
+
+@pytest.fixture(scope="session")
+def app_server(app_workspace, request):
+    """Base URL of the app, started with an empty workspace in a tmp dir."""
+    server = srv.start_app(workspace=app_workspace, log_path=app_workspace.parent / "streamlit.log")
+    with _serving(server, request, "streamlit.log", timeout=60):
+        yield server.url
 
 
 @pytest.fixture(scope="session")
@@ -90,14 +97,5 @@ def journey_app(tmp_path_factory, request):
     root.mkdir()
     server = srv.start_app(workspace=tmp / "workspace", log_path=tmp / "streamlit.log",
                            env={"DASH_DATA_ROOTS": str(root)})
-    try:
-        srv.wait_healthy(server, timeout=90)
+    with _serving(server, request, "streamlit-journeys.log", timeout=90):
         yield JourneyApp(server.url, tmp / "workspace", root)
-    except Exception:
-        request.session.e2e_failed = True
-        raise
-    finally:
-        server.stop()
-        if getattr(request.session, "e2e_failed", False):
-            srv.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(server.log_path, srv.ARTIFACTS / "streamlit-journeys.log")
