@@ -2,9 +2,10 @@
 
 Streamlit deletes a widget's state when a script run does not draw it (another page), so each
 choice lives here under a "model." key no widget uses. Widgets are drawn through `bound`, which
-seeds them from the model on every run and writes their value back, so a widget is never the
-only copy. Choices that belong to a run are stored per run id, so switching runs resets exactly
-those and switching back restores them. The URL mirrors the model (dashboard.url).
+seeds them from the model whenever they would show something else and writes their value back,
+so a widget is never the only copy. Choices that belong to a run are stored per run id, so
+switching runs resets exactly those and switching back restores them. The URL mirrors the
+model (dashboard.url).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.data.spec import DatasetSpec
 from core.errors import UserError
@@ -55,7 +57,16 @@ def bound(widget: Callable, key: str, name: str, *args, default: Any,
     value = get(name, default)
     if valid is not None and not valid(value):
         value = default
-    st.session_state[key] = value
+    # Assign only when the widget would show something else: Streamlit sends every assigned
+    # value to the browser as "set this", so a rerun still in flight from an earlier arrow-key
+    # step or drag would snap the widget back under the user's hand. A widget's identity
+    # includes its page, so the same key drawn on another page is a new widget: seed it.
+    page = _page()
+    drawn_on = st.session_state.setdefault(MODEL + "bound.page", {})
+    if (drawn_on.get(key) != page or key not in st.session_state
+            or st.session_state[key] != value):
+        st.session_state[key] = value
+    drawn_on[key] = page
     on_change = kwargs.pop("on_change", None)
 
     def store() -> None:
@@ -66,6 +77,12 @@ def bound(widget: Callable, key: str, name: str, *args, default: Any,
     chosen = widget(*args, key=key, on_change=store, **kwargs)
     put(name, chosen)
     return chosen
+
+
+def _page() -> str:
+    """The page this script run draws (what Streamlit makes part of each widget's identity)."""
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx else ""
 
 
 # -- the dataset ----------------------------------------------------------------------------------

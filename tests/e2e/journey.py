@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from playwright.sync_api import expect
 
 from tests.e2e import server as srv
+from tests.polling import wait_for
 
 MAIN = '[data-testid="stMain"]'
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -86,7 +87,12 @@ def step_slider(page, label: str, target: float, scope: str = SIDEBAR) -> None:
             break
         slider.press("ArrowRight" if now < target else "ArrowLeft")
     settle(page)
-    assert abs(float(slider.input_value()) - target) < 1e-6
+    # Each step starts a rerun; one may still be queued when settle() first sees the page idle.
+    # The slider must end on the target and stay there (no rerun may snap it back).
+    wait_for(lambda: abs(float(slider.input_value()) - target) < 1e-6, timeout=60)
+    settle(page)
+    shown = float(slider.input_value())
+    assert abs(shown - target) < 1e-6, f"{label} shows {shown}, not {target}"
 
 
 def shot(page, name: str) -> Path:

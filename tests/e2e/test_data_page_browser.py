@@ -71,3 +71,35 @@ def test_uploaded_zip_is_unpacked_and_shown(page, app_server, tmp_path):
     expect(_class_headers(page)).to_have_count(2)
     assert [t.split(" ·")[0] for t in _class_headers(page).all_inner_texts()] == ["cats", "dogs"]
     expect(page.locator(srv.EXCEPTION)).to_have_count(0)
+
+
+WATCH_SLIDER_JS = """(thumb) => {  // the range input's value, at every frame it changes
+    window.__shown = [thumb.value];
+    const look = () => {
+        const el = thumb.isConnected ? thumb : document.querySelector(
+            '[data-testid="stSidebar"] [role="slider"]');
+        if (el && el.value !== window.__shown.at(-1)) window.__shown.push(el.value);
+        requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+}"""
+
+
+def test_quick_slider_steps_never_snap_back(page, app_server):
+    """Arrow steps faster than the reruns they start: the slider only ever moves the way the
+    user moves it (a rerun still in flight must not push its older value back into it)."""
+    _open_data(page, app_server)
+    page.locator('[data-testid="stSidebar"]').get_by_text("Splits").click()
+    slider = page.locator('[data-testid="stSidebar"]').get_by_role("slider",
+                                                                   name="Validation fraction")
+    assert float(slider.input_value()) == pytest.approx(0.1)
+    slider.evaluate(WATCH_SLIDER_JS)
+    for _ in range(8):  # 0.1 -> 0.5 in steps of 0.05
+        slider.press("ArrowRight")
+    srv.wait_data_page(page)
+    expect(page).to_have_url(re.compile(r"val_fraction%3D0\.5"), timeout=60_000)
+    srv.wait_data_page(page)
+    shown = [float(v) for v in page.evaluate("window.__shown")]
+    assert shown[-1] == pytest.approx(0.5)
+    assert shown == sorted(shown), f"the slider moved back: {shown}"
+    expect(page.locator(srv.EXCEPTION)).to_have_count(0)
