@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.latent.geometry import margins
-from dashboard.sections.latent_space import Space, lines, show_grid
+from dashboard.sections.latent_space import Space, show_grid
 from dashboard.text import plain
 
 
@@ -40,8 +40,8 @@ def render_disputable(space: Space) -> None:
     with tabs[0]:
         st.caption(f"Test images of the chosen classes ({len(rows):,}) whose code is about as close "
                    "to another class centre (mean training code) as to their own, most disputable "
-                   "first. Caption: id, own class: distance, nearest other class: distance.")
-        show_grid(space.ds, rows[d.rows], lambda i, r: lines(
+                   "first. Under each: id, own class: distance, nearest other class: distance.")
+        show_grid(space.ds, rows[d.rows], lambda i, r: (
             f"#{r}", f"{names[labels[r]]}: {d.own[d.rows[i]]:.2f}",
             f"{names[d.other_class[d.rows[i]]]}: {d.other[d.rows[i]]:.2f}"), "disputable test images")
     if not space.classifier:
@@ -52,14 +52,14 @@ def render_disputable(space: Space) -> None:
     proba, predicted = space.features.proba, space.predicted
     with tabs[1]:
         st.caption("Test images whose two highest class probabilities are closest, smallest margin "
-                   "first. Caption: id, true→predicted, margin (top-1 minus top-2).")
+                   "first. Under each: id, true→predicted, margin (top-1 minus top-2).")
         margin = margins(proba)
-        show_grid(space.ds, space.lowest_margin_test(), lambda i, r: lines(
+        show_grid(space.ds, space.lowest_margin_test(), lambda i, r: (
             f"#{r}", f"{names[labels[r]]}→{names[predicted[r]]}", f"{margin[r]:.2f}"),
             "test images by margin")
     with tabs[2]:
-        st.caption("Misclassified test images, most confident first. Caption: id, true→predicted, "
+        st.caption("Misclassified test images, most confident first. Under each: id, true→predicted, "
                    "probability.")
-        show_grid(space.ds, space.misclassified_test(), lambda i, r: lines(
+        show_grid(space.ds, space.misclassified_test(), lambda i, r: (
             f"#{r}", f"{names[labels[r]]}→{names[predicted[r]]}", f"{proba[r].max():.2f}"),
             "misclassified test images")

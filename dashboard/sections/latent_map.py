@@ -16,7 +16,7 @@ from dashboard.figures import latent_scatter_figure
 from dashboard.images import display_width, to_display
 from dashboard.sections.latent_clusters import cluster_k, cluster_names_of, clusters_on
 from dashboard.sections.latent_projection import TITLES, Projection
-from dashboard.sections.latent_space import GALLERY, Space, lines
+from dashboard.sections.latent_space import GALLERY, Space, show_gallery
 
 COLOURS = {"class": "true class", "predicted": "predicted class",
            "distance": "distance to own class centre", "cluster": "mixture cluster"}
@@ -102,11 +102,8 @@ def _render_selection(space: Space, chosen: np.ndarray) -> None:
     present = np.argsort(-counts, kind="stable")[:int((counts > 0).sum())]
     st.text("Selected per class: " + " · ".join(f"{names[c]}: {counts[c]:,}" for c in present[:20])
             + (f", and {len(present) - 20} more classes" if len(present) > 20 else ""))
-    _, h, w = space.ds.shape
-    caps = [lines(f"#{r}", names[space.labels[r]] + (f"→{names[space.predicted[r]]}"
-                                                      if space.classifier else ""))
-            for r in shown]
-    st.image(to_display(space.ds.images[shown]), caption=caps, width=display_width(h, w))
+    show_gallery(space.ds, shown, [(f"#{r}", names[space.labels[r]] + (
+        f"→{names[space.predicted[r]]}" if space.classifier else "")) for r in shown])
 
 
 @st.fragment
@@ -146,7 +143,8 @@ def render_map(space: Space, proj: Projection) -> None:
         _, h, w = ds.shape
         st.image(to_display(images[present], 40), caption=list(np.asarray(space.classes)[present]),
                  width=min(display_width(h, w, 40), 64))
-    chosen = selected_rows(event.selection if event else None, limit=len(ds.images))
+    # in dataset order: the same points give the same gallery, however they were selected
+    chosen = np.sort(selected_rows(event.selection if event else None, limit=len(ds.images)))
     with st.container(key="latent_selected"):
         _render_selection(space, chosen)
 

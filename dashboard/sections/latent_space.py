@@ -1,5 +1,5 @@
 """What every Latent page section shares: the run's `Space` (its codes, centres and distances,
-computed in core.latent.geometry.LatentSpace) and how a grid of images is captioned."""
+computed in core.latent.geometry.LatentSpace) and how a grid of images is labelled."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from core.latent.features import Features, extract
 from core.latent.geometry import LatentSpace
 from core.runs.results import checkpoint_key
 from core.runs.store import Run
-from dashboard.images import display_width, to_display
+from dashboard.images import gallery_png, to_display
 from dashboard.state import settings
 from dashboard.text import plain
 
@@ -29,8 +29,16 @@ class Space(LatentSpace):
 
 
 def lines(*parts) -> str:
-    """A multi-line image caption (captions are markdown: two spaces before a newline break it)."""
+    """A multi-line st.image caption (captions are markdown: two spaces before a newline break it)."""
     return "  \n".join(str(p) for p in parts)
+
+
+def show_gallery(ds: ImageDataset, rows: np.ndarray, labels: list[tuple]) -> None:
+    """Images of dataset rows as one picture, each labelled by its tuple of parts, one line per
+    part drawn as pixels (a class name is never Markdown): one encode and one request, where
+    an st.image list costs one of each per image."""
+    st.image(gallery_png(to_display(ds.images[rows]), ["\n".join(map(str, parts)) for parts in labels],
+                         label_lines=max(len(parts) for parts in labels)), width="content")
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -54,14 +62,13 @@ def load_space_or_stop(run: Run, ds: ImageDataset) -> Space:
     return Space(ds, features, run, key)
 
 
-def show_grid(ds: ImageDataset, rows: np.ndarray, caption, what: str) -> None:
-    """Up to GALLERY images of dataset rows, captioned by caption(i, row) for the i-th shown."""
+def show_grid(ds: ImageDataset, rows: np.ndarray, label, what: str) -> None:
+    """Up to GALLERY images of dataset rows, each labelled by label(i, row) (a tuple of lines)
+    for the i-th shown."""
     if len(rows) == 0:
         st.caption(f"No {what}.")
         return
     more = f"; showing the first {GALLERY}" if len(rows) > GALLERY else ""
     st.markdown(f"**{len(rows):,}** {what}{more}")
     rows = rows[:GALLERY]
-    _, h, w = ds.shape
-    st.image(to_display(ds.images[rows]), caption=[caption(i, r) for i, r in enumerate(rows)],
-             width=display_width(h, w))
+    show_gallery(ds, rows, [label(i, r) for i, r in enumerate(rows)])

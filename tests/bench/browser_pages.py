@@ -230,7 +230,6 @@ def evaluate_cell(repeats: int) -> list[Figure]:
 # ------------------------------------------------------------------------------ latent_selection
 MAP = ".st-key-latent_map"
 SELECTED = ".st-key-latent_selected"
-LATENT_GALLERY = 60  # dashboard.sections.latent_space.GALLERY
 MAP_POINTS = 10_000
 
 MAP_READY_JS = """(sel) => { const g = document.querySelector(`${sel} .js-plotly-plot`);
@@ -248,15 +247,15 @@ POINTS_JS = """(sel) => { const g = document.querySelector(`${sel} .js-plotly-pl
     }
     return out; }"""
 
-# 1: "N images selected" shown, nothing stale; 2: the grid has min(N, 60) loaded images.
-SELECTED_JS = f"""([sel, most]) => {{
+# 1: "N images selected" shown, nothing stale; 2: the gallery (one picture of up to 60) loaded.
+SELECTED_JS = f"""(sel) => {{
     const box = document.querySelector(sel);
     if (!box || !{NOT_STALE}) return 0;
     const m = box.innerText.match(/([\\d,]+) images selected/);
     if (!m) return 0;
     const n = Number(m[1].replace(/,/g, ''));
     const imgs = Array.from(box.querySelectorAll('img'));
-    return imgs.length === Math.min(n, most) && ({IMAGES_DONE})(imgs) ? 2 : 1;
+    return n > 0 && imgs.length === 1 && ({IMAGES_DONE})(imgs) ? 2 : 1;
 }}"""
 
 CLEARED_JS = f"""(sel) => {{
@@ -299,7 +298,7 @@ def _latent_repeat(browser, tmp: Path, run_dir: Path, root: Path, figs: dict,
             y0 = max(area["y"] + 2, cy - half_h)
             y1 = min(area["y"] + area["height"] - 2, cy + half_h)
             times = _measure(page, "pointerup", _drag(page, x0, y0, x1, y1), SELECTED_JS,
-                             [SELECTED, LATENT_GALLERY], n_stages=2)
+                             SELECTED, n_stages=2)
             figs["select"].values.append(times[1])
             caption = page.locator(SELECTED).get_by_text(re.compile("images selected")).inner_text()
             _say(bench, f"box {x1 - x0:.0f}x{y1 - y0:.0f} px: caption {1000 * times[0]:.0f} ms, "

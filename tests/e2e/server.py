@@ -174,3 +174,16 @@ def choose(page, label: str, option: str) -> None:
         choice.click()
         return
     raise AssertionError(f"could not choose {option!r} in {label!r}")
+
+
+def served_picture(page, base_url: str, selector: str):
+    """The pixels (numpy array) of the picture the browser shows at selector, fetched from the
+    server as the browser did."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    src = page.locator(selector).get_attribute("src")
+    body = page.request.get(src if src.startswith("http") else base_url + src).body()
+    return np.asarray(Image.open(io.BytesIO(body)))

@@ -36,13 +36,6 @@ def _second_run(journey_app) -> str:
     return run.id
 
 
-def _served_picture(page, base_url: str, selector: str) -> np.ndarray:
-    """The pixels of the picture the browser shows at selector, fetched as the browser did."""
-    src = page.locator(selector).get_attribute("src")
-    body = page.request.get(src if src.startswith("http") else base_url + src).body()
-    return np.asarray(Image.open(io.BytesIO(body)))
-
-
 def _expected_gallery(ds, p, rows: np.ndarray) -> np.ndarray:
     labels = [f"#{p.index[r]} · {p.confidence[r]:.2f}" for r in rows]
     return np.asarray(Image.open(io.BytesIO(gallery_png(to_display(ds.images[p.index[rows]]), labels))))
@@ -67,7 +60,7 @@ def test_a_clicked_cell_shows_its_images_and_a_run_switch_is_followed(page, jour
         assert int(line.inner_text().split()[0].replace(",", "")) == matrix[t, q]
         j.settle(page)
         # the gallery is one picture: the one the cell's most confident images make
-        assert np.array_equal(_served_picture(page, journey_app.url, ".st-key-cell_gallery img"),
+        assert np.array_equal(srv.served_picture(page, journey_app.url, ".st-key-cell_gallery img"),
                               _expected_gallery(ds, p, cell_members(p, t, q)[:GALLERY]))
         expect(page.get_by_role("combobox", name="True class")).to_have_value(str(t))
         expect(page).to_have_url(re.compile(rf"cell={t}-{q}"))

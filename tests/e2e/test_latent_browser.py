@@ -1,12 +1,21 @@
 """The Latent page in a real browser: a box dragged over the map shows the selected images."""
 from __future__ import annotations
 
+import io
 import re
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
+from core.data.dataset import load_dataset
+from core.latent.selection import stratified_sample
+from core.runs.store import open_store
+from core.settings import Settings
+from dashboard.images import gallery_png, to_display
+from dashboard.sections.latent_space import GALLERY
 from tests.e2e import server as srv
 
 pytestmark = pytest.mark.browser
@@ -35,7 +44,7 @@ def _wait_map(page) -> None:
                           && !document.querySelector('[data-stale="true"]'); }""", arg=MAP)
 
 
-def test_box_selection_shows_the_selected_images(page, app_server):
+def test_box_selection_shows_the_selected_images(page, app_server, app_workspace):
     page.goto(app_server + "/latent?run=digits-vae")
     _wait_map(page)
     expect(page.locator(srv.EXCEPTION)).to_have_count(0)
@@ -57,25 +66,25 @@ def test_box_selection_shows_the_selected_images(page, app_server):
     print(f"selection to grid caption: {1000 * (time.perf_counter() - released):.0f} ms")
     page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
     n = int(COUNT.search(caption.inner_text()).group(1).replace(",", ""))
-    images = page.locator(SELECTED).locator(srv.IMAGES)
-    expect(images.first).to_be_visible()
-    page.wait_for_function(
-        """(sel) => Array.from(document.querySelectorAll(sel))
-                         .every(i => i.complete && i.naturalWidth > 0)""",
-        arg=f"{SELECTED} img")
-    shown = images.count()
-    assert shown > 0
-    assert shown == min(n, 60)
+    gallery = page.locator(SELECTED).locator(srv.IMAGES)
+    expect(gallery).to_have_count(1)  # one labelled picture, however many images
+    page.wait_for_function("(sel) => { const i = document.querySelector(sel); "
+                           "return i && i.complete && i.naturalWidth > 0; }",
+                           arg=f"{SELECTED} img")
 
-    # the images are those of the points plotly selected: captions start with "#<dataset row>"
-    plotted = page.evaluate(SELECTED_ROWS_JS, MAP)
-    assert len(plotted) == n
-    captions = page.locator(f'{SELECTED} [data-testid="stImageCaption"]').all_inner_texts()
-    ids = [int(re.match(r"#(\d+)", c).group(1)) for c in captions]
-    assert len(ids) == shown
-    assert set(ids) <= set(plotted)
-    if n <= 60:
-        assert sorted(ids) == sorted(plotted)
+    # the picture holds the images of the points plotly selected (a class-stratified sample of
+    # GALLERY when there are more), each labelled "#<dataset row>" and its class: the very
+    # pixels core's sample and the gallery drawing give for those rows
+    plotted = np.sort(page.evaluate(SELECTED_ROWS_JS, MAP))
+    assert len(plotted) == n > 0
+    settings = Settings(app_workspace, ())
+    ds = load_dataset(open_store(settings).get("digits-vae").config().dataset, settings)
+    shown = stratified_sample(plotted, ds.labels, GALLERY)
+    assert len(shown) == min(n, GALLERY) and set(shown) <= set(plotted)
+    expected = gallery_png(to_display(ds.images[shown]),
+                           [f"#{r}\n{ds.classes[ds.labels[r]]}" for r in shown], label_lines=2)
+    assert np.array_equal(srv.served_picture(page, app_server, f"{SELECTED} img"),
+                          np.asarray(Image.open(io.BytesIO(expected))))
 
     expect(page.locator(srv.EXCEPTION)).to_have_count(0)
     shot = srv.full_page_screenshot(page, srv.ARTIFACTS / "latent_page.png")
