@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 from streamlit.testing.v1 import AppTest
 
 from tests import data_writers as dw
@@ -46,6 +48,12 @@ def test_data_page_on_digits_shows_summary_chart_and_images(data_page: AppTest) 
     assert '"type":"bar"' in chart.proto.spec.replace(" ", "")
     assert images_shown(at) == 10 * 8  # 8 per class by default
     assert any("train 1.0x" in m.value for m in at.markdown)
+    # pixel statistics of all 1,797 digits on the 0..255 scale, computed here from sklearn's copy
+    x = np.rint(load_digits().images * (255 / 16))  # the source scales 0..16 counts to 0..255
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| channel |")]
+    row = table.splitlines()[2].strip("| ").split(" | ")
+    assert row[0] == "gray"
+    assert [float(v) for v in row[1:]] == pytest.approx([x.mean(), x.std(), 0, 255], abs=0.006)
 
 
 def test_widgets_change_what_is_shown(data_page: AppTest) -> None:
