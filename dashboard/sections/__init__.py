@@ -21,7 +21,8 @@ Offers:
   panel; gallery, save and CSV follow a committed value).
 - `anomaly_gallery`: `render_gallery` (most anomalous, closest, wrong; triptychs, one PNG each),
   `render_cell` (the images of the matrix cell clicked last).
-- `latent_space`: `Space`, `load_space_or_stop`, `show_grid`, `lines`.
+- `latent_space`: `Space`, `load_space_or_stop`, `show_gallery` (labelled images as one picture),
+  `show_grid` (a titled gallery of up to 60), `lines` (an st.image caption).
 - `latent_projection`: `Projection`, `load_projection_or_stop` (PCA now, UMAP/t-SNE in the background).
 - `latent_map`: `render_map` (selectable scatter, centre pictures, selected images),
   `render_download`, `selected_rows`, `colour_values`.
