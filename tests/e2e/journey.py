@@ -100,8 +100,10 @@ def shot(page, name: str) -> Path:
 
 
 def multiselect_values(page, key: str) -> list[str]:
-    """The chosen values of the multiselect with widget key `key`, as its tags name them."""
-    return [t.get_attribute("aria-label") for t in page.locator(f".st-key-{key} [data-tag]").all()]
+    """The chosen values of the multiselect with widget key `key`, as its tags name them; read in
+    one step in the page, so a rerun redrawing the tags cannot remove one halfway through."""
+    return page.evaluate("(sel) => [...document.querySelectorAll(sel)].map(t => t.getAttribute("
+                         "'aria-label'))", f".st-key-{key} [data-tag]")
 
 
 def table_rows(page, key: str) -> list[list[str]]:

@@ -21,6 +21,7 @@ from dashboard.images import gallery_png, to_display
 from dashboard.sections.evaluate_gallery import GALLERY
 from tests.e2e import journey as j
 from tests.e2e import server as srv
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.browser
 NAME = "Threes and eights"
@@ -70,7 +71,8 @@ def test_a_clicked_cell_shows_its_images_and_a_run_switch_is_followed(page, jour
     expect(j.metric(page, "accuracy")).to_be_visible(timeout=180_000)
     j.settle(page)
     expect(page).to_have_url(re.compile(rf"run={run_id}"))
-    assert j.multiselect_values(page, "roc_classes") == ["3", "8"]
+    # the URL follows at the start of the rerun; the class choice is redrawn later in it
+    wait_for(lambda: j.multiselect_values(page, "roc_classes") == ["3", "8"], timeout=60)
     page.wait_for_function(f"() => ({j.PLOT_JS})('.st-key-pr_chart')?.length === 2")
     assert [n.split(" (")[0] for n in j.trace_names(page, "pr_chart")] == ["3", "8"]
     # the grid redraws its rows a moment after the data arrives: wait for the new first row
