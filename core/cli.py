@@ -290,9 +290,9 @@ def _cmd_disputable(args) -> int:
     import pandas as pd
 
     from core.data.dataset import load_dataset
+    from core.io.atomic import write_text
     from core.latent.features import extract
     from core.latent.geometry import class_centres, disputable
-    from core.runs.atomic import write_text
 
     settings, run = _trained_run(args.run)
     csv_path = Path(args.csv) if args.csv else None

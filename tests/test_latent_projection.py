@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
 
+from core.io.atomic import read_json, write_json
 from core.latent.features import MAX_POINTS, sample_rows
 from core.latent.methods import PCA_DIMS, Method, project, reduced
 from core.latent.selection import class_counts, stratified_sample
 from core.runs import jobs
-from core.runs.atomic import read_json, write_json
 
 
 @pytest.fixture(scope="module")

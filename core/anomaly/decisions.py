@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from core.runs.atomic import read_json, write_json
+from core.io.atomic import read_json, write_json
 from core.runs.results import cache_dir
 from core.runs.store import Run
 from core.settings import Settings

@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from core.errors import UnsafeArchive
-from core.runs.atomic import atomic_dir
+from core.io.atomic import atomic_dir
 from core.settings import MAX_NAME_BYTES, MAX_PATH_CHARS, MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES
 
 _JUNK = ("__MACOSX/", ".DS_Store")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.runs.atomic import atomic_dir
+from core.io.atomic import atomic_dir
 
 
 def cache_key(parts: dict) -> str:

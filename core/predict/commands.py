@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import UserError
+from core.io.atomic import write_text
 from core.predict.apply import Progress, predict_images
 from core.predict.bundle import is_bundle, open_bundle
 from core.predict.detector import Detector, RunDetector
@@ -15,7 +16,6 @@ from core.predict.inputs import open_input
 from core.predict.model_files import ModelFormat
 from core.predict.result import PredictResult
 from core.predict.thresholds import resolve_threshold
-from core.runs.atomic import write_text
 from core.settings import Settings
 
 MAX_BATCH = 65536

@@ -20,10 +20,10 @@ import numpy as np
 
 from core.anomaly.scores import LatentScore
 from core.errors import UserError
+from core.io.atomic import atomic_dir, write_json
 from core.predict.bundle import ARRAYS, FORMAT, FORMAT_VERSION, MANIFEST, sha256
 from core.predict.detector import PROBABILITY, RunDetector
 from core.predict.model_files import ModelFormat, write_model
-from core.runs.atomic import atomic_dir, write_json
 from core.runs.store import Run
 from core.settings import Settings
 

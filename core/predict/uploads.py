@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.data.archive import extract_zip
 from core.errors import UserError
-from core.runs.atomic import atomic_dir
+from core.io.atomic import atomic_dir
 from core.settings import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES
 
 

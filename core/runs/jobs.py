@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import UserError
-from core.runs.atomic import read_json, write_json
+from core.io.atomic import read_json, write_json
 from core.runs.threads import ThreadBudget
 from core.settings import REPO_ROOT, Settings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
-from core.runs.atomic import atomic_path
+from core.io.atomic import atomic_path
 from core.runs.store import Run
 from core.settings import Settings
 

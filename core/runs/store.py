@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UserError
+from core.io.atomic import load_json_object, read_json, write_json, write_text
 from core.runs import lock
-from core.runs.atomic import load_json_object, read_json, write_json, write_text
 from core.runs.jobs import pid_alive
 from core.runs.metrics import MetricsReader, read_records
 from core.runs.status import ACTIVE, STATES, RunState, checked_status  # noqa: F401 (re-exported)

@@ -17,7 +17,7 @@ import socket
 import time
 from pathlib import Path
 
-from core.runs.atomic import read_json, write_json
+from core.io.atomic import read_json, write_json
 
 REFRESH_EVERY_S = 1.0
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")

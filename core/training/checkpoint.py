@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 
 from core.errors import UserError
+from core.io.atomic import atomic_path
 from core.models import build_model
-from core.runs.atomic import atomic_path
 from core.training.config import TrainConfig
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 
 from core.errors import UserError
-from core.runs.atomic import write_json
+from core.io.atomic import write_json
 from core.runs.lock import RunLock
 from core.runs.metrics import RecordType
 from core.runs.store import Run, RunState
