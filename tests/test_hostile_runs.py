@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -196,14 +195,7 @@ def test_two_resumes_at_once_only_one_trains(run, settings) -> None:
     procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]
     try:
-        loser_out = None
-        end = time.time() + 240
-        while loser_out is None and time.time() < end:
-            for p in procs:
-                if p.poll() is not None:
-                    loser_out = p
-            time.sleep(0.1)
-        assert loser_out is not None, "neither process gave way"
+        loser_out = wait_for(lambda: next((p for p in procs if p.poll() is not None), None), timeout=240)
         winner = next(p for p in procs if p is not loser_out)
         _, err = loser_out.communicate()
         assert loser_out.returncode == 2 and len(err.strip().splitlines()) == 1, err

@@ -3,7 +3,6 @@ can be cancelled; the map's selection gallery is a stratified sample; big maps a
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from core.latent.features import MAX_POINTS, sample_rows
 from core.latent.methods import PCA_DIMS, Method, project, reduced
 from core.latent.selection import class_counts, stratified_sample
 from core.runs import jobs
+from tests.polling import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -89,17 +89,13 @@ def test_a_background_job_reports_progress_and_is_cancelled(tmp_path: Path, sett
               "    time.sleep(0.1)\n")
     status = tmp_path / "job.json"
     jobs.start_job(status, [jobs.core_command()[0], "-c", script], settings)
-    deadline = time.monotonic() + 60
-    while (read_json(status) or {}).get("fraction", 0) <= 0:
-        assert time.monotonic() < deadline, (tmp_path / "job.log").read_text()
-        time.sleep(0.1)
+    wait_for(lambda: (read_json(status) or {}).get("fraction", 0) > 0, timeout=60)
     running = jobs.job_status(status)
     assert running["state"] == "running" and 0 < running["fraction"] < 1
     assert running["stage"].startswith("step ")
     pid = running["pid"]
     assert jobs.cancel_job(status)
-    assert not jobs.pid_alive(pid)
-    time.sleep(0.3)  # a report in flight would land now
+    assert not jobs.pid_alive(pid)  # the reporter is gone, so no report is still in flight
     assert jobs.job_status(status)["state"] == "cancelled"
     assert not jobs.cancel_job(status)  # nothing left to cancel
 

@@ -11,6 +11,7 @@ from core.runs.store import open_store
 from core.training.config import TrainConfig
 from core.training.runner import train_run
 from tests.apptest_helpers import open_page, panel_data
+from tests.polling import wait_for
 
 AE = "digits-anomaly-ae"
 
@@ -113,12 +114,7 @@ def test_train_keeps_its_runs_across_pages_and_forgets_deleted_ones(settings) ->
     next(b for b in at.button if b.label == "Train").click().run()
     store = open_store(settings)
     (run,) = [r for r in store.list() if not r.read_only]
-    for _ in range(600):
-        if run.status()["state"] not in ("queued", "running"):
-            break
-        import time
-
-        time.sleep(0.2)
+    wait_for(lambda: run.status()["state"] not in ("queued", "running"), timeout=120)
     for page in ("runs", "train"):
         at.switch_page(f"../pages/{page}.py").run()
     assert not at.exception, at.exception

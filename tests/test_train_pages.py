@@ -1,22 +1,16 @@
 """The Train and Runs pages through AppTest, with a short real run launched as a process."""
 from __future__ import annotations
 
-import time
-
 from core.runs.shipping import SHIPPED
 from core.runs.store import open_store
 from core.training.config import TrainConfig
 from tests.apptest_helpers import open_page
+from tests.polling import wait_for
 
 
 def wait_until_finished(store, run_id: str, timeout: float = 120) -> dict:
-    end = time.time() + timeout
-    while time.time() < end:
-        status = store.get(run_id).status()
-        if status["state"] not in ("queued", "running"):
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} still {status['state']}")
+    return wait_for(lambda: (s := store.get(run_id).status())["state"] not in ("queued", "running") and s,
+                    timeout=timeout)
 
 
 def test_train_page_starts_a_real_run_and_shows_its_curves(settings) -> None:

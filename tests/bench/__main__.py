@@ -1,7 +1,8 @@
-"""Run the benchmarks: `python -m tests.bench [--only NAME[,NAME]] [--repeats N]`.
+"""Run the benchmarks: `python -m tests.bench [--only NAME[,NAME]] [--repeats N] [--check]`.
 
 Prints one table (median, min, max over the repeats; goal; ratio to the baseline measured in
-the same run) and writes the figures to tests/artifacts/bench.json.
+the same run) and writes the figures to tests/artifacts/bench.json. With `--check` the exit
+status is 1 when any figure misses its stated goal (not run in CI: these machines are shared).
 """
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="benchmark(s) to run, comma-separated or repeated: "
                              + ", ".join(BENCHMARKS))
     parser.add_argument("--repeats", type=int, default=5, help="repeats per figure (default 5)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a figure misses its goal (its median or its ratio)")
     args = parser.parse_args(argv)
     names = [n for arg in args.only for n in arg.split(",") if n] or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
@@ -118,7 +121,16 @@ def main(argv: list[str] | None = None) -> int:
                                      "python": platform.python_version(), "figures": rows,
                                      "skipped": skipped, "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2))
     print(f"figures written to {JSON_PATH}")
-    return 0
+    return exit_status(rows, args.check)
+
+
+def exit_status(rows: list[dict], check: bool) -> int:
+    """0, or 1 under --check when a figure missed its goal (each named on stderr)."""
+    missed = [r for r in rows if r["ok"] is False]
+    for r in missed if check else []:
+        print(f"missed goal: {r['bench']} {r['name']} median {_fmt(r['median'], r['unit'])} {r['unit']}"
+              + ("" if r["ratio"] is None else f", {r['ratio']:.2f}x baseline"), file=sys.stderr)
+    return 1 if check and missed else 0
 
 
 if __name__ == "__main__":

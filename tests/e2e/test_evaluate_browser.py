@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from core.evaluation.classification import classification_metrics, confusion, predict
 from core.runs.store import open_store
 from tests.e2e import server as srv
+from tests.e2e.journey import settle
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +74,10 @@ def test_two_class_threshold_panel_answers_keys_with_core_counts(page, app_serve
         assert t_new in distinct or t_new in (0.0, 1.0)
         t = t_new
     track.press("Enter")
-    page.wait_for_timeout(1_000)
+    # the committed value reaches the server, whose rerun writes it into the address bar
+    page.wait_for_function("t => new URL(location.href).searchParams.get('threshold') !== null && "
+                           "Math.abs(parseFloat(new URL(location.href).searchParams.get('threshold')) - t) "
+                           "< 1e-9", arg=t, timeout=60_000)
+    settle(page)
     expect(page.locator(srv.EXCEPTION)).to_have_count(0)
     assert shown()[0] == t  # the rerun after the commit kept the value
