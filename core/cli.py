@@ -17,6 +17,7 @@ import numpy as np
 
 from core.console import OutputThatOutlivesItsReader, dumps
 from core.errors import UserError
+from core.training.config import run_config
 
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -134,6 +135,7 @@ def _print_epoch(record: dict) -> None:
 def _cmd_train(args) -> int:
     import dataclasses
 
+    from core.runs.status import RunState
     from core.runs.store import Run, open_store
     from core.runs.threads import ThreadBudget
     from core.settings import Settings
@@ -162,7 +164,7 @@ def _cmd_train(args) -> int:
         resolve_device(config.device)
         Trainer(config, prepare(config, torch.device("cpu")), torch.device("cpu"))
         run = store.create(config)
-    config = run.config() if run else _config_from_args(args)
+    config = run_config(run) if run else _config_from_args(args)
     if run and run.read_only:
         raise UserError("shipped runs are read-only; train a new run instead")
     if run and resume and args.epochs:
@@ -174,7 +176,7 @@ def _cmd_train(args) -> int:
                                budget=ThreadBudget.for_workspace(settings.workspace))
     if trainer.ctx.is_main:
         print(f"{state}: best {trainer.monitor} {trainer.best_metric} at epoch {trainer.best_epoch}")
-    return {"done": 0, "stopped": 0, "diverged": 3}.get(state, 1)
+    return {RunState.DONE: 0, RunState.STOPPED: 0, RunState.DIVERGED: 3}.get(state, 1)
 
 
 def _cmd_evaluate(args) -> int:
@@ -238,6 +240,7 @@ def _cmd_embed(args) -> int:
     from core.latent.methods import numba_cache
     from core.latent.projection import numba_dir, projection
     from core.runs.jobs import progress_reporter
+    from core.runs.status import JobState
     from core.runs.store import write_json
 
     settings, run = _trained_run(args.run)
@@ -269,11 +272,11 @@ def _cmd_embed(args) -> int:
         rows, xy, hit = projection(run, settings, args.method, params, features, progress=report)
     except Exception as exc:
         if job:
-            write_json(job, {"state": "failed", "error": str(exc), "started": started})
+            write_json(job, {"state": JobState.FAILED, "error": str(exc), "started": started})
         raise
     seconds = time.time() - started
     if job:
-        write_json(job, {"state": "done", "started": started, "seconds": seconds, "fraction": 1.0,
+        write_json(job, {"state": JobState.DONE, "started": started, "seconds": seconds, "fraction": 1.0,
                          "pid": os.getpid()})
     info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
             "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
@@ -298,7 +301,7 @@ def _cmd_disputable(args) -> int:
     csv_path = Path(args.csv) if args.csv else None
     if csv_path is not None and not csv_path.parent.is_dir():
         raise UserError(f"--csv {args.csv}: folder {csv_path.parent} does not exist")
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     codes = extract(run, settings, ds).codes
     train, split = ds.indices("train"), ds.indices(args.split)
     centres = class_centres(codes[train], ds.labels[train], len(ds.classes))
@@ -319,8 +322,8 @@ def _cmd_disputable(args) -> int:
 
 
 def _cmd_ship(args) -> int:
-    from core.runs.shipping import ship, verify
     from core.settings import Settings
+    from core.shipping import ship, verify
 
     out = Path(args.out) if args.out else Settings.from_env().shipped_dir
     if args.verify:

@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.data.spec import DatasetSpec
 from core.models import Kind, model_kind
+from core.training.config import run_config
 from dashboard.sections import anomaly_inputs as inputs
 from dashboard.sections import anomaly_threshold as threshold
 from dashboard.widgets.dataset_picker import load_dataset_or_stop
@@ -17,10 +18,10 @@ if run is None:
             "normal classes only.")
     st.stop()
 with cols[1]:
-    score = inputs.score_ui(model_kind(run.config().model), run)
+    score = inputs.score_ui(model_kind(run_config(run).model), run)
 with cols[2]:
     view = inputs.view_ui()
-ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
+ds = load_dataset_or_stop(DatasetSpec.from_text(run_config(run).dataset))
 normal = inputs.normal_classes_or_stop(run, ds)
 scores = inputs.compute_scores_or_stop(run, ds, normal)
 analysis = inputs.analyse_or_stop(run, ds, scores, score, view)

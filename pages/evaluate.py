@@ -5,6 +5,7 @@ from core.data.spec import DatasetSpec
 from core.errors import UserError
 from core.evaluation.classification import classification_metrics, predict
 from core.models import Kind
+from core.training.config import run_config
 from dashboard import state, url
 from dashboard.sections import evaluate as sections
 from dashboard.sections.evaluate_confusion import render_confusion
@@ -24,7 +25,7 @@ with cols[1]:
                         default=url.take("split") or "test", valid=lambda v: v in ("test", "val"),
                         horizontal=True)
 url.show(split=None if split == "test" else split)
-ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
+ds = load_dataset_or_stop(DatasetSpec.from_text(run_config(run).dataset))
 try:
     with st.spinner("Predicting (once per run and split; cached in the run folder)…"):
         p = predict(run, split, state.settings(), ds)

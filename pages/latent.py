@@ -6,6 +6,7 @@ st.title("Latent space")  # painted before the imports below (torch, scikit-lear
 
 from core.data.spec import DatasetSpec  # noqa: E402
 from core.models import Kind  # noqa: E402
+from core.training.config import run_config  # noqa: E402
 from dashboard.sections.latent_clusters import render_clusters  # noqa: E402
 from dashboard.sections.latent_disputable import render_disputable  # noqa: E402
 from dashboard.sections.latent_generate import render_generation  # noqa: E402
@@ -20,11 +21,11 @@ run = run_picker_ui(tuple(Kind), "Run (classifier, autoencoder or VAE)")
 if run is None:
     st.info("No run with a checkpoint yet: train a classifier, autoencoder or VAE on the Train page.")
     st.stop()
-ds = load_dataset_or_stop(DatasetSpec.from_text(run.config().dataset))
+ds = load_dataset_or_stop(DatasetSpec.from_text(run_config(run).dataset))
 space = load_space_or_stop(run, ds)
 codes = space.features.codes
 st.caption(f"Codes: the {space.features.layer} ({codes.shape[1]} dimensions) of all "
-           f"{space.features.n:,} images of {plain(run.config().dataset)}. Class centres are mean "
+           f"{space.features.n:,} images of {plain(run_config(run).dataset)}. Class centres are mean "
            "training codes.")
 
 st.subheader("Map")

@@ -9,6 +9,7 @@ from core.anomaly.scores import compute_scores
 from core.data.dataset import load_dataset
 from core.runs.results import checkpoint_key
 from core.runs.store import open_store
+from core.training.config import run_config
 from dashboard.sections import anomaly_gallery
 from tests.apptest_helpers import open_page
 
@@ -28,7 +29,7 @@ def test_test_view_is_reconstructed_once_and_matches_core(settings, monkeypatch)
     view = a.index[a.part("test")]
     assert set(view.tolist()) <= kept.keys()  # the whole view, not only the rows shown
 
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     some = view[::37]
     recon, err = reconstructions(run, ds.images[some])
     for i, r, e in zip(some, recon, err):

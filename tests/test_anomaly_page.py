@@ -16,6 +16,7 @@ from core.anomaly.strategies import make_strategy
 from core.evaluation.sweep import ThresholdSweep
 from core.runs.results import cache_dir
 from core.runs.store import open_store
+from core.training.config import run_config
 from tests.apptest_helpers import open_page, panel_data
 
 RUN = "digits-anomaly-ae"
@@ -194,7 +195,7 @@ def _edited_scores_page(edit: str) -> None:
     from dashboard.state import settings
 
     run = open_store(settings()).get("digits-anomaly-ae")
-    ds = load_dataset(run.config().dataset, settings())
+    ds = load_dataset(run_config(run).dataset, settings())
     a = compute_scores(run, settings(), ds=ds)
     test = a.part("test")
     if edit == "nan":

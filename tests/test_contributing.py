@@ -25,6 +25,7 @@ from core.data.sources import base as sources_base
 from core.models import MODELS, Kind
 from core.models.registry import _entry
 from core.runs.store import open_store
+from core.training.config import run_config
 from tests.apptest_helpers import open_page
 
 REPO = Path(__file__).resolve().parent.parent
@@ -190,7 +191,7 @@ def test_an_anomaly_score_is_one_class(settings, max_error_score) -> None:
     run = open_store(settings).get("digits-anomaly-ae")
     scores = compute_scores(run, settings)
     assert "max_error" in scores.scores
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     rows = scores.index[:5]
     recon, _ = reconstructions(run, ds.images[rows])
     by_hand = np.abs(recon.astype(float) - ds.images[rows].astype(float)).reshape(5, -1).max(1)
@@ -260,5 +261,5 @@ def test_the_train_form_draws_every_training_option(settings) -> None:
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception and not at.error
     (run,) = [r for r in open_store(settings).list() if not r.read_only]
-    assert run.config().weight_decay == 0.01 and run.config().log_every == 3
+    assert run_config(run).weight_decay == 0.01 and run_config(run).log_every == 3
     run.request_stop()

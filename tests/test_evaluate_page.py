@@ -10,7 +10,7 @@ from core.data.dataset import load_dataset
 from core.evaluation.classification import cell_members, predict
 from core.evaluation.sweep import ThresholdSweep
 from core.runs.store import open_store
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from dashboard.images import gallery_png, to_display
 from tests.apptest_helpers import metric, open_page, panel_data
@@ -31,7 +31,7 @@ def test_shipped_classifier_metrics_and_cell_images(settings) -> None:
     # ranking gives (Streamlit names a media file by its content)
     rows = cell_members(p, 3, 3)[:40]
     assert set(p.index[rows]) <= set(p.index[(p.y_true == 3) & (p.y_pred == 3)].tolist())
-    images = load_dataset(run.config().dataset, settings).images[p.index[rows]]
+    images = load_dataset(run_config(run).dataset, settings).images[p.index[rows]]
     png = gallery_png(to_display(images), [f"#{p.index[r]} · {p.confidence[r]:.2f}" for r in rows])
     (cell_image,) = at.get("image")[:1]
     assert _calculate_file_id(png, "image/png") in cell_image.proto.imgs[0].url

@@ -21,6 +21,7 @@ from core.latent.geometry import LatentSpace, class_centres, disputable, lowest_
 from core.latent.projection import _project, projection, projection_frame
 from core.models import Kind
 from core.runs.store import open_store
+from core.training.config import run_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -186,7 +187,7 @@ def test_cli_embed_and_disputable(settings, tmp_path: Path) -> None:
 
 def test_projection_csv_has_one_row_per_drawn_point(settings) -> None:
     run = open_store(settings).get("digits-vae")
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     features = extract(run, settings, ds)
     rows, xy, _ = projection(run, settings, "pca", {}, features)
     space = LatentSpace(ds, features)

@@ -21,7 +21,7 @@ from core.latent.geometry import class_centres, disputable
 from core.latent.projection import job_status
 from core.runs import jobs
 from core.runs.store import open_store
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from dashboard.figures import latent_scatter_figure
 from dashboard.images import gallery_png, strip_png, to_display
@@ -64,7 +64,7 @@ def shows_gallery(at: AppTest, ds, rows: np.ndarray, labels: list[tuple]) -> boo
 @pytest.fixture
 def vae(settings):
     run = open_store(settings).get("digits-vae")
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     return run, ds, extract(run, settings, ds)
 
 
@@ -142,7 +142,7 @@ def test_clusters_match_mixture_clusters_and_colour_the_map(settings, vae) -> No
 def test_clusters_chosen_by_bic_show_the_bic_chart(settings) -> None:
     store = open_store(settings)
     run = store.get("digits-classifier")
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     f = extract(run, settings, ds)
     tr, te = ds.indices("train"), ds.indices("test")
     at = open_page("latent", run="digits-classifier")
@@ -189,7 +189,7 @@ def test_classifier_run_compares_margins_and_mistakes_but_cannot_generate(settin
     assert "predicted class" in at.radio(key="latent_colour").options
     assert any(c.value.startswith("Codes: the penultimate layer") for c in at.caption)
     run = open_store(settings).get("digits-classifier")
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     f = extract(run, settings, ds)
     te = ds.indices("test")
     wrong = te[f.proba[te].argmax(1) != ds.labels[te]]

@@ -85,3 +85,37 @@ def test_home_and_data_pages_do_not_import_torch_sklearn_or_pandas() -> None:
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"imported: {out.stdout.strip()}"
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the string constants that are docstrings (they may name a state in prose)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant):
+            found.add(id(node.body[0].value))
+    return found
+
+
+def test_run_and_job_state_names_live_in_their_enums() -> None:
+    """"running", "done", ... as string literals only in core/runs/status.py: code says
+    RunState.RUNNING / JobState.DONE. Docstrings, dict keys and subscripts are not states."""
+    from core.runs.status import JobState, RunState
+
+    names = {str(s) for s in (*RunState, *JobState)}
+    found = []
+    for path in [*REPO.glob("core/**/*.py"), *REPO.glob("dashboard/**/*.py"), *REPO.glob("pages/*.py")]:
+        if path == REPO / "core/runs/status.py":
+            continue
+        tree = ast.parse(path.read_text())
+        skip = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):
+                skip.update(id(k) for k in node.keys if k is not None)
+            elif isinstance(node, ast.Subscript):
+                skip.add(id(node.slice))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in names and id(node) not in skip:
+                found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.value!r}")
+    assert not found, found

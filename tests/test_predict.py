@@ -22,7 +22,7 @@ from core.predict.detector import PROBABILITY, RunDetector
 from core.predict.inputs import InputKind, open_input
 from core.predict.thresholds import ThresholdSource, resolve_threshold
 from core.runs.store import open_store
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests import data_writers as dw
 
@@ -81,7 +81,7 @@ def test_saved_threshold_is_used_with_its_provenance(settings, anomaly) -> None:
     run, detector, a, _ = anomaly
     with pytest.raises(UserError, match=r"no saved threshold for mse.*Anomaly page.*f1.*percentile=99"):
         resolve_threshold(detector, "mse")
-    normal = run.config().normal_classes
+    normal = run_config(run).normal_classes
     SavedThreshold.now(run.id, "mse", 0.02, normal, "f1", 0.02).save(
         saved_threshold_path(run, settings, "mse"))
     choice = resolve_threshold(detector, "mse", "saved")

@@ -25,6 +25,7 @@ from core.predict.model_files import ModelFormat
 from core.predict.thresholds import ThresholdSource, resolve_threshold
 from core.runs.store import open_store
 from core.settings import Settings
+from core.training.config import run_config
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = "digits-anomaly-ae"
@@ -37,7 +38,7 @@ def shipped(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bundle")
     settings = Settings(workspace=tmp / "workspace", data_roots=(tmp,))
     run = open_store(settings).get(RUN)
-    SavedThreshold.now(run.id, "knn", 4.0, run.config().normal_classes, "manual").save(
+    SavedThreshold.now(run.id, "knn", 4.0, run_config(run).normal_classes, "manual").save(
         saved_threshold_path(run, settings, "knn"))
     bundle = export_bundle(run, tmp / "bundle", settings)
     ds = load_dataset("digits", settings)

@@ -18,6 +18,7 @@ from core.predict.detector import RunDetector
 from core.predict.inputs import open_input
 from core.predict.thresholds import resolve_threshold
 from core.runs.store import open_store
+from core.training.config import run_config
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = "digits-anomaly-ae"
@@ -74,7 +75,7 @@ def test_saved_threshold_by_default_and_each_bad_input_in_one_line(settings, tmp
     line = one_error_line(run_cli("predict", RUN, folder))
     assert "no saved threshold for mse" in line and "f1" in line and "tnr=0.95" in line
     run = open_store(settings).get(RUN)
-    SavedThreshold.now(run.id, "mse", 0.014, run.config().normal_classes, "manual").save(
+    SavedThreshold.now(run.id, "mse", 0.014, run_config(run).normal_classes, "manual").save(
         saved_threshold_path(run, settings, "mse"))
     out = run_cli("predict", RUN, folder)
     assert out.returncode == 0, out.stderr

@@ -16,6 +16,7 @@ from core.predict.inputs import open_input
 from core.predict.result import SortOrder
 from core.predict.thresholds import resolve_threshold
 from core.runs.store import open_store
+from core.training.config import run_config
 from tests.apptest_helpers import metric, open_page
 
 RUN = "digits-anomaly-ae"
@@ -83,7 +84,7 @@ def test_a_dropped_zip_is_predicted_as_core_predicts_it(settings) -> None:
 
 def test_the_saved_threshold_is_shown_and_used(settings) -> None:
     run = open_store(settings).get(RUN)
-    SavedThreshold.now(run.id, "mse", 0.02, run.config().normal_classes, "f1", 0.02).save(
+    SavedThreshold.now(run.id, "mse", 0.02, run_config(run).normal_classes, "f1", 0.02).save(
         saved_threshold_path(run, settings, "mse"))
     at = open_page("predict", run=RUN)
     assert any(shown(s.value).startswith("Saved threshold: mse >= 0.02 (strategy f1, tuned on "

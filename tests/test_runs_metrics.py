@@ -8,7 +8,7 @@ from pathlib import Path
 from core.runs import metrics
 from core.runs.metrics import MetricsReader, RecordType, read_records
 from core.runs.store import RunStore
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 
 
@@ -103,7 +103,7 @@ def test_the_reader_follows_a_real_training_run(tmp_path: Path) -> None:
         dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=2, log_every=3))
     reader = run.metrics_reader()
     polled = []
-    state, _ = train_run(run, run.config(), echo=lambda record: polled.extend(reader.poll()[0]))
+    state, _ = train_run(run, run_config(run), echo=lambda record: polled.extend(reader.poll()[0]))
     polled.extend(reader.poll()[0])
     assert state == "done" and polled == run.metrics() == reader.records
     assert [r["epoch"] for r in polled if r["type"] == RecordType.EPOCH] == [1, 2]

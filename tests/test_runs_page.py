@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import UserError
 from core.runs.store import open_store
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests.apptest_helpers import open_page
 from tests.polling import wait_for
@@ -59,7 +59,7 @@ def test_the_cli_takes_a_unique_run_name(settings, run) -> None:
                            capture_output=True, text=True, timeout=300)
     assert by_name.returncode == 0, by_name.stderr
     assert json.loads(by_name.stdout) == json.loads(by_id.stdout)
-    twin = open_store(settings).create(run.config())  # a second run with the same name
+    twin = open_store(settings).create(run_config(run))  # a second run with the same name
     with pytest.raises(UserError, match=f"2 runs are named 'ones and sevens'.*{twin.id}"):
         open_store(settings).get("ones and sevens")
     assert open_store(settings).get(twin.id).id == twin.id

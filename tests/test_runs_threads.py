@@ -16,7 +16,7 @@ from core.runs.jobs import launch_training, spawn
 from core.runs.metrics import RecordType
 from core.runs.store import RunState, open_store
 from core.runs.threads import ThreadBudget, ThreadShare, split
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests.polling import wait_for
 
@@ -129,8 +129,8 @@ def test_pinned_threads_hold_and_the_caller_count_is_restored(settings, monkeypa
     budget = ThreadBudget.for_workspace(settings.workspace)
     store = open_store(settings)
     pinned = store.create(TrainConfig(**{**LONG, "epochs": 1, "threads": 3}))
-    train_run(pinned, pinned.config(), budget=budget)
+    train_run(pinned, run_config(pinned), budget=budget)
     shared = store.create(TrainConfig(**{**LONG, "epochs": 1}))
-    train_run(shared, shared.config(), budget=budget)
+    train_run(shared, run_config(shared), budget=budget)
     assert _threads_seen(pinned) == [3] and _threads_seen(shared) == [4]
     assert torch.get_num_threads() == before and budget.active() == []

@@ -12,8 +12,8 @@ from sklearn.metrics import accuracy_score
 from core.data.dataset import load_dataset
 from core.errors import UserError
 from core.inference import load_model
-from core.runs.shipping import SHIPPED, verify
 from core.runs.store import open_store
+from core.shipping import SHIPPED, verify
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """The Train and Runs pages through AppTest, with a short real run launched as a process."""
 from __future__ import annotations
 
-from core.runs.shipping import SHIPPED
 from core.runs.store import open_store
-from core.training.config import TrainConfig
+from core.shipping import SHIPPED
+from core.training.config import TrainConfig, run_config
 from tests.apptest_helpers import open_page
 from tests.polling import wait_for
 
@@ -22,7 +22,7 @@ def test_train_page_starts_a_real_run_and_shows_its_curves(settings) -> None:
     assert not at.exception and not at.error
     store = open_store(settings)
     (run,) = [r for r in store.list() if not r.read_only]
-    assert run.config().model == "mlp" and run.config().epochs == 3
+    assert run_config(run).model == "mlp" and run_config(run).epochs == 3
     status = wait_until_finished(store, run.id)
     assert status["state"] == "done"
     at.run()
@@ -62,7 +62,7 @@ def test_custom_model_sizes_reach_the_run(settings) -> None:
     train_button(at).click().run()
     assert not at.exception
     (run,) = [r for r in open_store(settings).list() if not r.read_only]
-    assert run.config().model_params == {"hidden": [32, 16]}
+    assert run_config(run).model_params == {"hidden": [32, 16]}
     status = wait_until_finished(open_store(settings), run.id)
     assert status["state"] == "done" and status["n_parameters"] == 64 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
 

@@ -13,7 +13,7 @@ from core.errors import UserError
 from core.runs.jobs import launch_training
 from core.runs.store import RunStore, open_store
 from core.training import checkpoint
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests.numbers import assert_records_match, assert_state_dicts_match
 from tests.polling import wait_for
@@ -42,7 +42,7 @@ def test_config_round_trips_and_refuses_bad_settings() -> None:
 def test_loss_decreases_and_the_run_folder_is_complete(settings) -> None:
     store = open_store(settings)
     run = store.create(TrainConfig(**SMALL))
-    state, trainer = train_run(run, run.config())
+    state, trainer = train_run(run, run_config(run))
     assert state == "done" and run.status()["state"] == "done"
     records = epochs(run)
     assert [r["epoch"] for r in records] == [1, 2, 3]
@@ -62,7 +62,7 @@ def test_same_seed_same_metrics_other_seed_differs(settings) -> None:
     store = open_store(settings)
     a, b, c = (store.create(TrainConfig(**SMALL, seed=s)) for s in (1, 1, 2))
     for run in (a, b, c):
-        train_run(run, run.config())
+        train_run(run, run_config(run))
     strip = lambda r: [{k: v for k, v in m.items() if k not in ("time", "seconds", "images_per_s")}
                        for m in epochs(r)]
     assert_records_match(strip(a), strip(b))
@@ -126,10 +126,10 @@ def test_resume_in_a_new_process_is_exact_with_pinned_threads(settings, monkeypa
 def test_a_planned_schedule_cannot_be_stretched(settings) -> None:
     store = open_store(settings)
     run = store.create(TrainConfig(**{**SMALL, "epochs": 1, "schedule": "onecycle"}))
-    train_run(run, run.config())
+    train_run(run, run_config(run))
     with pytest.raises(UserError, match="planned for 1 epochs"):
         train_run(run, TrainConfig(**{**SMALL, "epochs": 2, "schedule": "onecycle"}), resume=True)
-    assert run.status()["state"] == "done" and run.config().epochs == 1  # the refusal wrote nothing
+    assert run.status()["state"] == "done" and run_config(run).epochs == 1  # the refusal wrote nothing
 
 
 def test_diverging_run_ends_as_diverged(settings) -> None:
@@ -138,7 +138,7 @@ def test_diverging_run_ends_as_diverged(settings) -> None:
     run = store.create(TrainConfig(**{**SMALL, "model_params": {"hidden": [256, 256, 256]},
                                       "epochs": 3, "optimizer": "sgd", "lr": 10.0,
                                       "momentum": 0.99, "log_every": 1}))
-    state, trainer = train_run(run, run.config())
+    state, trainer = train_run(run, run_config(run))
     assert state == "diverged" and run.status()["state"] == "diverged"
     assert trainer.epoch == 0 and not run.checkpoint("best").exists()  # nothing bad was kept
     losses = [m["train_loss"] for m in run.metrics() if m["type"] == "step"]
@@ -148,7 +148,7 @@ def test_diverging_run_ends_as_diverged(settings) -> None:
 def test_mismatched_checkpoint_is_refused(settings) -> None:
     store = open_store(settings)
     run = store.create(TrainConfig(**{**SMALL, "epochs": 1}))
-    train_run(run, run.config())
+    train_run(run, run_config(run))
     state = checkpoint.load(run.checkpoint("best"))
     state["config"]["model_params"] = {"hidden": [64]}
     with pytest.raises(UserError, match="does not match model 'mlp'"):
@@ -177,7 +177,7 @@ def test_launched_runs_stop_get_killed_and_run_side_by_side(settings) -> None:
         assert all(m["type"] in ("step", "epoch") for m in run.metrics())
     # the killed run resumes from its checkpoint and goes on
     before = epochs(killed)[-1]["epoch"]
-    killed_config = killed.config()
+    killed_config = run_config(killed)
     killed_config.epochs = before + 1
     state, _ = train_run(killed, killed_config, resume=True)
     assert state == "done" and epochs(killed)[-1]["epoch"] == before + 1
@@ -220,7 +220,7 @@ def test_bf16_and_channels_last_train_as_well_as_fp32(settings, variant: dict) -
     runs = {}
     for name, extra in (("fp32", {}), ("variant", variant)):
         run = store.create(TrainConfig(**base, **extra))
-        assert train_run(run, run.config())[0] == "done"
+        assert train_run(run, run_config(run))[0] == "done"
         runs[name] = epochs(run)[-1]
     assert runs["variant"]["val_acc"] >= runs["fp32"]["val_acc"] - 0.05
     if "precision" not in variant:  # the layout only reorders memory: rounding-level changes

@@ -22,6 +22,7 @@ from core.models import Kind, model_kind
 from core.runs.results import cached_arrays, checkpoint_key
 from core.runs.store import Run
 from core.settings import Settings
+from core.training.config import run_config
 
 SCORES: dict[str, type[AnomalyScore]] = {}  # every score class by name, in definition order
 CACHE_VERSION = 2  # bump when a score's definition changes: cached scores are recomputed
@@ -222,7 +223,7 @@ class Scorer:
     def __init__(self, run: Run, device: str = "cpu"):
         from core.inference import load_model
 
-        config = run.config()
+        config = run_config(run)
         kind = model_kind(config.model)
         if not kind.has_decoder:
             raise UserError(f"{run.name()} is a {kind}; anomaly scores need an autoencoder "
@@ -303,7 +304,7 @@ class AnomalyScores:
 
 def anomaly_view(run: Run, classes, normal: tuple[str, ...] | None) -> tuple[AnomalySplit, bool]:
     """The normal/anomaly split to score with, and whether the run trained on normal images only."""
-    config = run.config()
+    config = run_config(run)
     kind = model_kind(config.model)
     if not kind.has_decoder:
         raise UserError(f"{run.name()} is a {kind}; anomaly scores need an autoencoder or VAE run")
@@ -325,7 +326,7 @@ def normal_training_rows(ds: ImageDataset, view: AnomalySplit) -> np.ndarray:
 def compute_scores(run: Run, settings: Settings, normal: tuple[str, ...] | None = None,
                    ds: ImageDataset | None = None) -> AnomalyScores:
     """Every score for the val and test images; computed once per (checkpoint, normal classes)."""
-    config = run.config()
+    config = run_config(run)
     ds = ds or load_dataset(config.dataset, settings)
     view, normal_only = anomaly_view(run, ds.classes, normal)
 

@@ -28,6 +28,7 @@ from core.models import model_kind
 from core.runs.results import cached_arrays, checkpoint_key
 from core.runs.store import Run
 from core.settings import Settings
+from core.training.config import run_config
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Predictions:
 
 
 def require_classifier(run: Run) -> None:
-    kind = model_kind(run.config().model)
+    kind = model_kind(run_config(run).model)
     if not kind.predicts_classes:
         raise UserError(f"{run.name()} is a {kind}; evaluate classifiers here and autoencoders on "
                         "the Anomaly page")
@@ -63,7 +64,7 @@ def predict(run: Run, split: str, settings: Settings, ds: ImageDataset | None = 
     from core.models.losses import class_probabilities
 
     require_classifier(run)
-    config = run.config()
+    config = run_config(run)
     ds = ds or load_dataset(config.dataset, settings)
     index = ds.indices(split)
     if len(index) == 0:
@@ -231,7 +232,7 @@ def comparison_row(run: Run, split: str, settings: Settings, metrics: dict | Non
     status = run.status()
     aucs = [c["roc_auc"] for c in metrics["per_class"] if c["roc_auc"] == c["roc_auc"]]
     started, finished = status.get("started"), status.get("finished")
-    return {"run": run.name(), "model": run.config().model, "optimizer": run.config().optimizer,
+    return {"run": run.name(), "model": run_config(run).model, "optimizer": run_config(run).optimizer,
             **{k: metrics[k] for k in COMPARED if k in metrics},
             "mean_roc_auc": float(np.mean(aucs)) if aucs else float("nan"),
             "parameters": status.get("n_parameters"),

@@ -11,6 +11,7 @@ from core.models import Kind, model_kind
 from core.runs.results import cached_arrays, checkpoint_key
 from core.runs.store import Run
 from core.settings import Settings
+from core.training.config import run_config
 
 MAX_POINTS = 100_000  # projections and drawings beyond this use a stated, seeded sample of it
 
@@ -33,7 +34,7 @@ def extract(run: Run, settings: Settings, ds: ImageDataset | None = None) -> Fea
     from core.inference import forward_batches, load_model
     from core.models.losses import class_probabilities
 
-    config = run.config()
+    config = run_config(run)
     ds = ds or load_dataset(config.dataset, settings)
     kind = model_kind(config.model)
 

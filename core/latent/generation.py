@@ -10,6 +10,7 @@ from core.errors import UserError
 from core.latent.geometry import class_centres, nearest_rows
 from core.models import model_kind
 from core.runs.store import Run
+from core.training.config import run_config
 
 
 def interpolate(a: np.ndarray, b: np.ndarray, steps: int) -> np.ndarray:
@@ -38,7 +39,7 @@ def decode(run: Run, codes: np.ndarray) -> np.ndarray:
     """uint8 (N, C, H, W) images the run's decoder makes from latent codes."""
     from core.inference import forward_batches, load_model, to_uint8
 
-    kind = model_kind(run.config().model)
+    kind = model_kind(run_config(run).model)
     if not kind.has_decoder:
         raise UserError(f"{run.name()} is a {kind} and has no decoder; generate with an "
                         "autoencoder or VAE run")
@@ -54,7 +55,7 @@ def centre_images(run: Run, codes: np.ndarray, images: np.ndarray, centres: np.n
     out = np.zeros((len(centres), *images.shape[1:]), dtype=np.uint8)
     if not present.any():
         return out
-    if model_kind(run.config().model).has_decoder:
+    if model_kind(run_config(run).model).has_decoder:
         out[present] = decode(run, centres[present])
     else:
         out[present] = images[nearest_rows(codes, centres[present])]

@@ -112,7 +112,7 @@ def umap_2d(codes: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, see
         # that the model cannot .transform() new data (no search index) is fine: it never does
         warnings.filterwarnings("ignore", category=UserWarning, module="umap")
         xy = model.fit_transform(z)
-    progress(1.0, "done")
+    progress(1.0, "finished")
     return xy
 
 
@@ -139,7 +139,7 @@ def tsne_2d(codes: np.ndarray, perplexity: float = 30.0, seed: int = 0,
                      early_exaggeration_iter=TSNE_EXAGGERATION_ITERS, neighbors="exact",
                      negative_gradient_method="auto", n_jobs=threads, random_state=seed,
                      callbacks=each_iterations, callbacks_every_iters=TSNE_REPORT_EVERY).fit(z)
-    progress(1.0, "done")
+    progress(1.0, "finished")
     return np.asarray(embedding)
 
 

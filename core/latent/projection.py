@@ -20,6 +20,7 @@ from core.runs import jobs
 from core.runs.results import cache_dir, cached_arrays, checkpoint_key
 from core.runs.store import Run
 from core.settings import Settings
+from core.training.config import run_config
 
 METHODS = tuple(Method)
 VERSION = 2  # part of the cache key: bump when a method's output changes for the same codes
@@ -32,7 +33,7 @@ def _project(codes: np.ndarray, method: str, params: dict, seed: int,
 
 
 def _key(run: Run, method: str, params: dict, rows: np.ndarray) -> dict:
-    return {"checkpoint": checkpoint_key(run), "dataset": run.config().dataset, "method": method,
+    return {"checkpoint": checkpoint_key(run), "dataset": run_config(run).dataset, "method": method,
             "params": params, "version": VERSION, "rows": [int(len(rows)), int(rows.sum())]}
 
 

@@ -14,6 +14,7 @@ from core.models import Kind, model_kind
 from core.predict.recipe import Recipe
 from core.runs.store import Run
 from core.settings import Settings
+from core.training.config import run_config
 
 PROBABILITY = "probability"  # what a 2-class classifier's saved threshold is a threshold on
 
@@ -77,7 +78,7 @@ class RunDetector(Detector):
     def __init__(self, run: Run, settings: Settings, device: str = "cpu"):
         from core.inference import load_model
 
-        config = run.config()
+        config = run_config(run)
         self.run, self.settings, self.device = run, settings, device
         self.name, self.kind = run.name(), model_kind(config.model)
         self.model, state = load_model(run, device=device)
@@ -112,7 +113,7 @@ class RunDetector(Detector):
         from core.anomaly.scores import anomaly_view, normal_training_rows
         from core.data.dataset import load_dataset
 
-        ds = load_dataset(self.run.config().dataset, self.settings)
+        ds = load_dataset(run_config(self.run).dataset, self.settings)
         view, _ = anomaly_view(self.run, ds.classes, self._require_normal_classes())
         return Scorer(self.run, self.device).fit(ds.images[normal_training_rows(ds, view)])
 

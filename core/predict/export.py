@@ -26,6 +26,7 @@ from core.predict.detector import PROBABILITY, RunDetector
 from core.predict.model_files import ModelFormat, write_model
 from core.runs.store import Run
 from core.settings import Settings
+from core.training.config import run_config
 
 
 def export_bundle(run: Run, out_dir: Path, settings: Settings,
@@ -42,7 +43,7 @@ def export_bundle(run: Run, out_dir: Path, settings: Settings,
     with atomic_dir(out_dir) as tmp:
         model_files = write_model(detector.model, detector.kind, detector.recipe.in_shape, tmp, fmt)
         np.savez(tmp / ARRAYS, **arrays)
-        config = run.config()
+        config = run_config(run)
         write_json(tmp / MANIFEST, {
             "format": FORMAT, "format_version": FORMAT_VERSION, "name": detector.name,
             "run": run.id, "exported": datetime.now(UTC).isoformat(timespec="seconds"),

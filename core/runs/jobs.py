@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
+from core.runs.process import identity, pid_alive, same_process
+from core.runs.status import JobState, RunState
 from core.runs.threads import ThreadBudget
 from core.settings import REPO_ROOT, Settings
 
@@ -54,29 +56,13 @@ def _job_kind(command: list[str]) -> str:
     return command[3] if command[1:3] == ["-m", "core"] and len(command) > 3 else "job"
 
 
-def pid_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie (exited, not yet reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except (OverflowError, ValueError):
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def process_gone(status: dict) -> bool:
-    """True when status names a process on this host that no longer runs."""
+    """True when status names a process on this host that is no longer the one it recorded
+    (gone, or its pid now belongs to another process)."""
     pid = status.get("pid")
     if status.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
         return False
-    return not pid_alive(pid)
+    return not same_process(pid, status.get("pid_start"))
 
 
 # -- training runs ---------------------------------------------------------------------------
@@ -94,7 +80,7 @@ def launch_training(run: Run, settings: Settings, resume: bool = False) -> int:
     if resume:
         (run.path / "stop").unlink(missing_ok=True)
     pid = spawn(train_command(run, resume), settings, run.path / "log.txt")
-    run.write_status(state="queued", pid=pid, host=socket.gethostname())
+    run.write_status(state=RunState.QUEUED, **identity(pid), host=socket.gethostname())
     return pid
 
 
@@ -104,24 +90,25 @@ def start_job(status_path: Path, command: list[str], settings: Settings,
     """Run command in the background unless the job is already running; it reports its end by
     rewriting status_path (the CLI's --job-file)."""
     status = job_status(status_path)
-    if status and status.get("state") == "running":
+    if status and status.get("state") == JobState.RUNNING:
         return
     pid = spawn([*command, "--job-file", str(status_path)], settings,
                 status_path.with_suffix(".log"), env)
-    write_json(status_path, {"state": "running", "started": time.time(), "pid": pid,
+    write_json(status_path, {"state": JobState.RUNNING, "started": time.time(), **identity(pid),
                              "host": socket.gethostname()})
 
 
 def job_status(status_path: Path) -> dict | None:
     """The job's status file; a "running" job whose process is gone reads as failed."""
     status = read_json(status_path)
-    if status and status.get("state") == "running" and process_gone(status):
-        status = {**status, "state": "failed", "error": "the background process died"}
+    if status and status.get("state") == JobState.RUNNING and process_gone(status):
+        status = {**status, "state": JobState.FAILED, "error": "the background process died"}
     return status
 
 
 # -- progress and cancelling -------------------------------------------------------------------
-JOB_DONE, JOB_FAILED, JOB_CANCELLED, JOB_RUNNING = "done", "failed", "cancelled", "running"
+JOB_DONE, JOB_FAILED, JOB_CANCELLED, JOB_RUNNING = (JobState.DONE, JobState.FAILED, JobState.CANCELLED,
+                                                   JobState.RUNNING)
 
 
 def progress_reporter(status_path: Path, every_s: float = 0.5):
@@ -155,7 +142,8 @@ def cancel_job(status_path: Path, wait_s: float = 5.0) -> bool:
     pid = status.get("pid")
     if status.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
         return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    # never signal a stranger that got the pid: only the process that was recorded
+    for sig in (signal.SIGTERM, signal.SIGKILL) if same_process(pid, status.get("pid_start")) else ():
         try:
             os.killpg(pid, sig)  # the job leads its own session (spawn), so its group is its pid
         except (ProcessLookupError, PermissionError):

@@ -17,10 +17,19 @@ class RunState(StrEnum):
     BROKEN = "broken"  # config.json or status.json is unusable: it can only be deleted
 
 
+class JobState(StrEnum):
+    """A background job's state (a projection, ...): its status file says one of these."""
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 STATES = tuple(RunState)
 ACTIVE = (RunState.QUEUED, RunState.RUNNING)
 # status.json fields a reader relies on: the types they must have when present, and their name
 STATUS_FIELDS = {"state": ((str,), "text"), "pid": ((int,), "an integer"),
+                 "pid_start": ((int,), "an integer"),
                  "host": ((str,), "text"), "heartbeat": ((int, float), "a number"),
                  "started": ((int, float), "a number"), "finished": ((int, float), "a number"),
                  "progress": ((dict,), "an object"), "best_metric": ((int, float), "a number"),

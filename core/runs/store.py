@@ -9,7 +9,14 @@
     train.lock     held (flock) by the one process training the run; see core.runs.lock
 
 Readers never raise on a damaged folder: a run whose config.json or status.json is unusable is
-listed with state "broken" and the reason (Run.problem), and can be deleted.
+listed with state "broken" and the reason (Run.problem), and can be deleted. The store reads
+config.json leniently, as a JSON object (`config_dict`), and knows nothing of training: the
+settings are validated where runs are created (core.training.config), so a stricter rule added
+later never turns an old run "broken". `core.training.config.run_config(run)` reads it typed.
+
+A run is alive while a process holds its training lock, or while the process recorded in
+status.json (pid *and* its start time, core.runs.process) still runs: a bare pid, reused by an
+unrelated process, never keeps a run "running".
 """
 from __future__ import annotations
 
@@ -25,10 +32,9 @@ from pathlib import Path
 from core.errors import UserError
 from core.io.atomic import load_json_object, read_json, write_json, write_text
 from core.runs import lock
-from core.runs.jobs import pid_alive
 from core.runs.metrics import MetricsReader, read_records
+from core.runs.process import same_process
 from core.runs.status import ACTIVE, STATES, RunState, checked_status  # noqa: F401 (re-exported)
-from core.training.config import TrainConfig
 
 STALE_AFTER_S = 30.0  # a run on another host is presumed dead after this long without a heartbeat
 QUEUED_GRACE_S = 60.0  # a queued run whose process never started becomes "interrupted" after this
@@ -46,10 +52,11 @@ class Run:
     def id(self) -> str:
         return self.path.name
 
-    # -- reading: never raises on a damaged folder, except config() -------------
-    def config(self) -> TrainConfig:
+    # -- reading: never raises on a damaged folder, except config_dict() ---------
+    def config_dict(self) -> dict:
+        """config.json as written (a JSON object); typed by core.training.config.run_config."""
         try:
-            return TrainConfig.from_dict(load_json_object(self.path / "config.json"))
+            return load_json_object(self.path / "config.json")
         except UserError as exc:
             raise UserError(f"run {self.id}: {exc}") from None
 
@@ -69,14 +76,16 @@ class Run:
     def _checked(self) -> tuple[dict, str | None]:
         """(status.json, None) when config and status are usable, else ({}, the reason)."""
         try:
-            self.config()
+            self.config_dict()
             return checked_status(load_json_object(self.path / "status.json")), None
         except UserError as exc:
             return {}, str(exc).removeprefix(f"run {self.id}: ")
 
     def _looks_alive(self, status: dict) -> bool:
+        if self.trainer_pid() is not None:
+            return True
         if status.get("host") == socket.gethostname() and status.get("pid"):
-            return pid_alive(status["pid"])
+            return same_process(status["pid"], status.get("pid_start"))
         age = time.time() - float(status.get("heartbeat") or 0)
         return age < (QUEUED_GRACE_S if status.get("state") == RunState.QUEUED else STALE_AFTER_S)
 
@@ -151,7 +160,9 @@ class RunStore:
         self.runs_dir = Path(runs_dir)
         self.shipped_dir = shipped_dir
 
-    def create(self, config: TrainConfig) -> Run:
+    def create(self, config) -> Run:
+        """A new queued run folder for `config` (anything with to_dict(): a validated TrainConfig,
+        which the caller built; the store does not judge settings)."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         while True:
             run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
@@ -162,7 +173,7 @@ class RunStore:
                 continue
         run = Run(self.runs_dir / run_id)
         write_json(run.path / "config.json", config.to_dict())
-        run.write_status(state="queued", host=socket.gethostname(), created=time.time())
+        run.write_status(state=RunState.QUEUED, host=socket.gethostname(), created=time.time())
         if config.name:
             run.rename(config.name)
         return run

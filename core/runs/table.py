@@ -15,8 +15,8 @@ def run_row(run: Run) -> dict:
     problem = status.get("error") if status["state"] == RunState.BROKEN else None
     dataset = model = None
     if problem is None:
-        config = run.config()
-        dataset, model = config.dataset, config.model
+        config = run.config_dict()  # as written: the store does not judge settings
+        dataset, model = config.get("dataset"), config.get("model")
     progress = status.get("progress") or {}
     started, finished = status.get("started"), status.get("finished")
     seconds = (finished or status.get("heartbeat") or 0) - started if started else None

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from core.io.atomic import read_json, write_json
+from core.runs.process import identity, same_process
 
 REFRESH_EVERY_S = 1.0
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -50,7 +51,7 @@ class ThreadBudget:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{pid}.json"
         if read_json(path) is None:  # the spawner may have registered this pid already
-            write_json(path, {"pid": pid, "host": socket.gethostname(), "kind": kind,
+            write_json(path, {**identity(pid), "host": socket.gethostname(), "kind": kind,
                               "started": time.time()})
 
     def unregister(self, pid: int) -> None:
@@ -58,8 +59,6 @@ class ThreadBudget:
 
     def active(self) -> list[dict]:
         """This host's live jobs, oldest first; files of processes that are gone are removed."""
-        from core.runs.jobs import pid_alive
-
         host, jobs = socket.gethostname(), []
         try:
             paths = list(self.folder.glob("*.json"))
@@ -72,7 +71,7 @@ class ThreadBudget:
                 continue
             if job.get("host") != host:
                 continue
-            if not pid_alive(pid):
+            if not same_process(pid, job.get("pid_start")):  # gone, or its pid reused
                 path.unlink(missing_ok=True)
                 continue
             started = job.get("started")

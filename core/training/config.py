@@ -70,8 +70,7 @@ class TrainConfig:
         self.normal_classes = tuple(str(c) for c in self.normal_classes)
         self.validate()
 
-    def validate(self) -> None:
-        """Refuse settings that cannot work, with the reason (shown in the form and the CLI)."""
+    def _type_problems(self) -> list[str]:
         problems = []
         for f in fields(self):
             value, expected = getattr(self, f.name), type(f.default) if f.default is not MISSING \
@@ -79,10 +78,21 @@ class TrainConfig:
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 continue
             if expected is tuple:
+                if not isinstance(value, tuple):
+                    problems.append(f"{f.name} must be a list, not {value!r}")
                 continue
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 problems.append(f"{f.name} must be a {expected.__name__}, not {value!r}")
-            elif f.metadata["choices"] and value not in f.metadata["choices"]:
+        return problems
+
+    def validate(self) -> None:
+        """Refuse settings that cannot work, with the reason (shown in the form and the CLI).
+        The one place a config's values are judged: every edge that creates a run calls it (by
+        building a TrainConfig); stored runs are read with `read`, which does not."""
+        problems = self._type_problems()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not problems and f.metadata["choices"] and value not in f.metadata["choices"]:
                 problems.append(f"{f.name} must be one of {', '.join(f.metadata['choices'])}")
         if problems:
             raise UserError("invalid training settings: " + "; ".join(problems))
@@ -130,6 +140,27 @@ class TrainConfig:
             return cls(**d)
         except TypeError as exc:
             raise UserError(f"bad training settings: {exc}") from None
+
+    @classmethod
+    def read(cls, d: dict) -> TrainConfig:
+        """A stored run's settings, read leniently: unknown keys are ignored and the value rules
+        (bounds, choices) not applied, so a rule added later never makes an old run unreadable.
+        Only the types must fit, since the code that uses a field relies on its type."""
+        if not isinstance(d, dict):
+            raise UserError(f"training settings must be a JSON object, not {type(d).__name__}")
+        config = cls.__new__(cls)
+        for f in fields(cls):
+            if f.name in d:
+                value = d[f.name]
+            else:
+                value = f.default_factory() if f.default is MISSING else f.default
+            setattr(config, f.name, value)
+        if isinstance(config.normal_classes, (list, tuple)):
+            config.normal_classes = tuple(str(c) for c in config.normal_classes)
+        problems = config._type_problems()
+        if problems:
+            raise UserError("unusable training settings: " + "; ".join(problems))
+        return config
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
@@ -189,3 +220,12 @@ def _name_values(items: list[str], flag: str) -> dict:
         except ValueError:
             out[name] = value
     return out
+
+
+def run_config(run) -> TrainConfig:
+    """The settings of a stored run (a core.runs.store.Run), read leniently (TrainConfig.read);
+    a UserError naming the run when they cannot be used."""
+    try:
+        return TrainConfig.read(run.config_dict())
+    except UserError as exc:
+        raise UserError(f"run {run.id}: " + str(exc).removeprefix(f"run {run.id}: ")) from None

@@ -13,6 +13,7 @@ from core.errors import UserError
 from core.models import build_model, count_parameters, model_kind
 from core.models.losses import check_loss, default_loss, make_loss
 from core.runs.metrics import RecordType
+from core.runs.status import RunState
 from core.training.augment import corrupt, random_shift
 from core.training.config import TrainConfig
 from core.training.data import TrainData
@@ -232,7 +233,7 @@ class Trainer:
                                                  and val["val_loss"] < self.best_val_loss)
         return value < self.best_metric
 
-    def fit(self) -> str:
+    def fit(self) -> RunState:
         """Train until the last epoch, early stopping, a stop request or divergence.
 
         Returns the final state: done, stopped or diverged.
@@ -240,13 +241,13 @@ class Trainer:
         while self.epoch < self.config.epochs:
             train = self.train_one_epoch()
             if train["diverged"]:
-                return "diverged"  # best.pt is left as it was: the last good weights
+                return RunState.DIVERGED  # best.pt is left as it was: the last good weights
             if train["stopped"]:
                 self._checkpoint("last")  # with partial_epoch: resuming finishes this epoch exactly
-                return "stopped"
+                return RunState.STOPPED
             val = self.evaluate()
             if not math.isfinite(val["val_loss"]):
-                return "diverged"
+                return RunState.DIVERGED
             self.epoch += 1
             improved = self._improved(val)
             if improved:
@@ -255,7 +256,7 @@ class Trainer:
             else:
                 self.bad_epochs += 1
             record = {"type": RecordType.EPOCH, "epoch": self.epoch, "step": self.step,
-                      **{k: v for k, v in train.items() if k not in ("stopped", "diverged")},
+                      **{k: v for k, v in train.items() if not isinstance(v, bool)},  # not the flags
                       **val, "lr": self.optimizer.param_groups[0]["lr"], "best": improved,
                       "threads": torch.get_num_threads()}
             if self.callbacks.on_epoch:
@@ -265,7 +266,7 @@ class Trainer:
             self._checkpoint("last")
             if self.config.patience and self.bad_epochs >= self.config.patience:
                 break
-        return "done"
+        return RunState.DONE
 
     def _checkpoint(self, which: str) -> None:
         if self.callbacks.on_checkpoint and self.ctx.is_main:

@@ -14,10 +14,11 @@ from core.errors import UserError
 from core.io.atomic import write_json
 from core.runs.lock import RunLock
 from core.runs.metrics import RecordType
+from core.runs.process import identity
 from core.runs.store import Run, RunState
 from core.runs.threads import ThreadBudget, ThreadShare
 from core.training import checkpoint
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown
 from core.training.loop import Callbacks, Trainer, check_epochs_change, resolve_device
@@ -62,12 +63,12 @@ class RunRecorder:
         now = time.time()
         if now - self.last_status >= STATUS_EVERY_S:
             self.last_status = now
-            self.run.write_status(state="running", progress=self.progress())
+            self.run.write_status(state=RunState.RUNNING, progress=self.progress())
 
     def on_epoch(self, record: dict) -> None:
         self._append(record)
         t = self.trainer
-        self.run.write_status(state="running", progress=self.progress(), best_metric=t.best_metric,
+        self.run.write_status(state=RunState.RUNNING, progress=self.progress(), best_metric=t.best_metric,
                               best_epoch=t.best_epoch, monitor=t.monitor,
                               images_per_s=record["images_per_s"])
         if self.echo:
@@ -132,7 +133,7 @@ def _prepare_resume(run: Run, config: TrainConfig) -> None:
     if not run.checkpoint("last").exists():
         raise UserError(f"run {run.name()} has no checkpoint to resume from: it ended before "
                         "its first epoch finished; train it again instead")
-    stored = run.config()
+    stored = run_config(run)
     check_epochs_change(stored.epochs, config)
     if stored.epochs != config.epochs:  # continuing for longer than first planned
         stored.epochs = config.epochs
@@ -164,7 +165,7 @@ def _train_locked(run: Run | None, writer: Run | None, config: TrainConfig, resu
     previous = signal.getsignal(signal.SIGTERM)
     try:
         if writer:
-            writer.write_status(state=RunState.RUNNING, pid=os.getpid(), host=socket.gethostname(),
+            writer.write_status(state=RunState.RUNNING, **identity(os.getpid()), host=socket.gethostname(),
                                 started=time.time(), device=str(device), world_size=ctx.world_size,
                                 error=None, warnings=None)
         trainer = Trainer(config, prepare(config, device), device, ctx)

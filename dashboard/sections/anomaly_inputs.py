@@ -16,6 +16,7 @@ from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
 from core.models import Kind
 from core.runs.store import Run
+from core.training.config import run_config
 from dashboard import state, url
 from dashboard.state import settings
 from dashboard.text import plain
@@ -51,7 +52,7 @@ def view_ui() -> str:
 def normal_classes_or_stop(run: Run, ds: ImageDataset) -> tuple[str, ...]:
     """The normal classes, the run's own choice (its training classes by default, the link's the
     first time); stops the page until at least one is chosen."""
-    own = tuple(c for c in run.config().normal_classes if c in ds.classes)
+    own = tuple(c for c in run_config(run).normal_classes if c in ds.classes)
     linked = [c for c in (url.take("normal") or "").split(",") if c in ds.classes]
     normal = tuple(state.bound(
         st.multiselect, "anomaly_normal", state.keyed("anomaly.normal", run.id),

@@ -9,6 +9,7 @@ import streamlit as st
 from core.errors import UserError
 from core.latent.generation import decode_between
 from core.models import Kind
+from core.training.config import run_config
 from dashboard.figures import interpolation_figure
 from dashboard.images import display_width, strip_png, to_display
 from dashboard.sections.latent_space import Space, lines
@@ -30,8 +31,8 @@ def render_generation(space: Space) -> None:
     a = cols[0].selectbox("From class", names, index=0, key="latent_gen_a")
     b = cols[1].selectbox("To class", names, index=min(1, len(names) - 1), key="latent_gen_b")
     steps = cols[2].slider("Steps", 5, 21, 11, key="latent_gen_steps")
-    dataset = space.run.config().dataset
-    judges = {r.id: r for r in runs_of_kind(Kind.classifiers()) if r.config().dataset == dataset}
+    dataset = run_config(space.run).dataset
+    judges = {r.id: r for r in runs_of_kind(Kind.classifiers()) if run_config(r).dataset == dataset}
     options = list(judges) + [NO_CLASSIFIER]
     judge = cols[3].selectbox("Classifier that judges the images", options, key="latent_gen_clf",
                               format_func=lambda i: "none" if i == NO_CLASSIFIER else judges[i].name(),

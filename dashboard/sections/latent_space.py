@@ -13,6 +13,7 @@ from core.latent.features import Features, extract
 from core.latent.geometry import LatentSpace
 from core.runs.results import checkpoint_key
 from core.runs.store import Run
+from core.training.config import run_config
 from dashboard.images import gallery_png, to_display
 from dashboard.state import settings
 from dashboard.text import plain
@@ -49,7 +50,7 @@ def _features(key: str, _run: Run, _ds: ImageDataset) -> Features:
 def load_space_or_stop(run: Run, ds: ImageDataset) -> Space:
     """The codes of every image (computed once per run, then cached); a user error, or codes
     that do not match the dataset, stop the page with the reason."""
-    key = f"{settings().workspace}|{run.id}|{checkpoint_key(run)}|{run.config().dataset}"
+    key = f"{settings().workspace}|{run.id}|{checkpoint_key(run)}|{run_config(run).dataset}"
     try:
         with st.spinner("Computing the codes of every image (once per run; cached)…"):
             features = _features(key, run, ds)

@@ -11,15 +11,16 @@ import streamlit as st
 from core.errors import UserError
 from core.runs.curves import epoch_metric_names
 from core.runs.jobs import launch_training
-from core.runs.store import ACTIVE, Run
+from core.runs.store import ACTIVE, Run, RunState
 from core.runs.table import export_zip, run_row
+from core.training.config import run_config
 from dashboard import state
 from dashboard.figures import compare_runs_figure
 from dashboard.sections.train import safe_status
 from dashboard.text import plain
 from dashboard.widgets.run_picker import render_open_in, run_title
 
-BROKEN = "broken"
+BROKEN = RunState.BROKEN
 COLUMNS = ["name", "id", "status", "problem", "shipped", "dataset", "model", "parameters",
            "monitor", "best", "epochs", "seconds", "started"]
 
@@ -27,7 +28,7 @@ COLUMNS = ["name", "id", "status", "problem", "shipped", "dataset", "model", "pa
 def problem(run: Run) -> str | None:
     """Why this run folder cannot be used, or None when it can."""
     try:
-        run.config()
+        run_config(run)
     except Exception as exc:  # junk in a run folder: a reason to show, not a traceback
         return str(exc)
     status = safe_status(run)
@@ -111,7 +112,7 @@ def render_actions(run: Run, expanded: bool) -> None:
         if new_name.strip() and new_name.strip() != run.name():
             run.rename(new_name)
             st.rerun()
-        if state_name in ("stopped", "interrupted") and run.resumable():
+        if state_name in (RunState.STOPPED, RunState.INTERRUPTED) and run.resumable():
             if cols[2].button("Resume", key=f"resume_{run.id}"):
                 try:  # another tab may have resumed it a moment ago
                     launch_training(run, state.settings(), resume=True)

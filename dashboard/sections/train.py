@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.models import model_kind
 from core.runs.jobs import train_command
-from core.runs.store import ACTIVE, Run, RunStore
+from core.runs.store import ACTIVE, Run, RunState, RunStore
+from core.training.config import run_config
 from dashboard import state
 from dashboard.figures import training_curves_figure
 from dashboard.text import plain, sentence
@@ -22,7 +23,7 @@ def progress_text(status: dict) -> str:
              f"step {p.get('step', 0):,}/{p.get('total_steps', 0):,}"]
     if p.get("images_per_s"):
         parts.append(f"{p['images_per_s']:,.0f} images/s")
-    if status.get("state") == "running" and p.get("eta_s") is not None:
+    if status.get("state") == RunState.RUNNING and p.get("eta_s") is not None:
         parts.append(f"ETA {p['eta_s']:.0f} s")
     elif p.get("elapsed_s"):
         parts.append(f"{p['elapsed_s']:.0f} s")
@@ -35,19 +36,19 @@ def render_state_message(status: dict) -> None:
     best = status.get("best_metric")
     best_text = f" Best {status.get('monitor')}: {best:.4f} (epoch {status.get('best_epoch')})." \
         if isinstance(best, (int, float)) else ""
-    if state_name == "done":
+    if state_name == RunState.DONE:
         st.success(f"Finished.{best_text}")
-    elif state_name == "stopped":
+    elif state_name == RunState.STOPPED:
         st.info(f"Stopped on request; its checkpoint is saved and it can be resumed.{best_text}")
-    elif state_name == "diverged":
+    elif state_name == RunState.DIVERGED:
         st.error(f"Diverged: the loss blew up, so the run stopped. The best checkpoint from before "
                  f"is kept.{best_text} Try a lower learning rate.")
-    elif state_name == "interrupted":
+    elif state_name == RunState.INTERRUPTED:
         st.warning(f"Interrupted: its process is gone (killed or crashed).{best_text} Resume it "
                    "from the Runs page if it saved a checkpoint.")
-    elif state_name == "failed":
+    elif state_name == RunState.FAILED:
         st.error("Failed: " + plain(status.get("error") or "see log.txt in the run folder"))
-    elif state_name == "broken":
+    elif state_name == RunState.BROKEN:
         st.error("This run folder cannot be read: " + plain(status.get("error") or "?"))
     for warning in status.get("warnings") or []:  # e.g. accuracy at chance level
         st.warning(sentence(warning))
@@ -69,10 +70,10 @@ def safe_status(run: Run) -> dict:
     """The run's status; a folder that cannot be read reads as "broken" with the reason."""
     try:
         status = run.status()
-        return status if isinstance(status, dict) else {"state": "broken",
+        return status if isinstance(status, dict) else {"state": RunState.BROKEN,
                                                          "error": "status.json is not an object"}
     except Exception as exc:  # junk in a run folder must not take the page down
-        return {"state": "broken", "error": f"{type(exc).__name__}: {exc}"}
+        return {"state": RunState.BROKEN, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _stop_button(run: Run, status: dict, col) -> None:
@@ -88,7 +89,7 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
     drawn once when it is not."""
     active = safe_status(run).get("state") in ACTIVE
     try:
-        quality = model_kind(run.config().model).quality_metric
+        quality = model_kind(run_config(run).model).quality_metric
     except Exception:
         quality = None
 

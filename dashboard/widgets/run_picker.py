@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.models import Kind, model_kind
-from core.runs.store import Run, open_store
+from core.runs.store import Run, RunState, open_store
+from core.training.config import run_config
 from dashboard import state, url
 from dashboard.navigation import PAGES
 from dashboard.text import plain
@@ -21,7 +22,7 @@ def runs_of_kind(kinds: tuple[Kind, ...]) -> list[Run]:
     out = []
     for run in open_store(state.settings()).list():
         try:
-            if model_kind(run.config().model) in kinds and run.checkpoint("best").exists():
+            if model_kind(run_config(run).model) in kinds and run.checkpoint("best").exists():
                 out.append(run)
         except Exception:  # a broken run folder is listed on the Runs page, not here
             continue
@@ -37,10 +38,10 @@ def run_title(run: Run) -> str:
 def run_label(run: Run) -> str:
     """name · model · state, as plain text (selectbox options are not Markdown)."""
     try:
-        model = run.config().model
+        model = run_config(run).model
         status = "shipped" if run.read_only else run.status().get("state", "?")
     except Exception:
-        model, status = "?", "broken"
+        model, status = "?", RunState.BROKEN
     return f"{run.name()} · {model} · {status}"
 
 
@@ -67,7 +68,7 @@ def run_picker_ui(kinds: tuple[Kind, ...], label: str = "Run") -> Run | None:
 def render_open_in(run: Run) -> None:
     """Buttons that open this run on the pages that can show it, as their current run."""
     try:
-        kind = model_kind(run.config().model)
+        kind = model_kind(run_config(run).model)
     except Exception:
         return
     if not run.checkpoint("best").exists():

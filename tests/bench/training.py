@@ -197,9 +197,9 @@ def _logistic_baseline(ds) -> tuple[float, float]:
 def default_cnn_digits(repeats: int) -> list[Figure]:
     """The shipped digits classifier trained from scratch (train_run, as `python -m core train`)."""
     from core.data.dataset import load_dataset
-    from core.runs.shipping import SHIPPED
     from core.runs.store import open_store
     from core.settings import Settings
+    from core.shipping import SHIPPED
     from core.training.runner import train_run
 
     shipped = SHIPPED["digits-classifier"]

@@ -15,7 +15,7 @@ from core.data.dataset import load_dataset
 from core.evaluation.classification import cell_members, confusion, predict
 from core.runs.store import open_store
 from core.settings import Settings
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from dashboard.images import gallery_png, to_display
 from dashboard.sections.evaluate_gallery import GALLERY
@@ -47,7 +47,7 @@ def test_a_clicked_cell_shows_its_images_and_a_run_switch_is_followed(page, jour
     shipped = Settings(journey_app.workspace, (journey_app.data_root,))
     p = predict(open_store(shipped).get("digits-classifier"), "test", shipped)
     matrix = confusion(p)
-    ds = load_dataset(open_store(shipped).get("digits-classifier").config().dataset, shipped)
+    ds = load_dataset(run_config(open_store(shipped).get("digits-classifier")).dataset, shipped)
     page.goto(journey_app.url + "/evaluate?run=digits-classifier")
     expect(j.metric(page, "accuracy")).to_be_visible(timeout=180_000)
     page.wait_for_selector(".st-key-confusion_chart .nsewdrag", timeout=60_000)

@@ -14,6 +14,7 @@ from core.data.dataset import load_dataset
 from core.latent.selection import stratified_sample
 from core.runs.store import open_store
 from core.settings import Settings
+from core.training.config import run_config
 from dashboard.images import gallery_png, to_display
 from dashboard.sections.latent_space import GALLERY
 from tests.e2e import server as srv
@@ -78,7 +79,7 @@ def test_box_selection_shows_the_selected_images(page, app_server, app_workspace
     plotted = np.sort(page.evaluate(SELECTED_ROWS_JS, MAP))
     assert len(plotted) == n > 0
     settings = Settings(app_workspace, ())
-    ds = load_dataset(open_store(settings).get("digits-vae").config().dataset, settings)
+    ds = load_dataset(run_config(open_store(settings).get("digits-vae")).dataset, settings)
     shown = stratified_sample(plotted, ds.labels, GALLERY)
     assert len(shown) == min(n, GALLERY) and set(shown) <= set(plotted)
     expected = gallery_png(to_display(ds.images[shown]),

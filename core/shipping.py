@@ -13,7 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.runs.store import RunStore, write_json
+from core.io.atomic import write_json
+from core.runs.status import RunState
+from core.runs.store import RunStore
 from core.training.config import TrainConfig
 from core.training.runner import train_run
 
@@ -50,7 +52,7 @@ def ship(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
             echo(f"training {name}: {config.model} on {config.dataset}")
             run = store.create(config)
             state, trainer = train_run(run, config)
-            if state != "done":
+            if state != RunState.DONE:
                 raise RuntimeError(f"{name} ended {state}; not shipped")
             target = out_dir / name
             shutil.rmtree(target, ignore_errors=True)
