@@ -160,16 +160,13 @@ def apply(base: dict, params: dict) -> TrainConfig:
             data_changes[tail] = value
         else:
             d[name] = value
-    if data_changes:
-        try:
+    shown = ", ".join(f"{k}={json.dumps(plain(v))}" for k, v in params.items())
+    try:
+        if data_changes:
             spec = DatasetSpec.from_text(d.get("dataset") or "digits")
             d["dataset"] = DatasetSpec.from_dict({**spec.to_dict(), **data_changes}).to_text()
-        except DatasetError as exc:
-            raise UserError(f"dataset option: {exc}") from None
-    try:
         return TrainConfig.from_dict(d)
-    except UserError as exc:
-        shown = ", ".join(f"{k}={json.dumps(plain(v))}" for k, v in params.items())
+    except (UserError, DatasetError) as exc:
         raise UserError(f"{shown}: {exc}") from None
 
 

@@ -243,8 +243,9 @@ def open_study(workspace: Path, sweep: SweepDef):
         raise UserError(f"the sweep's storage {sweep.storage or 'journal file'} cannot be read "
                         f"(corrupt?): {type(exc).__name__}: {_first_line(exc)}") from None
     if sweep.study_name not in names:
-        raise UserError(f"the storage {sweep.storage or 'journal file'} holds no study "
-                        f"{sweep.study_name} (it belongs to another sweep, or was emptied)")
+        where = sweep.storage or str(folder(workspace, sweep.id) / "journal.log")
+        raise UserError(f"{where} holds no study {sweep.study_name}: it is corrupt, emptied or "
+                        "another sweep's")
     return optuna.load_study(study_name=sweep.study_name, storage=store, sampler=sampler(sweep),
                              pruner=pruner(sweep))
 

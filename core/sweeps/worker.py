@@ -2,8 +2,7 @@
 
 A worker keeps up to N trials running at once, each a `python -m core train --run FOLDER`
 process started by the one launcher (core.runs.jobs), so each takes its share of the thread
-budget. It follows each run's epoch records (written by the training per-epoch callback) and
-feeds the monitored metric to Optuna's pruner; a pruned trial is asked to stop and says why.
+budget; the run's own process feeds each epoch's metric to Optuna's pruner (core.sweeps.prune).
 Any number of workers (processes, machines sharing the workspace) may work on one study: the
 study's storage hands each queued trial to one of them, and a sweep lock serialises asking.
 
@@ -19,17 +18,17 @@ import os
 import socket
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
 from core.runs.jobs import launch_training, pid_alive
-from core.runs.metrics import MetricsReader, RecordType
 from core.runs.status import ACTIVE, RunState
 from core.runs.store import Run, RunStore
 from core.runs.threads import ThreadBudget, machine_cores
 from core.settings import Settings
+from core.sweeps import prune
 from core.sweeps import study as studies
 from core.sweeps.axes import Search, apply
 from core.sweeps.study import SweepDef
@@ -58,13 +57,6 @@ class Active:
     trial: object  # optuna.trial.Trial
     run: Run
     params: dict
-    reported: int = 0  # epochs fed to the pruner
-    pruned: str = ""  # why, once the pruner said so
-    epochs: list = field(default_factory=list)
-    reader: MetricsReader = None
-
-    def __post_init__(self) -> None:
-        self.reader = self.run.metrics_reader()
 
 
 class Worker:
@@ -138,21 +130,25 @@ class Worker:
         params = studies.decode(self.sweep.all_axes, trial.params)
         attrs = self.study.get_trials(deepcopy=False)[trial.number].user_attrs
         try:
-            run = self._run_for(trial.number, params, attrs.get("resume_run"))
+            run = self._run_for(trial, params, attrs.get("resume_run"))
         except UserError as exc:  # an invalid combination: this trial fails, the others go on
             trial.set_user_attr("error", str(exc))
             trial.set_user_attr("ended", Reason.FAILED)
             self._tell(trial, failed=True)
             self.echo(f"trial {trial.number} failed: {exc}")
             return True
-        trial.set_user_attr("run", run.id)
         self.active[trial.number] = Active(trial, run, params)
         self.echo(f"trial {trial.number} started: run {run.id} {_shown(params)}")
         return True
 
-    def _run_for(self, number: int, params: dict, resume_id: str | None) -> Run:
+    def _run_for(self, trial, params: dict, resume_id: str | None) -> Run:
+        """The trial's run folder, recorded in the trial before its process starts (a worker
+        killed in between leaves a queued run that the next worker adopts, never a stray one)."""
+        number = trial.number
         resume = self.store.find(resume_id) if resume_id else None
         if resume is not None and resume.resumable():
+            trial.set_user_attr("run", resume.id)
+            prune.mark(resume, self.sweep.id, number)
             launch_training(resume, self.settings, resume=True)
             return resume
         config = apply(self.sweep.base, params)
@@ -160,6 +156,8 @@ class Worker:
         if not self.sweep.base.get("name"):
             config.name = f"{self.sweep.name or 'sweep ' + self.sweep.id} #{number}"
         run = self.store.create(config)
+        trial.set_user_attr("run", run.id)
+        prune.mark(run, self.sweep.id, number)
         launch_training(run, self.settings)
         return run
 
@@ -172,28 +170,12 @@ class Worker:
             return
         if stopping and not a.run.stop_requested():
             a.run.request_stop()
-        new, _ = a.reader.poll()
-        for record in new:
-            if record.get("type") != RecordType.EPOCH or record.get("epoch", 0) <= a.reported:
-                continue
-            value = record.get(self.sweep.metric)
-            a.reported = record["epoch"]
-            if not isinstance(value, (int, float)):
-                continue
-            a.epochs.append(value)
-            a.trial.report(float(value), a.reported)
-            if not a.pruned and self.sweep.pruner != studies.Pruner.NONE and a.trial.should_prune():
-                a.pruned = self._why_pruned(a, float(value))
-                a.run.request_stop()
-                self.echo(f"trial {a.trial.number} pruned: {a.pruned}")
         status = a.run.status()
-        if status.get("state") in ACTIVE:
-            return
         state = status.get("state")
-        if a.pruned:
-            a.trial.set_user_attr("pruned", a.pruned)
-            a.run.write_status(pruned=a.pruned)
-            self._end(a, pruned=True)
+        if state in ACTIVE:
+            return
+        if self.study.get_trials(deepcopy=False)[a.trial.number].user_attrs.get("pruned"):
+            self._end(a, pruned=True)  # the trial's own process said why (core.sweeps.prune)
         elif state == RunState.DONE and isinstance(status.get("best_metric"), (int, float)):
             self._end(a, value=float(status["best_metric"]))
         elif state == RunState.STOPPED:
@@ -208,17 +190,6 @@ class Worker:
             a.trial.set_user_attr("error", str(status.get("error") or state))
             a.trial.set_user_attr("ended", Reason.FAILED)
             self._end(a, failed=True)
-
-    def _why_pruned(self, a: Active, value: float) -> str:
-        """The pruner's reason in words: this trial's metric against the others at that epoch."""
-        from statistics import median
-
-        others = [t.intermediate_values[a.reported] for t in self.study.get_trials(deepcopy=False)
-                  if t.number != a.trial.number and a.reported in t.intermediate_values]
-        cut = f"the median {median(others):.4f} of {len(others)} other trial(s)" if others else "the others"
-        kind = "median" if self.sweep.pruner == studies.Pruner.MEDIAN else "Hyperband"
-        return (f"{kind} pruner at epoch {a.reported}: {self.sweep.metric} {value:.4f} is worse "
-                f"than {cut}")
 
     def _end(self, a: Active, value: float | None = None, pruned: bool = False,
              failed: bool = False) -> None:
