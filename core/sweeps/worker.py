@@ -280,3 +280,20 @@ def request_stop(workspace: Path, sweep_id: str) -> None:
 
 def clear_stop(workspace: Path, sweep_id: str) -> None:
     (studies.folder(workspace, sweep_id) / "stop").unlink(missing_ok=True)
+
+
+def start_worker(settings: Settings, sweep_id: str) -> None:
+    """`python -m core sweep work SWEEP` in the background (the page's Start and Resume); it
+    outlives the browser and the app. Nothing happens while this workspace's worker runs."""
+    from core.runs.jobs import core_command, start_job
+
+    clear_stop(settings.workspace, sweep_id)
+    start_job(studies.folder(settings.workspace, sweep_id) / "work.json",
+              core_command("sweep", "work", sweep_id), settings)
+
+
+def worker_running(settings: Settings, sweep_id: str) -> bool:
+    from core.runs.jobs import job_status
+
+    status = job_status(studies.folder(settings.workspace, sweep_id) / "work.json")
+    return bool(status and status.get("state") == "running")
