@@ -172,7 +172,12 @@ def _cmd_train(args) -> int:
         config = dataclasses.replace(config, epochs=args.epochs)
     if run:
         print(f"run {run.id} in {run.path}", flush=True)
-    state, trainer = train_run(run, config, resume=resume, echo=_print_epoch,
+    echo = _print_epoch
+    if run and config.sweep:  # a sweep's trial reports each epoch to its study (pruning)
+        from core.sweeps.prune import epoch_hook
+
+        echo = epoch_hook(run, settings.workspace, echo)
+    state, trainer = train_run(run, config, resume=resume, echo=echo,
                                budget=ThreadBudget.for_workspace(settings.workspace))
     if trainer.ctx.is_main:
         print(f"{state}: best {trainer.monitor} {trainer.best_metric} at epoch {trainer.best_epoch}")
@@ -435,6 +440,9 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript",
                    help="onnx needs the onnx extra: pip install smalldl[onnx]")
     p.set_defaults(func=_cmd_export)
+    from core.sweeps.command import register as register_sweep
+
+    register_sweep(sub)
     return parser
 
 

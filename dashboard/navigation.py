@@ -30,6 +30,9 @@ PAGES = [
              "when you leave the page, and two can run at once."),
     PageInfo("pages/runs.py", "Runs", ":material/table_rows:", "runs",
              "Every run, shipped ones included: compare curves, rename, delete, download, resume."),
+    PageInfo("pages/sweep.py", "Sweep", ":material/tune:", "sweep",
+             "A family of runs defined once: axes over any training or dataset option, grid, "
+             "random or TPE search, pruning; then which setting mattered."),
     PageInfo("pages/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate",
              "How good is a classifier: balanced accuracy and F1 per class, the confusion matrix "
              "with the images in each cell, ROC curves, the most confident mistakes."),

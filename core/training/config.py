@@ -63,6 +63,7 @@ class TrainConfig:
     threads: int = option(0, help="CPU threads; 0 = this run's share of the cores, which follows "
                                   "the other jobs (pin a number for bit-exact reruns and resumes)")
     name: str = option("", help="display name of the run")
+    sweep: str = option("", help="the sweep and trial this run is (SWEEP#N); set by `sweep`")
 
     def __post_init__(self) -> None:
         if isinstance(self.normal_classes, str):

@@ -74,7 +74,7 @@ def _kind_fields(kind: Kind, ds: ImageDataset) -> dict:
 # "More settings", so a new training option shows up here without touching this file.
 DRAWN = {"dataset", "model", "model_params", "loss", "loss_params", "epochs", "batch_size", "lr",
          "optimizer", "schedule", "patience", "seed", "device", "augment", "denoise",
-         "normal_classes", "name"}
+         "normal_classes", "name", "sweep"}
 
 
 def config_field_ui(f):

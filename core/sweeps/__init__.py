@@ -1,0 +1,1 @@
+"""Sweeps: a base config + axes, searched with Optuna; trials are ordinary runs."""

@@ -1,0 +1,299 @@
+"""`sweep work`: pull trials from a sweep's study and train each as an ordinary run.
+
+A worker keeps up to N trials running at once, each a `python -m core train --run FOLDER`
+process started by the one launcher (core.runs.jobs), so each takes its share of the thread
+budget; the run's own process feeds each epoch's metric to Optuna's pruner (core.sweeps.prune).
+Any number of workers (processes, machines sharing the workspace) may work on one study: the
+study's storage hands each queued trial to one of them, and a sweep lock serialises asking.
+
+Recovery: a worker writes a heartbeat file; a RUNNING trial whose worker is gone is adopted
+(its run still trains) or, when its run died too, marked interrupted and queued again once
+(resuming the run from its last checkpoint). A stopped sweep's trials are queued again when it
+is resumed.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import UserError
+from core.io.atomic import read_json, write_json
+from core.runs.jobs import launch_training, pid_alive
+from core.runs.status import ACTIVE, RunState
+from core.runs.store import Run, RunStore
+from core.runs.threads import ThreadBudget, machine_cores
+from core.settings import Settings
+from core.sweeps import prune
+from core.sweeps import study as studies
+from core.sweeps.axes import Search, apply
+from core.sweeps.study import SweepDef
+
+POLL_S = 0.2
+WORKER_STALE_S = 30.0
+MAX_PARALLEL_AUTO = 4
+
+
+class Reason:
+    """Why a trial ended without a value (its user attr "ended")."""
+
+    INTERRUPTED = "interrupted"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+def default_parallel() -> int:
+    """Trials at once: one per core up to 4. Small models use one thread poorly, so on 2 cores
+    two one-thread trials beat one two-thread trial (tests/bench/sweep_grid.py)."""
+    return max(1, min(machine_cores(), MAX_PARALLEL_AUTO))
+
+
+@dataclass
+class Active:
+    trial: object  # optuna.trial.Trial
+    run: Run
+    params: dict
+
+
+class Worker:
+    def __init__(self, settings: Settings, sweep: SweepDef, parallel: int = 0,
+                 echo=None):
+        self.settings, self.sweep, self.echo = settings, sweep, echo or (lambda line: None)
+        self.folder = studies.folder(settings.workspace, sweep.id)
+        self.store = RunStore(settings.runs_dir)
+        self.parallel = parallel or sweep.parallel or default_parallel()
+        self.study = studies.open_study(settings.workspace, sweep)
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
+        self.active: dict[int, Active] = {}
+
+    # -- the loop ----------------------------------------------------------------------------
+    def work(self) -> None:
+        """Until the study has nothing left to run (or the sweep is asked to stop)."""
+        ThreadBudget.for_workspace(self.settings.workspace).unregister(os.getpid())  # not a compute job
+        beat = self.folder / "workers" / f"{socket.gethostname()}-{os.getpid()}.json"
+        beat.parent.mkdir(exist_ok=True)
+        try:
+            with self._locked():
+                self._recover()
+            while True:
+                write_json(beat, {"worker": self.me, "heartbeat": time.time()})
+                stopping = self.stop_requested()
+                if not stopping:
+                    while len(self.active) < self.parallel and self._start_next():
+                        pass
+                for number in list(self.active):
+                    self._follow(self.active[number], stopping)
+                if not self.active:
+                    with self._locked():
+                        self._recover()
+                        if stopping or not self._has_work():
+                            return
+                time.sleep(POLL_S)
+        finally:
+            beat.unlink(missing_ok=True)
+
+    def stop_requested(self) -> bool:
+        return (self.folder / "stop").exists()
+
+    @contextmanager
+    def _locked(self):
+        """One worker at a time asks, adopts and re-queues (fcntl: released if it dies)."""
+        with open(self.folder / "worker.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    # -- starting ----------------------------------------------------------------------------
+    def _has_work(self) -> bool:
+        from optuna.trial import TrialState
+
+        trials = self.study.get_trials(deepcopy=False)
+        if any(t.state == TrialState.WAITING for t in trials):
+            return True
+        if self.sweep.search == Search.GRID:
+            return False
+        return counted(trials) < self.sweep.n_trials
+
+    def _start_next(self) -> bool:
+        with self._locked():
+            self._recover()
+            if not self._has_work():
+                return False
+            trial = self.study.ask(fixed_distributions=studies.distributions(self.sweep))
+        trial.set_user_attr("worker", self.me)
+        params = studies.decode(self.sweep.all_axes, trial.params)
+        attrs = self.study.get_trials(deepcopy=False)[trial.number].user_attrs
+        try:
+            run = self._run_for(trial, params, attrs.get("resume_run"))
+        except UserError as exc:  # an invalid combination: this trial fails, the others go on
+            trial.set_user_attr("error", str(exc))
+            trial.set_user_attr("ended", Reason.FAILED)
+            self._tell(trial, failed=True)
+            self.echo(f"trial {trial.number} failed: {exc}")
+            return True
+        self.active[trial.number] = Active(trial, run, params)
+        self.echo(f"trial {trial.number} started: run {run.id} {_shown(params)}")
+        return True
+
+    def _run_for(self, trial, params: dict, resume_id: str | None) -> Run:
+        """The trial's run folder, recorded in the trial before its process starts (a worker
+        killed in between leaves a queued run that the next worker adopts, never a stray one)."""
+        number = trial.number
+        resume = self.store.find(resume_id) if resume_id else None
+        if resume is not None and resume.resumable():
+            trial.set_user_attr("run", resume.id)
+            prune.mark(resume, self.sweep.id, number)
+            launch_training(resume, self.settings, resume=True)
+            return resume
+        config = apply(self.sweep.base, params)
+        config.sweep = f"{self.sweep.id}#{number}"
+        if not self.sweep.base.get("name"):
+            config.name = f"{self.sweep.name or 'sweep ' + self.sweep.id} #{number}"
+        run = self.store.create(config)
+        trial.set_user_attr("run", run.id)
+        prune.mark(run, self.sweep.id, number)
+        launch_training(run, self.settings)
+        return run
+
+    # -- following -----------------------------------------------------------------------------
+    def _follow(self, a: Active, stopping: bool) -> None:
+        if not a.run.path.is_dir():  # the folder was deleted mid-sweep
+            a.trial.set_user_attr("error", f"run folder {a.run.id} was deleted while it trained")
+            a.trial.set_user_attr("ended", Reason.FAILED)
+            self._end(a, failed=True)
+            return
+        if stopping and not a.run.stop_requested():
+            a.run.request_stop()
+        status = a.run.status()
+        state = status.get("state")
+        if state in ACTIVE:
+            return
+        if self.study.get_trials(deepcopy=False)[a.trial.number].user_attrs.get("pruned"):
+            self._end(a, pruned=True)  # the trial's own process said why (core.sweeps.prune)
+        elif state == RunState.DONE and isinstance(status.get("best_metric"), (int, float)):
+            self._end(a, value=float(status["best_metric"]))
+        elif state == RunState.STOPPED:
+            a.trial.set_user_attr("ended", Reason.STOPPED)
+            self._end(a, failed=True)
+        elif state == RunState.INTERRUPTED:
+            a.trial.set_user_attr("ended", Reason.INTERRUPTED)
+            self._end(a, failed=True)
+            with self._locked():
+                self._requeue(a.trial.number)
+        else:
+            a.trial.set_user_attr("error", str(status.get("error") or state))
+            a.trial.set_user_attr("ended", Reason.FAILED)
+            self._end(a, failed=True)
+
+    def _end(self, a: Active, value: float | None = None, pruned: bool = False,
+             failed: bool = False) -> None:
+        self._tell(a.trial, value, pruned, failed)
+        self.active.pop(a.trial.number, None)
+        shown = "pruned" if pruned else "failed" if failed else f"{self.sweep.metric} {value:.4f}"
+        self.echo(f"trial {a.trial.number} ended: {shown}")
+
+    def _tell(self, trial, value=None, pruned=False, failed=False) -> None:
+        from optuna.trial import TrialState
+
+        state = TrialState.PRUNED if pruned else TrialState.FAIL if failed else TrialState.COMPLETE
+        try:
+            self.study.tell(trial.number, value if state == TrialState.COMPLETE else None, state=state)
+        except (RuntimeError, ValueError):  # another worker adopted and ended it first
+            pass
+
+    # -- recovery ------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        """Adopt RUNNING trials whose worker is gone; re-queue what was stopped or interrupted."""
+        import optuna
+        from optuna.trial import TrialState
+
+        trials = self.study.get_trials(deepcopy=False)
+        for t in trials:
+            if t.state != TrialState.RUNNING or t.number in self.active:
+                continue
+            if self._worker_alive(t.user_attrs.get("worker")):
+                continue
+            trial = optuna.trial.Trial(self.study, t._trial_id)
+            run = self.store.find(t.user_attrs.get("run", ""))
+            if run is not None and run.status().get("state") in ACTIVE:  # still training: adopt it
+                trial.set_user_attr("worker", self.me)
+                params = studies.decode(self.sweep.all_axes, t.params)
+                self.active[t.number] = Active(trial, run, params)
+                self.echo(f"trial {t.number} adopted from a worker that is gone")
+                continue
+            trial.set_user_attr("ended", Reason.INTERRUPTED)
+            self._tell(trial, failed=True)
+            self._requeue(t.number)
+        if not self.stop_requested():
+            for t in self.study.get_trials(deepcopy=False):
+                if t.state == TrialState.FAIL and t.user_attrs.get("ended") == Reason.STOPPED:
+                    self._requeue(t.number, once=False)
+
+    def _requeue(self, number: int, once: bool = True) -> None:
+        """Queue a failed trial again (resuming its run); an interrupted one only once."""
+        trials = self.study.get_trials(deepcopy=False)
+        if any(t.user_attrs.get("retry_of") == number for t in trials):
+            return
+        t = trials[number]
+        retries = int(t.user_attrs.get("interrupted_retries", 0))
+        if once and retries >= 1:
+            self.echo(f"trial {number} was interrupted again; not queued a third time")
+            return
+        attrs = {"retry_of": number, "interrupted_retries": retries + (1 if once else 0)}
+        if t.user_attrs.get("run"):
+            attrs["resume_run"] = t.user_attrs["run"]
+        self.study.enqueue_trial(t.params, user_attrs=attrs, skip_if_exists=False)
+        self.echo(f"trial {number} queued again")
+
+    def _worker_alive(self, worker) -> bool:
+        if not isinstance(worker, str) or ":" not in worker:
+            return False
+        if worker == self.me:
+            return True  # ours, but not in self.active: left from a stop in this process
+        host, _, pid = worker.rpartition(":")
+        if host == socket.gethostname() and pid.isdigit():
+            return pid_alive(int(pid))
+        beat = read_json(self.folder / "workers" / f"{host}-{pid}.json") or {}
+        return time.time() - float(beat.get("heartbeat") or 0) < WORKER_STALE_S
+
+
+def counted(trials) -> int:
+    """Trials that count towards n_trials: a re-queued trial replaces the one it repeats."""
+    replaced = {t.user_attrs.get("retry_of") for t in trials}
+    return sum(1 for t in trials if t.number not in replaced)
+
+
+def _shown(params: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def request_stop(workspace: Path, sweep_id: str) -> None:
+    """Ask every worker of the sweep to stop its trials (they can be resumed)."""
+    (studies.folder(workspace, sweep_id) / "stop").touch()
+
+
+def clear_stop(workspace: Path, sweep_id: str) -> None:
+    (studies.folder(workspace, sweep_id) / "stop").unlink(missing_ok=True)
+
+
+def start_worker(settings: Settings, sweep_id: str) -> None:
+    """`python -m core sweep work SWEEP` in the background (the page's Start and Resume); it
+    outlives the browser and the app. Nothing happens while this workspace's worker runs."""
+    from core.runs.jobs import core_command, start_job
+
+    clear_stop(settings.workspace, sweep_id)
+    start_job(studies.folder(settings.workspace, sweep_id) / "work.json",
+              core_command("sweep", "work", sweep_id), settings)
+
+
+def worker_running(settings: Settings, sweep_id: str) -> bool:
+    from core.runs.jobs import job_status
+
+    status = job_status(studies.folder(settings.workspace, sweep_id) / "work.json")
+    return bool(status and status.get("state") == "running")

@@ -1,0 +1,97 @@
+"""The Sweep page's view of one sweep: progress, the trials by what differs, the plots, the best."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import UserError
+from core.runs.store import open_store
+from core.sweeps import results
+from core.sweeps.study import SweepDef
+from core.sweeps.worker import request_stop, start_worker, worker_running
+from dashboard import state
+from dashboard.sweep_figures import best_so_far_figure, importance_figure, parcoords_figure
+from dashboard.text import plain, sentence
+from dashboard.widgets.run_picker import render_open_in
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _importance(workspace: str, sweep_dict: dict, n_complete: int) -> dict:
+    from pathlib import Path
+
+    return results.importance(Path(workspace), SweepDef.from_dict(sweep_dict))
+
+
+def trial_rows(sweep: SweepDef) -> list[dict] | None:
+    try:
+        return results.trials(state.settings().workspace, sweep)
+    except UserError as exc:
+        st.error(sentence(str(exc)))
+        return None
+
+
+def is_active(sweep: SweepDef, rows: list[dict]) -> bool:
+    return worker_running(state.settings(), sweep.id) or any(
+        r["state"] in ("running", "waiting") for r in rows)
+
+
+def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
+    s = results.summary(rows, sweep.n_trials)
+    counts = ", ".join(f"{s[k]} {k}" for k in results.STATES if s[k])
+    st.progress(s["fraction"], text=f"{s['ended']} of {s['trials']} trials ended ({counts or 'none yet'})")
+    store = open_store(state.settings())
+    for r in rows:
+        if r["state"] == "running" and r["run"]:
+            run = store.find(r["run"])
+            progress = (run.status().get("progress") or {}) if run else {}
+            st.progress(float(progress.get("fraction") or 0.0),
+                        text=f"trial {r['number']}: {plain(_params(r['params']))}")
+    running = worker_running(state.settings(), sweep.id)
+    cols = st.columns(4)
+    if running and cols[0].button("Stop sweep", key=f"sweep_stop_{sweep.id}"):
+        request_stop(state.settings().workspace, sweep.id)
+        st.toast("Stopping: the trials end at their next step and can be resumed.")
+    unfinished = s["ended"] < s["trials"] or any(r["state"] == "waiting" for r in rows)
+    if not running and unfinished and cols[0].button("Resume sweep", key=f"sweep_resume_{sweep.id}"):
+        start_worker(state.settings(), sweep.id)
+        st.rerun()
+
+
+def _params(params: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def render_results(sweep: SweepDef, rows: list[dict]) -> None:
+    if not rows:
+        return
+    differ = results.differing(rows)
+    table = pd.DataFrame([{"trial": r["number"], "state": r["state"], sweep.metric: r["value"],
+                           **{n: str(r["params"].get(n)) for n in differ}, "run": r["run"],
+                           "why": r["pruned"] or r["error"] or r["ended"] or ""} for r in rows])
+    st.dataframe(table, hide_index=True, key=f"sweep_table_{sweep.id}")
+    if sweep.repeats > 1:
+        st.caption("Mean and spread over seeds")
+        st.dataframe(pd.DataFrame([{**g["params"], "n": g["n"], "mean": g["mean"], "std": g["std"]}
+                                   for g in results.repeats(rows)]), hide_index=True)
+    complete = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
+    if not complete:
+        return
+    best = results.best(rows, sweep.maximize)
+    st.subheader("Best trial")
+    st.write(f"Trial {best['number']}: {sweep.metric} **{best['value']:.4f}** with "
+             f"{plain(_params(best['params']))}")
+    run = open_store(state.settings()).find(best["run"] or "")
+    if run is not None:
+        render_open_in(run)
+    if differ:
+        st.plotly_chart(parcoords_figure(complete, differ, sweep.metric), key=f"sweep_parcoords_{sweep.id}")
+    cols = st.columns(2)
+    with cols[0]:
+        importance = _importance(str(state.settings().workspace), sweep.to_dict(), len(complete))
+        if importance:
+            st.plotly_chart(importance_figure(importance), key=f"sweep_importance_{sweep.id}")
+        else:
+            st.caption("Parameter importance needs two complete trials that differ.")
+    with cols[1]:
+        st.plotly_chart(best_so_far_figure(results.best_so_far(rows, sweep.maximize), complete,
+                                           sweep.metric), key=f"sweep_best_{sweep.id}")

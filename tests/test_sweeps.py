@@ -1,0 +1,178 @@
+"""Sweeps end to end: `python -m core sweep ...` as a user runs it, real trials on digits."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+from core.runs.store import Run, RunStore
+from tests.polling import wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = ("--param", "hidden=[16]")  # mlp with one small hidden layer
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def epoch_records(run: Run) -> list[dict]:
+    return [m for m in run.metrics() if m["type"] == "epoch"]
+
+
+def test_cli_grid_as_written_runs_to_the_end_and_equals_plain_train_runs(settings, capsys) -> None:
+    out = run_cli("sweep", "run", "--grid", "model=mlp,default_cnn", "--grid", "lr=0.001,0.003",
+                  "--epochs", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    trials = result["trials"]
+    assert [t["params"] for t in trials] == [
+        {"model": m, "lr": lr} for m in ("mlp", "default_cnn") for lr in (0.001, 0.003)]
+    assert {t["state"] for t in trials} == {"complete"}
+    store = RunStore(settings.runs_dir)
+    assert len(store.list()) == 4 and len({t["run"] for t in trials}) == 4
+    for number, t in enumerate(trials):
+        run = store.get(t["run"])
+        config = run.config()
+        assert config.sweep == f"{result['sweep']}#{number}"
+        assert (config.model, config.lr, config.epochs, config.dataset) == (
+            t["params"]["model"], t["params"]["lr"], 1, "digits")
+        assert t["value"] == pytest.approx(run.status()["best_metric"], rel=1e-9)
+        # the same config trained by the plain `train` command gives the same numbers
+        assert main(["train", "--model", config.model, "--lr", str(config.lr), "--epochs", "1"]) == 0
+        plain_run = store.get(capsys.readouterr().out.split()[1])
+        ours, theirs = epoch_records(run)[0], epoch_records(plain_run)[0]
+        for key in ("train_loss", "val_loss", "val_acc"):
+            assert ours[key] == pytest.approx(theirs[key], rel=1e-6), key
+    best = max(trials, key=lambda t: t["value"])
+    assert result["best"]["run"] == best["run"]
+    out = run_cli("sweep", "best", result["sweep"], "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["run"] == best["run"]
+
+
+def test_pruning_stops_a_hopeless_trial_and_says_why(settings) -> None:
+    out = run_cli("sweep", "run", "--model", "mlp", *TINY, "--grid", "lr=0.01,0.00001",
+                  "--epochs", "4", "--prune", "median", "--parallel", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    good, hopeless = json.loads(out.stdout)["trials"]
+    assert good["state"] == "complete" and hopeless["state"] == "pruned"
+    assert hopeless["pruned"].startswith("median pruner at epoch 1: val_acc ")
+    assert "is worse than the median" in hopeless["pruned"]
+    run = RunStore(settings.runs_dir).get(hopeless["run"])
+    assert [m["epoch"] for m in epoch_records(run)] == [1]  # stopped in its second epoch
+    assert run.status()["state"] == "stopped" and run.status()["pruned"] == hopeless["pruned"]
+    assert len(epoch_records(RunStore(settings.runs_dir).get(good["run"]))) == 4
+
+
+def _create(*args: str) -> str:
+    out = run_cli("sweep", "create", "--model", "mlp", *TINY, *args, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["sweep"]
+
+
+def _work(sweep_id: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "core", "sweep", "work", sweep_id, *args],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _status(sweep_id: str) -> dict:
+    out = run_cli("sweep", "status", sweep_id, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_two_workers_share_one_journal_and_a_killed_worker_loses_nothing(settings) -> None:
+    sweep_id = _create("--grid", "lr=0.001,0.003,0.01", "--grid", "seed=0,1", "--epochs", "2")
+    first = _work(sweep_id, "--parallel", "1")
+    try:
+        # once the first worker trains a trial, kill it outright: its trial's run goes on
+        wait_for(lambda: any(t["state"] == "running" and t["run"] for t in _status(sweep_id)["trials"]),
+                 timeout=120, every=0.2)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        second, third = _work(sweep_id, "--parallel", "1"), _work(sweep_id, "--parallel", "1")
+        for proc in (second, third):
+            _, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    trials = _status(sweep_id)["trials"]
+    complete = [t for t in trials if t["state"] == "complete"]
+    points = [json.dumps(t["params"], sort_keys=True) for t in complete]
+    assert len(points) == 6 and len(set(points)) == 6  # every grid point once, none twice
+    runs = RunStore(settings.runs_dir).list()
+    assert len({t["run"] for t in complete}) == 6
+    assert {r.id for r in runs} >= {t["run"] for t in complete}
+    for run in runs:  # every run folder belongs to a trial: nothing trained twice or orphaned
+        assert run.config().sweep.startswith(f"{sweep_id}#")
+        assert run.status()["state"] in ("done", "stopped")
+
+
+def test_stop_then_resume_finishes_the_sweep(settings) -> None:
+    sweep_id = _create("--grid", "lr=0.001,0.003", "--epochs", "100")
+    worker = _work(sweep_id, "--parallel", "2")
+    try:
+        wait_for(lambda: sum(t["state"] == "running" and bool(t["run"])
+                             for t in _status(sweep_id)["trials"]) == 2, timeout=120, every=0.2)
+        out = run_cli("sweep", "stop", sweep_id)
+        assert out.returncode == 0 and "resumes it" in out.stdout
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    stopped = _status(sweep_id)["trials"]
+    assert {t["state"] for t in stopped} == {"fail"}
+    out = run_cli("sweep", "run", sweep_id, "--json")
+    assert out.returncode == 0, out.stderr
+    trials = json.loads(out.stdout)["trials"]
+    complete = [t for t in trials if t["state"] == "complete"]
+    assert sorted(t["params"]["lr"] for t in complete) == [0.001, 0.003]
+    # resumed from their checkpoints: the same two run folders, trained to the end
+    assert {t["run"] for t in complete} <= {t["run"] for t in stopped}
+    for t in complete:
+        run = RunStore(settings.runs_dir).get(t["run"])
+        assert [m["epoch"] for m in epoch_records(run)] == list(range(1, 101))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grid", "lr="], "error: axis lr is empty: give at least one value"),
+    (["--grid", "colour=1,2"], "error: an axis on unknown option 'colour'; options: model, "),
+    (["--grid", "lr=0.01,-1"], "error: lr=-1: invalid training settings: learning rate must be in (0, 10]"),
+    (["--grid", "data.size=2"], "error: data.size=2: "),
+    (["--grid", "lr=0.01", "--storage", "sqlite:////no/such/folder/x.db"],
+     "error: cannot open the sweep's storage sqlite:////no/such/folder/x.db: OperationalError"),
+    (["--grid", "lr=" + ",".join(f"{i / 1000:.3f}" for i in range(1, 101)),
+      "--grid", "seed=" + ",".join(map(str, range(100)))],
+     "error: 10,000 trials would take about "),
+    (["--axis", "lr=log:0.0001..0.1"], "error: tpe search needs a number of trials (--trials N)"),
+])
+def test_bad_input_is_one_line(settings, capsys, args, message) -> None:
+    assert main(["sweep", "create", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message), err
+    assert len(err.strip().splitlines()) == 1
+    assert not (settings.workspace / "runs").exists()
+
+
+def test_corrupt_or_foreign_journal_is_one_line(settings) -> None:
+    a, b = _create("--grid", "lr=0.001"), _create("--grid", "lr=0.003")
+    journal_a = settings.workspace / "sweeps" / a / "journal.log"
+    journal_b = settings.workspace / "sweeps" / b / "journal.log"
+    journal_b.write_bytes(journal_a.read_bytes())  # another sweep's study
+    out = run_cli("sweep", "status", b)
+    assert out.returncode == 2 and f"holds no study sweep-{b}: it is corrupt" in out.stderr
+    journal_a.write_bytes(b"\x00\x01 not a journal")
+    out = run_cli("sweep", "work", a)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    out = run_cli("sweep", "status", "no-such-sweep")
+    assert out.returncode == 2 and out.stderr.startswith("error: no sweep 'no-such-sweep'")
