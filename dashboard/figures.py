@@ -239,3 +239,49 @@ def drift_histogram_figure(reference: dict[str, np.ndarray], new_scores, thresho
                       height=320, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return fig
+
+
+# -- presentation mode: one place for the sizes a class reads from the back of the room ---------
+PRESENT_FONT = 18  # px: ticks, legends, cell numbers, hover text
+PRESENT_TITLE = 20  # px: axis and subplot titles
+
+
+def presentable(fig: go.Figure) -> go.Figure:
+    """The figure restyled for a projector: every text at least PRESENT_FONT px, the legend as a
+    row under the plot (it no longer squeezes the plot's width) and more height for it."""
+    fig.update_layout(font=dict(size=PRESENT_FONT), hoverlabel=dict(font=dict(size=PRESENT_FONT)),
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0, xanchor="left",
+                                  font=dict(size=PRESENT_FONT),
+                                  title=dict(font=dict(size=PRESENT_FONT))),
+                      title=dict(font=dict(size=PRESENT_TITLE)))
+    fig.update_xaxes(tickfont=dict(size=PRESENT_FONT), title=dict(font=dict(size=PRESENT_TITLE)),
+                     automargin=True)
+    fig.update_yaxes(tickfont=dict(size=PRESENT_FONT), title=dict(font=dict(size=PRESENT_TITLE)),
+                     automargin=True)
+    fig.update_annotations(font=dict(size=PRESENT_TITLE))  # subplot titles
+    fig.update_traces(textfont=dict(size=PRESENT_FONT), selector=dict(type="heatmap"))
+    fig.update_traces(textfont=dict(size=PRESENT_FONT), selector=dict(mode="markers+text"))
+    legend = [t for t in fig.data if t.showlegend is not False and t.name]
+    if fig.layout.height and fig.layout.showlegend is not False and len(legend) > 1:
+        fig.update_layout(height=int(fig.layout.height) + 30 * (1 + len(legend) // 4))
+    return fig
+
+
+def smallest_font(fig: go.Figure) -> float:
+    """The smallest font size a figure sets anywhere (its layout font, plotly's 12 unless set,
+    counts too): what a test of presentation mode checks without a browser."""
+    sizes: list[float] = []
+
+    def walk(node, parent: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "size" and "font" in parent and isinstance(value, (int, float)):
+                    sizes.append(float(value))
+                walk(value, key)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item, parent)
+
+    plotly_json = fig.to_plotly_json()
+    walk(plotly_json, "")
+    return min(sizes + [float(((plotly_json.get("layout") or {}).get("font") or {}).get("size", 12))])

@@ -6,7 +6,7 @@ from core.errors import UserError
 from core.evaluation.classification import classification_metrics, predict
 from core.models import Kind
 from core.training.config import run_config
-from dashboard import state, url
+from dashboard import presentation, state, url
 from dashboard.sections import evaluate as sections
 from dashboard.sections.evaluate_confusion import render_confusion
 from dashboard.text import plain
@@ -34,11 +34,14 @@ except UserError as exc:
     st.stop()
 metrics = classification_metrics(p)
 
+if presentation.on():  # for a class: the matrix with its images first, on the first screen
+    render_confusion(ds, p, run)
 sections.render_headline(metrics)
 st.subheader("Per class")
 sections.render_per_class(metrics)
-st.subheader("Confusion matrix")
-render_confusion(ds, p, run)
+if not presentation.on():
+    st.subheader("Confusion matrix")
+    render_confusion(ds, p, run)
 if len(p.classes) == 2:
     st.subheader("Probability threshold")
     sections.render_binary_threshold(p, run, sections.positive_class_ui(p, run))

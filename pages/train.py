@@ -18,15 +18,19 @@ with form_col:
     st.caption(f"Dataset **{plain(spec.to_text())}**: {len(ds.indices('train')):,} training and "
                f"{len(ds.indices('val')):,} validation images of {ds.shape[1]}x{ds.shape[2]} "
                f"(validation fraction {spec.val_fraction:g}).")
+    # The button on top, the live run beside it: pressing Train needs no scrolling, and the new
+    # run's curves appear right of it rather than a screen above.
+    top = st.container()
     config, problems = train_form_ui(spec.to_text(), ds, model_picker_ui())
-    for problem in problems:
-        st.warning("Cannot train: " + plain(problem))
-    if st.button("Train", type="primary", disabled=bool(problems) or config is None,
-                 help="Fix the settings marked above first" if problems else None):
-        run = store.create(config)
-        launch_training(run, state.settings())
-        state.watch_run(run.id)
-        st.toast(f"Started {plain(run.name())}")
+    with top:
+        for problem in problems:
+            st.warning("Cannot train: " + plain(problem))
+        if st.button("Train", type="primary", disabled=bool(problems) or config is None,
+                     help="Fix the settings marked below first" if problems else None):
+            run = store.create(config)
+            launch_training(run, state.settings())
+            state.watch_run(run.id)
+            st.toast(f"Started {plain(run.name())}")
 
-with live_col:
+with live_col, st.container(key="train_live"):  # sticky in presentation mode (its CSS)
     render_live_runs(store)

@@ -17,7 +17,7 @@ from core.evaluation.sweep import ThresholdSweep
 from core.models import Kind
 from core.runs.store import Run
 from core.training.config import run_config
-from dashboard import state, url
+from dashboard import presentation, state, url
 from dashboard.state import settings
 from dashboard.text import plain
 
@@ -32,7 +32,8 @@ def score_ui(kind: Kind, run: Run) -> str:
     score = state.bound(st.selectbox, "anomaly_score", state.keyed("anomaly.score", run.id),
                         "Score", list(names), default=linked if linked in names else "mse",
                         valid=lambda v: v in names)
-    st.caption(names[score][0].upper() + names[score][1:] + "; higher means more anomalous.")
+    if not presentation.on():  # a class sees the panel instead
+        st.caption(names[score][0].upper() + names[score][1:] + "; higher means more anomalous.")
     url.show(score=score)
     return score
 
@@ -43,8 +44,9 @@ def view_ui() -> str:
     view = state.bound(st.radio, "anomaly_view", "anomaly.view", "Test set", list(VIEWS),
                        default=linked if linked in VIEWS else "as is", valid=lambda v: v in VIEWS,
                        horizontal=True, format_func=VIEWS.get)
-    st.caption("Balanced: as many normal test images as anomalies. Imbalanced: every normal image "
-               "and anomalies subsampled to 3% (rare, as in production). Fixed seed.")
+    if not presentation.on():
+        st.caption("Balanced: as many normal test images as anomalies. Imbalanced: every normal image "
+                   "and anomalies subsampled to 3% (rare, as in production). Fixed seed.")
     url.show(view=None if view == "as is" else view)
     return view
 

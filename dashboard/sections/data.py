@@ -12,6 +12,7 @@ from core.data.stats import class_counts, imbalance_ratio, pixel_stats
 from dashboard import state
 from dashboard.figures import class_balance_figure
 from dashboard.images import display_width, to_display
+from dashboard.presentation import chart
 from dashboard.text import plain, sentence
 
 IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
@@ -66,7 +67,7 @@ def render_balance(ds: ImageDataset) -> None:
     """Images per class and split, the largest/smallest ratio, a warning when it is skewed."""
     counts = class_counts(ds)
     ratios = {split: imbalance_ratio(n) for split, n in counts.items()}
-    st.plotly_chart(class_balance_figure(counts, ds.classes), key="balance_chart")
+    chart(class_balance_figure(counts, ds.classes), key="balance_chart")
     st.markdown("**Largest / smallest class:** " + ", ".join(
         f"{split} {r:.1f}x" if np.isfinite(r) else f"{split}: a class has no images"
         for split, r in ratios.items()))

@@ -21,6 +21,7 @@ from core.models import Kind
 from core.runs.store import Run
 from dashboard import state, url
 from dashboard.figures import curves_figure
+from dashboard.presentation import chart
 from dashboard.sections.evaluate_gallery import GALLERY, show_images
 from dashboard.widgets.run_picker import runs_of_kind
 from dashboard.widgets.threshold_panel import threshold_panel_ui
@@ -61,13 +62,12 @@ def render_roc(p: Predictions, run: Run) -> None:
     averages = {k: curves[k] for k in ("micro", "macro") if k in curves}
     cols = st.columns(2)
     cols[0].markdown("**ROC, one class vs the rest**")
-    cols[0].plotly_chart(curves_figure(curves["roc"], "false positive rate", "true positive rate",
-                                       diagonal=True, extra={f"{k}-average": v for k, v in
-                                                             averages.items()},
-                                       area_title="ROC AUC"), key="roc_chart")
+    chart(curves_figure(curves["roc"], "false positive rate", "true positive rate", diagonal=True,
+                        extra={f"{k}-average": v for k, v in averages.items()},
+                        area_title="ROC AUC"), cols[0], key="roc_chart")
     cols[1].markdown("**Precision-recall**")
-    cols[1].plotly_chart(curves_figure(curves["pr"], "recall", "precision", diagonal=False,
-                                       area_title="average precision"), key="pr_chart")
+    chart(curves_figure(curves["pr"], "recall", "precision", diagonal=False,
+                        area_title="average precision"), cols[1], key="pr_chart")
     if not chosen:
         st.caption("Choose classes above to draw their curves.")
 

@@ -5,6 +5,8 @@ come back when the run is chosen again. The two selectboxes pick one cell from t
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import streamlit as st
 
@@ -12,8 +14,9 @@ from core.data.dataset import ImageDataset
 from core.data.sampling import stratified
 from core.evaluation.classification import Predictions, cell_members, confusion, largest_confusion
 from core.runs.store import Run
-from dashboard import state, url
+from dashboard import presentation, state, url
 from dashboard.figures import confusion_figure
+from dashboard.presentation import chart
 from dashboard.sections.evaluate_gallery import GALLERY, show_images
 from dashboard.text import plain
 
@@ -75,7 +78,10 @@ def render_confusion(ds: ImageDataset, p: Predictions, run: Run) -> None:
         name = _cells_name(run)
         cells = selected_cells(run, p, matrix)
         url.show(cell=",".join(f"{t}-{q}" for t, q in cells))
-        cols = st.columns([1, 1, 1])
+        # Presentation mode: the matrix left, the pickers and its images right, on one screen.
+        matrix_box, side = st.columns(2) if presentation.on() else (nullcontext(), nullcontext())
+        with side:
+            cols = st.columns([1, 1, 1])
         with cols[0]:
             normalized = state.bound(st.toggle, "cm_normalized", "evaluate.normalized",
                                      "Normalise by row", default=False)
@@ -86,20 +92,21 @@ def render_confusion(ds: ImageDataset, p: Predictions, run: Run) -> None:
         cols[2].selectbox("Predicted as", names, key="cell_pred", on_change=_pick_from_boxes,
                           args=(name, names))
         shown = confusion(p, normalize=True) if normalized else matrix
-        st.plotly_chart(confusion_figure(shown, names, normalized, cells), key=CHART,
-                        on_select=lambda: _pick_from_chart(name),
-                        selection_mode="points")
-        st.caption("Click a cell to see its images; shift-click to add more cells.")
-        members = [cell_members(p, t, q) for t, q in cells]
-        st.markdown(_describe(p, cells, [len(m) for m in members]))
-        rows = np.concatenate(members)
-        groups = np.concatenate([np.full(len(m), i) for i, m in enumerate(members)])
-        picked = stratified(rows, groups, GALLERY)
-        if len(rows) > len(picked):
-            st.caption(f"Showing {len(picked)} of {len(rows):,} images"
-                       + (": an equal share of each selected cell, the most confident first."
-                          if len(cells) > 1 else ", the most confident first."))
-        with st.container(key="cell_gallery"):
-            show_images(ds, p, picked, lambda r: f"#{p.index[r]} · {p.confidence[r]:.2f}")
+        with matrix_box:
+            chart(confusion_figure(shown, names, normalized, cells), key=CHART,
+                  on_select=lambda: _pick_from_chart(name), selection_mode="points")
+            st.caption("Click a cell to see its images; shift-click to add more cells.")
+        with side:
+            members = [cell_members(p, t, q) for t, q in cells]
+            st.markdown(_describe(p, cells, [len(m) for m in members]))
+            rows = np.concatenate(members)
+            groups = np.concatenate([np.full(len(m), i) for i, m in enumerate(members)])
+            picked = stratified(rows, groups, GALLERY)
+            if len(rows) > len(picked):
+                st.caption(f"Showing {len(picked)} of {len(rows):,} images"
+                           + (": an equal share of each selected cell, the most confident first."
+                              if len(cells) > 1 else ", the most confident first."))
+            with st.container(key="cell_gallery"):
+                show_images(ds, p, picked, lambda r: f"#{p.index[r]} · {p.confidence[r]:.2f}")
 
     panel()

@@ -16,6 +16,7 @@ from core.runs.table import export_zip, run_row
 from core.training.config import run_config
 from dashboard import state
 from dashboard.figures import compare_runs_figure
+from dashboard.presentation import chart
 from dashboard.sections.train import safe_status
 from dashboard.text import plain
 from dashboard.widgets.run_picker import render_open_in, run_title
@@ -75,7 +76,7 @@ def render_compare(chosen: list[Run]) -> None:
                              valid=lambda v: v in keys)
     with cols[1]:
         log_y = state.bound(st.toggle, "runs_log", "runs.log_y", "Log scale", default=False)
-    st.plotly_chart(compare_runs_figure(metrics, metric, log_y), key="runs_compare")
+    chart(compare_runs_figure(metrics, metric, log_y), key="runs_compare")
 
 
 def _delete_ui(run: Run, col) -> None:

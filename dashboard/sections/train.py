@@ -10,6 +10,7 @@ from core.runs.store import ACTIVE, Run, RunState, RunStore
 from core.training.config import run_config
 from dashboard import state
 from dashboard.figures import training_curves_figure
+from dashboard.presentation import chart
 from dashboard.text import plain, sentence
 from dashboard.widgets.run_picker import run_title
 
@@ -105,8 +106,11 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
             _stop_button(run, status, cols[1])
         else:
             render_state_message(status)
-        st.plotly_chart(training_curves_figure(metric_records(run), smoothing, log_y, quality),
-                        key=f"curves_{run.id}")
+        records = metric_records(run)
+        if records:
+            chart(training_curves_figure(records, smoothing, log_y, quality), key=f"curves_{run.id}")
+        elif state_name in ACTIVE:  # no empty axes: the chart appears with its first point
+            st.caption("Starting: the curves appear with the first batch.")
         if active and state_name not in ACTIVE:
             st.rerun()  # the whole page: this panel stops ticking, the runs list is redrawn
 

@@ -19,6 +19,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
+from dashboard import presentation
 
 ASSETS = Path(__file__).with_name("threshold_panel_assets")
 HISTOGRAM_BINS = 40
@@ -110,6 +111,7 @@ def threshold_panel_ui(sweep: ThresholdSweep, key: str, *, default: float, score
     ident = payload_id(sweep, (lo, hi))
     sent = list(st.session_state.get(SENT, []))
     data = {"id": ident, "value": value, "bounds": [lo, hi], "picked": picked,
+            "present": presentation.on(),
             "labels": {"score": score_label, "positive": positive, "negative": negative},
             "payload": None if ident in sent else sweep_payload(sweep, (lo, hi))}
     if ident not in sent:

@@ -56,6 +56,7 @@ class Panel {
     this.parent.querySelectorAll(".tp-pos-name").forEach((n) => n.textContent = data.labels.positive);
     this.parent.querySelectorAll(".tp-neg-name").forEach((n) => n.textContent = data.labels.negative);
     this.labels = data.labels;
+    this.root.classList.toggle("tp-present", !!data.present);  // projector sizes (panel.css)
     for (const td of this.cellTds)
       td.classList.toggle("tp-picked", td.dataset.cell.toUpperCase() === data.picked);
     const fresh = p !== this.p || data.bounds[0] !== this.lo || data.bounds[1] !== this.hi;
