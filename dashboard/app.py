@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from core.errors import UserError  # noqa: E402
-from dashboard import url  # noqa: E402
+from dashboard import state, url  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
 from dashboard.text import plain  # noqa: E402
 
@@ -20,6 +20,7 @@ pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
                  url_path=p.url_path) for p in PAGES]
 page = st.navigation(pages)
 url.start_run()
+state.mirror_spec()
 try:
     page.run()
 except UserError as exc:  # the last net: pages catch what they expect; a user's error is one line

@@ -2,16 +2,17 @@
 import streamlit as st
 
 from core.data.spec import DatasetSpec
-from core.models import Kind, model_kind
+from core.models import model_kind
 from dashboard.sections import anomaly_inputs as inputs
 from dashboard.sections import anomaly_threshold as threshold
+from dashboard.state import Purpose
 from dashboard.widgets.dataset_picker import load_dataset_or_stop
 from dashboard.widgets.run_picker import run_picker_ui
 
 st.title("Anomaly detection")
 cols = st.columns([4, 2, 3])
 with cols[0]:
-    run = run_picker_ui(Kind.with_decoder(), "Autoencoder run")
+    run = run_picker_ui(Purpose.ANOMALY, "Autoencoder run")
 if run is None:
     st.info("No autoencoder or VAE run with a checkpoint yet: train one on the Train page, on the "
             "normal classes only.")

@@ -11,7 +11,7 @@ from core.data.splits import SPLITS
 from core.data.stats import class_counts, imbalance_ratio, pixel_stats
 from dashboard import state
 from dashboard.figures import class_balance_figure
-from dashboard.images import display_width, to_display
+from dashboard.images import display_width, framed, to_display
 from dashboard.text import plain, sentence
 
 IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
@@ -78,7 +78,7 @@ def render_balance(ds: ImageDataset) -> None:
 
 def _show(ds: ImageDataset, images: np.ndarray, captions: list[str]) -> None:
     _, h, w = ds.shape
-    st.image(to_display(images), caption=captions, width=display_width(h, w))
+    st.image(framed(to_display(images)), caption=captions, width=display_width(h, w) + 2)
 
 
 def render_samples(ds: ImageDataset) -> None:
@@ -130,4 +130,4 @@ def render_preprocessing(ds: ImageDataset) -> None:
     for name, images in stages(raw[picked], ds.spec.steps):
         st.markdown(f"**{plain(name)}** · {images.shape[2]} x {images.shape[3]} x {images.shape[1]}")
         _, h, w = images.shape[1:]
-        st.image(to_display(images), width=display_width(h, w))
+        st.image(framed(to_display(images)), width=display_width(h, w) + 2)

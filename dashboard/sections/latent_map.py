@@ -13,7 +13,7 @@ from core.latent.geometry import class_centres
 from core.latent.projection import projection_frame
 from core.latent.selection import class_counts, stratified_sample
 from dashboard.figures import latent_scatter_figure
-from dashboard.images import display_width, to_display
+from dashboard.images import centres_png, to_display
 from dashboard.sections.latent_clusters import cluster_k, cluster_names_of, clusters_on
 from dashboard.sections.latent_projection import TITLES, Projection
 from dashboard.sections.latent_space import GALLERY, Space, show_gallery
@@ -140,9 +140,8 @@ def render_map(space: Space, proj: Projection) -> None:
         st.markdown(f"**Class centres**  \n{what}")
         images = _centre_images(space.key, space)
         present = space.has_centre
-        _, h, w = ds.shape
-        st.image(to_display(images[present], 40), caption=list(np.asarray(space.classes)[present]),
-                 width=min(display_width(h, w, 40), 64))
+        st.image(centres_png(to_display(images[present], 40),
+                             [str(c) for c in np.asarray(space.classes)[present]]), width="content")
     # in dataset order: the same points give the same gallery, however they were selected
     chosen = np.sort(selected_rows(event.selection if event else None, limit=len(ds.images)))
     with st.container(key="latent_selected"):
