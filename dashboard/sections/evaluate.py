@@ -22,6 +22,7 @@ from core.runs.store import Run
 from dashboard import state, url
 from dashboard.figures import curves_figure
 from dashboard.sections.evaluate_gallery import GALLERY, show_images
+from dashboard.text import noun
 from dashboard.widgets.run_picker import run_label, runs_of_kind
 from dashboard.widgets.threshold_panel import threshold_panel_ui
 
@@ -134,7 +135,7 @@ def render_mistakes(ds: ImageDataset, p: Predictions) -> None:
     """The misclassified images, an equal share per true class, the most confident first."""
     rows = confident_mistakes(p)
     picked = stratified(rows, p.y_true[rows], GALLERY)
-    st.markdown(f"**{len(rows):,}** misclassified images.")
+    st.markdown(f"**{len(rows):,}** misclassified {noun(len(rows), 'image')}.")
     if len(rows) > len(picked):
         st.caption(f"Showing {len(picked)} of them: an equal share of each true class, the most "
                    "confident mistakes first.")

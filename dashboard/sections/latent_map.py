@@ -17,6 +17,7 @@ from dashboard.images import centres_png, to_display
 from dashboard.sections.latent_clusters import cluster_k, cluster_names_of, clusters_on
 from dashboard.sections.latent_projection import TITLES, Projection
 from dashboard.sections.latent_space import GALLERY, Space, show_gallery
+from dashboard.text import count
 
 COLOURS = {"class": "true class", "predicted": "predicted class",
            "distance": "distance to own class centre", "cluster": "mixture cluster"}
@@ -95,7 +96,7 @@ def _render_selection(space: Space, chosen: np.ndarray) -> None:
         st.caption("No points selected yet.")
         return
     shown = stratified_sample(chosen, space.labels, GALLERY)
-    st.markdown(f"**{len(chosen):,} images selected**" + (
+    st.markdown(f"**{count(len(chosen), 'image')} selected**" + (
         f"; showing {len(shown)} drawn at random from each class in proportion to its share "
         "(at least one per class)" if len(shown) < len(chosen) else ""))
     counts = class_counts(chosen, space.labels, len(names))

@@ -18,6 +18,7 @@ from dashboard.figures import drift_histogram_figure
 from dashboard.images import display_width, framed, gallery_columns, to_display, triptychs
 from dashboard.sections.predict_inputs import plain
 from dashboard.state import settings
+from dashboard.text import count
 
 SHOWN = (12, 24, 48)
 
@@ -38,7 +39,7 @@ def render_summary(result: PredictResult) -> None:
         cols[3].metric("Classes predicted", f"{len(counts):,}")
     st.caption(plain(f"Threshold: {t.detail}."))
     if result.errors:
-        with st.expander(f"{len(result.errors):,} file(s) left out, and why"):
+        with st.expander(f"{count(len(result.errors), 'file')} left out, and why"):
             st.dataframe({"file": [result.names[r] for r in result.errors],
                           "reason": list(result.errors.values())}, hide_index=True)
 
