@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from core.errors import UserError  # noqa: E402
-from dashboard import presentation, url  # noqa: E402
+from dashboard import presentation, state, url  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
 from dashboard.text import plain  # noqa: E402
 
@@ -21,6 +21,7 @@ pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
 page = st.navigation(pages)
 url.start_run()
 presentation.present_ui()
+state.mirror_spec()
 try:
     page.run()
 except UserError as exc:  # the last net: pages catch what they expect; a user's error is one line

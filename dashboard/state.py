@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import streamlit as st
@@ -18,7 +19,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.data.spec import DatasetSpec
 from core.errors import UserError
-from core.models import Kind
 from core.settings import Settings
 from dashboard import url
 
@@ -101,24 +101,33 @@ def set_spec(spec: DatasetSpec) -> None:
     put(SPEC, spec.to_text())
 
 
+def mirror_spec() -> None:
+    """Put the chosen dataset in the address bar (every page: a reload or a link keeps it)."""
+    url.show(dataset=get_spec().to_text())
+
+
 # -- the run in use, per purpose --------------------------------------------------------------------
-def purpose(kinds: tuple[Kind, ...]) -> str:
-    """Pages that show the same kinds of run share one current run (Evaluate: classifiers;
-    Anomaly: models with a decoder; Latent: any)."""
-    return "+".join(sorted(str(k) for k in kinds))
+class Purpose(StrEnum):
+    """What a page uses a run for: each purpose keeps its own run in use, so choosing a run on
+    Predict leaves Latent's alone."""
+
+    EVALUATE = "evaluate"
+    ANOMALY = "anomaly"
+    LATENT = "latent"
+    PREDICT = "predict"
 
 
-def run_choice(kinds: tuple[Kind, ...]) -> str:
-    """The model name of the current run for pages showing these kinds."""
-    return keyed("run", purpose(kinds))
+def run_choice(purpose: Purpose) -> str:
+    """The model name of the run in use for this purpose."""
+    return keyed("run", Purpose(purpose))
 
 
-def selected_run(kinds: tuple[Kind, ...]) -> str | None:
-    return get(run_choice(kinds))
+def selected_run(purpose: Purpose) -> str | None:
+    return get(run_choice(purpose))
 
 
-def select_run(kinds: tuple[Kind, ...], run_id: str) -> None:
-    put(run_choice(kinds), run_id)
+def select_run(purpose: Purpose, run_id: str) -> None:
+    put(run_choice(purpose), run_id)
 
 
 # -- runs watched on the Train page ------------------------------------------------------------------

@@ -35,3 +35,29 @@ def sentence(message: object) -> str:
     plain text like every other name it may hold."""
     text = str(message)
     return plain(text[:1].upper() + text[1:])
+
+
+def noun(n: int, word: str, many: str | None = None) -> str:
+    """word for one, its plural (word + "s" unless given) for any other count."""
+    return word if n == 1 else (many or word + "s")
+
+
+def count(n: int, word: str, many: str | None = None) -> str:
+    """ "1 image", "2 images", "1,024 images"."""
+    return f"{n:,} {noun(n, word, many)}"
+
+
+NOISE = 1e-9  # relative to the scores' scale: below it a threshold is zero plus float noise
+
+
+def number(value: float | None, scale: float = 1.0, digits: int = 4) -> str:
+    """A threshold or score for people: `digits` significant digits, and float noise around
+    zero (a TNR threshold of 5.551e-17 on scores up to 0.08) said as "just above 0"."""
+    if value is None:
+        return "n/a"
+    v = float(value)
+    if v != v or v in (float("inf"), float("-inf")):
+        return "n/a" if v != v else str(v)
+    if v != 0 and abs(v) < NOISE * max(abs(float(scale)), 1e-300):
+        return "just above 0" if v > 0 else "just below 0"
+    return f"{v:.{digits}g}"

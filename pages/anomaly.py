@@ -4,11 +4,12 @@ from contextlib import nullcontext
 import streamlit as st
 
 from core.data.spec import DatasetSpec
-from core.models import Kind, model_kind
+from core.models import model_kind
 from core.training.config import run_config
 from dashboard import presentation
 from dashboard.sections import anomaly_inputs as inputs
 from dashboard.sections import anomaly_threshold as threshold
+from dashboard.state import Purpose
 from dashboard.widgets.dataset_picker import load_dataset_or_stop
 from dashboard.widgets.run_picker import run_picker_ui
 
@@ -16,7 +17,7 @@ st.title("Anomaly detection")
 present = presentation.on()  # for a class: the pickers in one line, the threshold panel next
 cols = st.columns([3, 2, 3, 3] if present else [4, 2, 3])
 with cols[0]:
-    run = run_picker_ui(Kind.with_decoder(), "Autoencoder run")
+    run = run_picker_ui(Purpose.ANOMALY, "Autoencoder run")
 if run is None:
     st.info("No autoencoder or VAE run with a checkpoint yet: train one on the Train page, on the "
             "normal classes only.")

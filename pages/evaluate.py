@@ -4,11 +4,11 @@ import streamlit as st
 from core.data.spec import DatasetSpec
 from core.errors import UserError
 from core.evaluation.classification import classification_metrics, predict
-from core.models import Kind
 from core.training.config import run_config
 from dashboard import presentation, state, url
 from dashboard.sections import evaluate as sections
 from dashboard.sections.evaluate_confusion import render_confusion
+from dashboard.state import Purpose
 from dashboard.text import plain
 from dashboard.widgets.dataset_picker import load_dataset_or_stop
 from dashboard.widgets.run_picker import run_picker_ui
@@ -16,7 +16,7 @@ from dashboard.widgets.run_picker import run_picker_ui
 st.title("Evaluate")
 cols = st.columns([3, 1])
 with cols[0]:
-    run = run_picker_ui(Kind.classifiers(), "Classifier run")
+    run = run_picker_ui(Purpose.EVALUATE, "Classifier run")
 if run is None:
     st.info("No classifier run with a checkpoint yet: train one on the Train page.")
     st.stop()

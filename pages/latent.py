@@ -5,7 +5,6 @@ import streamlit as st
 st.title("Latent space")  # painted before the imports below (torch, scikit-learn, plotly)
 
 from core.data.spec import DatasetSpec  # noqa: E402
-from core.models import Kind  # noqa: E402
 from core.training.config import run_config  # noqa: E402
 from dashboard.sections.latent_clusters import render_clusters  # noqa: E402
 from dashboard.sections.latent_disputable import render_disputable  # noqa: E402
@@ -13,11 +12,12 @@ from dashboard.sections.latent_generate import render_generation  # noqa: E402
 from dashboard.sections.latent_map import render_download, render_map  # noqa: E402
 from dashboard.sections.latent_projection import load_projection_or_stop  # noqa: E402
 from dashboard.sections.latent_space import load_space_or_stop  # noqa: E402
+from dashboard.state import Purpose  # noqa: E402
 from dashboard.text import plain  # noqa: E402
 from dashboard.widgets.dataset_picker import load_dataset_or_stop  # noqa: E402
 from dashboard.widgets.run_picker import run_picker_ui  # noqa: E402
 
-run = run_picker_ui(tuple(Kind), "Run (classifier, autoencoder or VAE)")
+run = run_picker_ui(Purpose.LATENT, "Run (classifier, autoencoder or VAE)")
 if run is None:
     st.info("No run with a checkpoint yet: train a classifier, autoencoder or VAE on the Train page.")
     st.stop()

@@ -2,15 +2,15 @@
 gallery, a drift histogram, a table and a CSV, and the run as a bundle for another machine."""
 import streamlit as st
 
-from core.models import Kind
 from dashboard.sections import predict_inputs as inputs
 from dashboard.sections import predict_results as results
+from dashboard.state import Purpose
 from dashboard.widgets.run_picker import run_picker_ui
 
 st.title("Predict on new images")
 cols = st.columns([4, 2])
 with cols[0]:
-    run = run_picker_ui(tuple(Kind), "Run")
+    run = run_picker_ui(Purpose.PREDICT, "Run")
 if run is None:
     st.info("No run with a checkpoint yet: train one on the Train page.")
     st.stop()

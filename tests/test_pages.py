@@ -104,7 +104,7 @@ def test_image_folder_with_broken_files_lists_them(data_page: AppTest, data_root
     at.selectbox(key="ds_source").set_value("folder").run()
     at.text_input(key="ds_root_folder").set_value(str(data_root / "cracks")).run()
     assert not at.exception
-    assert "2 file(s) were skipped" in at.warning[0].value
+    assert "2 files were skipped" in at.warning[0].value
     assert {m.label: m.value for m in at.metric}["classes"] == "2"
 
 

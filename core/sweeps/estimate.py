@@ -23,7 +23,7 @@ def measured_images_per_s(store: RunStore, model: str | None = None) -> float | 
             continue
         seen.append(ips)
         try:
-            if model and run.config().model == model:
+            if model and run.config_dict().get("model") == model:
                 same.append(ips)
         except Exception:  # a damaged config: its speed still counts
             pass

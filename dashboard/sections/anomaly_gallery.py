@@ -11,6 +11,7 @@ from core.data.sampling import stratified
 from core.runs.results import checkpoint_key
 from dashboard.images import gallery_png, triptychs
 from dashboard.sections.anomaly_inputs import Analysis
+from dashboard.text import count
 
 GALLERY = 8  # images per gallery
 TILE = 56  # px on screen for the smallest images' sides: four triptychs of 8x8 digits to a row
@@ -101,7 +102,7 @@ def render_cell(an: Analysis, threshold: float, cell: str) -> None:
     test = an.test
     rows = cell_rows(test, an.values[test], an.a.is_anomaly[test], threshold, cell)
     picked = stratified(rows, an.a.labels[rows], GALLERY)
-    title = f"Selected cell: {CELLS[cell]}, {len(rows):,} images"
+    title = f"Selected cell: {CELLS[cell]}, {count(len(rows), 'image')}"
     if len(rows) > len(picked):
         title += f"; showing {len(picked)}, an equal share of each class, the clearest first"
     _reconstruct_missing(an, an.a.index[picked])

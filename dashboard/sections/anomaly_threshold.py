@@ -21,7 +21,7 @@ from dashboard import state, url
 from dashboard.sections.anomaly_gallery import render_cell, render_gallery
 from dashboard.sections.anomaly_inputs import Analysis
 from dashboard.state import settings
-from dashboard.text import plain
+from dashboard.text import number, plain
 from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 SLIDER = "anomaly_threshold"  # the committed threshold (the panel keeps it here)
@@ -101,8 +101,11 @@ def render_auto_thresholds(an: Analysis) -> None:
     table["strategy"] = [strategy_title(name) for name in table["strategy"]]
     if not table["note"].any():
         table = table.drop(columns="note")
+    finite = np.abs(an.values[np.isfinite(an.values)])
+    scale = float(finite.max()) if len(finite) else 1.0
+    table["threshold"] = [number(v, scale) if np.isfinite(v) else None  # no 5.551e-17
+                          for v in table["threshold"].astype(float)]
     st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "threshold": st.column_config.NumberColumn(format="%.4g"),
         **{c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[2:8]}})
     st.caption(f"Each threshold is tuned on the validation split ({len(an.val):,} images, "
                f"{int(val_flags.sum()):,} anomalies) and reported on the test split "

@@ -11,9 +11,9 @@ from core.data.splits import SPLITS
 from core.data.stats import class_counts, imbalance_ratio, pixel_stats
 from dashboard import state
 from dashboard.figures import class_balance_figure
-from dashboard.images import display_width, to_display
+from dashboard.images import display_width, framed, to_display
 from dashboard.presentation import chart
-from dashboard.text import plain, sentence
+from dashboard.text import count, noun, plain, sentence
 
 IMBALANCE_WARNING = 3.0  # max/min above this: accuracy alone will mislead
 
@@ -24,7 +24,9 @@ def render_load_warnings(ds: ImageDataset) -> None:
         st.warning(sentence(warning))
     if not ds.skipped:
         return
-    st.warning(f"{len(ds.skipped)} file(s) were skipped because they are not readable images.")
+    n = len(ds.skipped)
+    st.warning(f"{count(n, 'file')} " + noun(n, "was skipped because it is not a readable image.",
+                                            "were skipped because they are not readable images."))
     with st.expander("Skipped files"):
         st.dataframe({"file": [f for f, _ in ds.skipped], "reason": [r for _, r in ds.skipped]},
                      hide_index=True)
@@ -79,7 +81,7 @@ def render_balance(ds: ImageDataset) -> None:
 
 def _show(ds: ImageDataset, images: np.ndarray, captions: list[str]) -> None:
     _, h, w = ds.shape
-    st.image(to_display(images), caption=captions, width=display_width(h, w))
+    st.image(framed(to_display(images)), caption=captions, width=display_width(h, w) + 2)
 
 
 def render_samples(ds: ImageDataset) -> None:
@@ -113,7 +115,7 @@ def render_samples(ds: ImageDataset) -> None:
         st.caption(f"Showing the first {len(shown)} of {len(class_ids)} classes; filter to see others.")
     sizes = sampling.class_sizes(ds.labels, pool, len(ds.classes))
     for cid, idx in sampling.per_class(ds.labels, pool, n, seed, shown).items():
-        st.markdown(f"**{plain(ds.classes[cid])}** · {int(sizes[cid]):,} images")
+        st.markdown(f"**{plain(ds.classes[cid])}** · {count(int(sizes[cid]), 'image')}")
         if len(idx):
             _show(ds, ds.images[idx], [f"#{i}" for i in idx])
 
@@ -131,4 +133,4 @@ def render_preprocessing(ds: ImageDataset) -> None:
     for name, images in stages(raw[picked], ds.spec.steps):
         st.markdown(f"**{plain(name)}** · {images.shape[2]} x {images.shape[3]} x {images.shape[1]}")
         _, h, w = images.shape[1:]
-        st.image(to_display(images), width=display_width(h, w))
+        st.image(framed(to_display(images)), width=display_width(h, w) + 2)

@@ -23,7 +23,8 @@ from dashboard import state, url
 from dashboard.figures import curves_figure
 from dashboard.presentation import chart
 from dashboard.sections.evaluate_gallery import GALLERY, show_images
-from dashboard.widgets.run_picker import runs_of_kind
+from dashboard.text import noun
+from dashboard.widgets.run_picker import run_label, runs_of_kind
 from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 
@@ -51,13 +52,28 @@ def render_per_class(metrics: dict) -> None:
                                                                   "roc_auc")})
 
 
+def _linked_classes(text: str | None, names: list[str]) -> list[str] | None:
+    """`roc=1,7` (class numbers, so any class name fits in a link) as class names; None if unusable."""
+    if text is None:
+        return None
+    parts = [part.strip() for part in text.split(",")[:len(names)]]
+    picked = [int(part) for part in parts if part.isascii() and part.isdigit() and len(part) < 7]
+    return [names[i] for i in dict.fromkeys(picked) if i < len(names)]
+
+
 def render_roc(p: Predictions, run: Run) -> None:
     """One-vs-rest ROC (with micro and macro averages) and PR curves of the chosen classes; the
     choice belongs to the run."""
     names = list(p.classes)
-    chosen = state.bound(st.multiselect, "roc_classes", state.keyed("evaluate.curve_classes", run.id),
+    name = state.keyed("evaluate.curve_classes", run.id)
+    if not state.has(name) and url.linked("run") in (None, run.id):
+        linked = _linked_classes(url.take("roc"), names)
+        if linked is not None:
+            state.put(name, linked)
+    chosen = state.bound(st.multiselect, "roc_classes", name,
                          "Classes on the curves", names, default=names[:10],
                          valid=lambda v: isinstance(v, list) and all(c in names for c in v))
+    url.show(roc=None if chosen == names[:10] else ",".join(str(names.index(c)) for c in chosen))
     curves = roc_pr_curves(p, [names.index(c) for c in chosen])
     averages = {k: curves[k] for k in ("micro", "macro") if k in curves}
     cols = st.columns(2)
@@ -119,7 +135,7 @@ def render_mistakes(ds: ImageDataset, p: Predictions) -> None:
     """The misclassified images, an equal share per true class, the most confident first."""
     rows = confident_mistakes(p)
     picked = stratified(rows, p.y_true[rows], GALLERY)
-    st.markdown(f"**{len(rows):,}** misclassified images.")
+    st.markdown(f"**{len(rows):,}** misclassified {noun(len(rows), 'image')}.")
     if len(rows) > len(picked):
         st.caption(f"Showing {len(picked)} of them: an equal share of each true class, the most "
                    "confident mistakes first.")
@@ -142,7 +158,7 @@ def render_comparison(run: Run, split: str, metrics: dict) -> None:
     chosen = state.bound(st.multiselect, "compare_runs", "evaluate.compared", "Compare with",
                          list(others), default=[],
                          valid=lambda v: isinstance(v, list) and all(i in others for i in v),
-                         format_func=lambda i: others[i].name(), placeholder="other runs")
+                         format_func=lambda i: run_label(others[i]), placeholder="other runs")
     with st.spinner("Evaluating the chosen runs…"):
         table = pd.DataFrame([_comparison_row(r, run, split, metrics)
                               for r in [run, *(others[i] for i in chosen)]])

@@ -1,4 +1,7 @@
-"""The Evaluate page's confusion matrix: click a cell (shift-click for several) to see its images.
+"""The Evaluate page's confusion matrix: click a cell to see its images; with "Several cells" on,
+each click adds a cell (or drops a selected one). Plotly's own shift-click cannot do it: the
+figure is redrawn after each click (the chosen cells are outlined), which clears plotly's
+selection, so a shift-click arrived as a single point and replaced the cell.
 
 The selected cells belong to the run in the session model, so they survive a page change and
 come back when the run is chosen again. The two selectboxes pick one cell from the keyboard.
@@ -18,9 +21,10 @@ from dashboard import presentation, state, url
 from dashboard.figures import confusion_figure
 from dashboard.presentation import chart
 from dashboard.sections.evaluate_gallery import GALLERY, show_images
-from dashboard.text import plain
+from dashboard.text import noun, plain
 
 CHART = "confusion_chart"
+SEVERAL = "evaluate.several_cells"  # model name: a click adds a cell instead of replacing them
 
 
 def _cells_name(run: Run) -> str:
@@ -46,11 +50,25 @@ def selected_cells(run: Run, p: Predictions, matrix: np.ndarray) -> list[tuple[i
     return [tuple(c) for c in state.get(name)]
 
 
+def merged_cells(current: list[tuple[int, int]], clicked: list[tuple[int, int]],
+                 several: bool) -> list[tuple[int, int]]:
+    """The cells after a click: the clicked ones; with `several`, the current ones plus each
+    clicked one not among them, less a single clicked one that was (never none)."""
+    clicked = list(dict.fromkeys(clicked))
+    if not clicked:  # a click beside the cells clears plotly's selection; keep the cells shown
+        return list(current)
+    if not several:
+        return clicked
+    if len(clicked) == 1 and clicked[0] in current:
+        return [c for c in current if c != clicked[0]] or list(current)
+    return list(current) + [c for c in clicked if c not in current]
+
+
 def _pick_from_chart(name: str) -> None:
     points = (st.session_state.get(CHART) or {}).get("selection", {}).get("points", [])
     cells = [tuple(int(v) for v in pt["customdata"]) for pt in points if "customdata" in pt]
-    if cells:  # a click beside the cells clears plotly's selection; keep the cells shown
-        state.put(name, list(dict.fromkeys(cells)))
+    current = [tuple(c) for c in state.get(name, [])]
+    state.put(name, merged_cells(current, cells, bool(state.get(SEVERAL, False))))
 
 
 def _pick_from_boxes(name: str, names: list[str]) -> None:
@@ -61,11 +79,11 @@ def _pick_from_boxes(name: str, names: list[str]) -> None:
 def _describe(p: Predictions, cells: list[tuple[int, int]], counts: list[int]) -> str:
     if len(cells) == 1:
         t, q = cells[0]
-        return (f"**{counts[0]:,}** images of **{plain(p.classes[t])}** predicted as "
+        return (f"**{counts[0]:,}** {noun(counts[0], 'image')} of **{plain(p.classes[t])}** predicted as "
                 f"**{plain(p.classes[q])}**")
     listed = "; ".join(f"{plain(p.classes[t])} as {plain(p.classes[q])}: {c:,}"
                        for (t, q), c in zip(cells, counts))
-    return f"**{sum(counts):,}** images in {len(cells)} selected cells ({listed})"
+    return f"**{sum(counts):,}** {noun(sum(counts), 'image')} in {len(cells)} selected cells ({listed})"
 
 
 def render_confusion(ds: ImageDataset, p: Predictions, run: Run) -> None:
@@ -85,6 +103,9 @@ def render_confusion(ds: ImageDataset, p: Predictions, run: Run) -> None:
         with cols[0]:
             normalized = state.bound(st.toggle, "cm_normalized", "evaluate.normalized",
                                      "Normalise by row", default=False)
+            state.bound(st.toggle, "cm_several", SEVERAL, "Several cells", default=False,
+                        help="On: each click on the matrix adds a cell (a click on a selected "
+                             "cell drops it). Off: a click shows that cell only.")
         st.session_state["cell_true"], st.session_state["cell_pred"] = (names[cells[0][0]],
                                                                          names[cells[0][1]])
         cols[1].selectbox("True class", names, key="cell_true", on_change=_pick_from_boxes,
@@ -95,7 +116,8 @@ def render_confusion(ds: ImageDataset, p: Predictions, run: Run) -> None:
         with matrix_box:
             chart(confusion_figure(shown, names, normalized, cells), key=CHART,
                   on_select=lambda: _pick_from_chart(name), selection_mode="points")
-            st.caption("Click a cell to see its images; shift-click to add more cells.")
+            st.caption("Click a cell to see its images; turn on Several cells to add a cell with each "
+                       "click (click a selected cell again to drop it).")
         with side:
             members = [cell_members(p, t, q) for t, q in cells]
             st.markdown(_describe(p, cells, [len(m) for m in members]))

@@ -13,10 +13,11 @@ from core.latent.geometry import class_centres
 from core.latent.projection import projection_frame
 from core.latent.selection import class_counts, stratified_sample
 from dashboard.figures import latent_scatter_figure
-from dashboard.images import display_width, to_display
+from dashboard.images import centres_png, to_display
 from dashboard.sections.latent_clusters import cluster_k, cluster_names_of, clusters_on
 from dashboard.sections.latent_projection import TITLES, Projection
 from dashboard.sections.latent_space import GALLERY, Space, show_gallery
+from dashboard.text import count
 
 COLOURS = {"class": "true class", "predicted": "predicted class",
            "distance": "distance to own class centre", "cluster": "mixture cluster"}
@@ -95,7 +96,7 @@ def _render_selection(space: Space, chosen: np.ndarray) -> None:
         st.caption("No points selected yet.")
         return
     shown = stratified_sample(chosen, space.labels, GALLERY)
-    st.markdown(f"**{len(chosen):,} images selected**" + (
+    st.markdown(f"**{count(len(chosen), 'image')} selected**" + (
         f"; showing {len(shown)} drawn at random from each class in proportion to its share "
         "(at least one per class)" if len(shown) < len(chosen) else ""))
     counts = class_counts(chosen, space.labels, len(names))
@@ -140,9 +141,8 @@ def render_map(space: Space, proj: Projection) -> None:
         st.markdown(f"**Class centres**  \n{what}")
         images = _centre_images(space.key, space)
         present = space.has_centre
-        _, h, w = ds.shape
-        st.image(to_display(images[present], 40), caption=list(np.asarray(space.classes)[present]),
-                 width=min(display_width(h, w, 40), 64))
+        st.image(centres_png(to_display(images[present], 40),
+                             [str(c) for c in np.asarray(space.classes)[present]]), width="content")
     # in dataset order: the same points give the same gallery, however they were selected
     chosen = np.sort(selected_rows(event.selection if event else None, limit=len(ds.images)))
     with st.container(key="latent_selected"):

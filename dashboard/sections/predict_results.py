@@ -15,11 +15,11 @@ from core.predict.result import PredictResult, SortOrder
 from core.runs.results import checkpoint_key
 from core.runs.store import Run
 from dashboard.figures import drift_histogram_figure
-from dashboard.images import display_width, to_display, triptychs
+from dashboard.images import display_width, framed, gallery_columns, to_display, triptychs
 from dashboard.sections.predict_inputs import plain
 from dashboard.state import settings
+from dashboard.text import count
 
-PER_ROW = 4
 SHOWN = (12, 24, 48)
 
 
@@ -39,7 +39,7 @@ def render_summary(result: PredictResult) -> None:
         cols[3].metric("Classes predicted", f"{len(counts):,}")
     st.caption(plain(f"Threshold: {t.detail}."))
     if result.errors:
-        with st.expander(f"{len(result.errors):,} file(s) left out, and why"):
+        with st.expander(f"{count(len(result.errors), 'file')} left out, and why"):
             st.dataframe({"file": [result.names[r] for r in result.errors],
                           "reason": list(result.errors.values())}, hide_index=True)
 
@@ -90,16 +90,17 @@ def render_gallery(run: Run, detector: RunDetector, result: PredictResult,
     if result.kind.has_decoder:
         names = tuple(result.names[r] for r in batch.rows)
         recon, err = _reconstruct(run.id, checkpoint_key(run), names, run, batch.images)
-        pictures, width = triptychs(batch.images, recon, err), 3 * display_width(h, w) + 8
+        pictures, width = triptychs(batch.images, recon, err), 3 * display_width(h, w) + 8 + 2
         st.caption("Each picture: image | reconstruction | error map (per pixel, scaled to the "
                    "image's largest error). Caption: file · score · decision.")
     else:
-        pictures, width = to_display(batch.images), display_width(h, w)
+        pictures, width = to_display(batch.images), display_width(h, w) + 2
         st.caption("Caption: file · predicted class · its probability.")
-    rows = list(batch.rows)
-    for first in range(0, len(rows), PER_ROW):
-        for col, r, picture in zip(st.columns(PER_ROW), rows[first:first + PER_ROW],
-                                   pictures[first:first + PER_ROW]):
+    rows, pictures = list(batch.rows), framed(pictures)
+    per_row, width = gallery_columns(width)
+    for first in range(0, len(rows), per_row):
+        for col, r, picture in zip(st.columns(per_row), rows[first:first + per_row],
+                                   pictures[first:first + per_row]):
             col.image(picture, width=width,
                       caption=plain(f"{result.names[r]} · {values[r]:.4g} · {decisions[r]}"))
 

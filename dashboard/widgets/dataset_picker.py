@@ -1,7 +1,9 @@
 """The sidebar dataset picker shared by every page that works on a dataset.
 
-Every option lives in the session model (dashboard.state), one value per option and the folder
-per source, and every widget is drawn on every run (also while the folder is wrong), so nothing
+Every option lives in the session model (dashboard.state), one value per option; the folder,
+the class subset and the preprocessing steps per source (they belong to the source they were set
+for: a crack recipe set on a folder does not follow to MNIST, and comes back with the folder), and
+every widget is drawn on every run (also while the folder is wrong), so nothing
 typed is lost when a page changes or an error is fixed. The chosen spec is what runs record.
 """
 from __future__ import annotations
@@ -35,8 +37,8 @@ def _seed_draft(spec: DatasetSpec) -> None:
         state.put(state.keyed("dataset.root", spec.source), spec.root)
     state.put("dataset.size", spec.size or "keep")
     state.put("dataset.mode", spec.mode or "auto")
-    state.put("dataset.classes", ",".join(spec.classes))
-    state.put("dataset.steps", list(spec.steps))
+    state.put(state.keyed("dataset.classes", spec.source), ",".join(spec.classes))
+    state.put(state.keyed("dataset.steps", spec.source), list(spec.steps))
     state.put("dataset.val", spec.val_fraction)
     state.put("dataset.seed", spec.seed)
     state.put("dataset.test_fraction", spec.test_fraction)
@@ -106,15 +108,17 @@ def _resize_ui() -> tuple[int | None, str | None]:
     return (None if size == "keep" else int(size)), (None if mode == "auto" else mode)
 
 
-def _steps_ui() -> list[str]:
-    chosen = list(state.get("dataset.steps", []))
+def _steps_ui(source_name: str) -> list[str]:
+    """The source's own steps (another source's never carry over)."""
+    name = state.keyed("dataset.steps", source_name)
+    chosen = list(state.get(name, []))
     options = STEP_CHOICES + [s for s in chosen if s not in STEP_CHOICES]
-    steps = state.bound(st.multiselect, "ds_steps", "dataset.steps",
+    steps = state.bound(st.multiselect, "ds_steps", name,
                         "Preprocessing steps (in order)", options, default=[],
                         accept_new_options=True,
                         help="Type e.g. resize:48 or blur:1.5 for other values")
     st.button("Use the crack-photo recipe", on_click=state.put,
-              args=("dataset.steps", list(CRACKS_RECIPE)),
+              args=(name, list(CRACKS_RECIPE)),
               help="For photos of surfaces: " + " -> ".join(CRACKS_RECIPE))
     return steps
 
@@ -133,10 +137,11 @@ def dataset_picker_ui() -> DatasetSpec | None:
         st.caption(source.description)
         root = _root_ui(source) if source.needs_root else None
         size, mode = _resize_ui() if capability(source, "resizable") else (None, None)
-        classes = state.bound(st.text_input, "ds_classes", "dataset.classes", "Class subset",
+        classes = state.bound(st.text_input, "ds_classes", state.keyed("dataset.classes", name),
+                              "Class subset",
                               default="", placeholder="all classes",
                               help="Comma-separated names, e.g. clock,crocodile")
-        steps = _steps_ui()
+        steps = _steps_ui(name)
         with st.expander("Splits"):
             val = state.bound(st.slider, "ds_val", "dataset.val", "Validation fraction", 0.0, 0.5,
                               default=0.1, step=0.05)

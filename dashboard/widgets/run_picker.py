@@ -1,5 +1,6 @@
-"""Pick a run of the right kinds. The choice is the session model's current run for those kinds
-(Evaluate: classifiers, Anomaly: models with a decoder, Latent: any) and is kept in the URL."""
+"""Pick a run for a purpose. The choice is the session model's run in use for that purpose
+(Evaluate: classifiers, Anomaly: models with a decoder, Latent and Predict: any; each its own) and
+is kept in the URL. Options show name, id, dataset, model and state, as the Runs page does."""
 from __future__ import annotations
 
 import streamlit as st
@@ -9,12 +10,16 @@ from core.runs.store import Run, RunState, open_store
 from core.training.config import run_config
 from dashboard import state, url
 from dashboard.navigation import PAGES
+from dashboard.state import Purpose
 from dashboard.text import plain
 
 PAGE_PATHS = {p.url_path: p.path for p in PAGES}
-# The pages a run can be opened in, with the kinds of run each shows.
-OPEN_IN = (("Evaluate", "evaluate", Kind.classifiers()), ("Anomaly", "anomaly", Kind.with_decoder()),
-           ("Latent space", "latent", tuple(Kind)))
+KINDS = {Purpose.EVALUATE: Kind.classifiers(), Purpose.ANOMALY: Kind.with_decoder(),
+         Purpose.LATENT: tuple(Kind), Purpose.PREDICT: tuple(Kind)}
+# The pages a run can be opened in (each page's url_path is its purpose).
+OPEN_IN = (("Evaluate", Purpose.EVALUATE), ("Anomaly", Purpose.ANOMALY),
+           ("Latent space", Purpose.LATENT))
+DATASET_SHOWN = 48  # characters of a dataset spec in a picker option (a folder path can be long)
 
 
 def runs_of_kind(kinds: tuple[Kind, ...]) -> list[Run]:
@@ -35,24 +40,34 @@ def run_title(run: Run) -> str:
     return name if name == run.id else f"{name} ({run.id})"
 
 
+def _short(text: str, limit: int = DATASET_SHOWN) -> str:
+    """text cut in the middle with an ellipsis (a folder's start and its last part both tell)."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return text[:half] + "…" + text[-(limit - 1 - half):]
+
+
 def run_label(run: Run) -> str:
-    """name · model · state, as plain text (selectbox options are not Markdown)."""
+    """name (id) · dataset · model · state, as plain text (selectbox options are not Markdown):
+    two runs named alike differ by id, and the dataset says what each was trained on."""
     try:
-        model = run_config(run).model
+        config = run_config(run)
+        dataset, model = _short(config.dataset), config.model
         status = "shipped" if run.read_only else run.status().get("state", "?")
     except Exception:
-        model, status = "?", RunState.BROKEN
-    return f"{run.name()} · {model} · {status}"
+        dataset, model, status = "?", "?", RunState.BROKEN
+    return f"{run.name()} ({run.id}) · {dataset} · {model} · {status}"
 
 
-def run_picker_ui(kinds: tuple[Kind, ...], label: str = "Run") -> Run | None:
-    """A selectbox of runs of these kinds, showing the current run for them (the link's run the
+def run_picker_ui(purpose: Purpose, label: str = "Run") -> Run | None:
+    """A selectbox of runs fit for this purpose, showing the run in use for it (the link's run the
     first time); None when there is none."""
-    runs = runs_of_kind(kinds)
+    runs = runs_of_kind(KINDS[purpose])
     if not runs:
         return None
     by_id = {r.id: r for r in runs}
-    name = state.run_choice(kinds)
+    name = state.run_choice(purpose)
     if not state.has(name) and url.peek("run") is not None:
         state.put(name, url.take("run"))
     wanted = state.get(name)
@@ -73,8 +88,8 @@ def render_open_in(run: Run) -> None:
         return
     if not run.checkpoint("best").exists():
         return
-    targets = [t for t in OPEN_IN if kind in t[2]]
-    for col, (title, page, kinds) in zip(st.columns(len(targets)), targets):
-        if col.button(f"Open in {title}", key=f"open_{page}_{run.id}"):
-            state.select_run(kinds, run.id)
-            st.switch_page(PAGE_PATHS[page])
+    targets = [t for t in OPEN_IN if kind in KINDS[t[1]]]
+    for col, (title, purpose) in zip(st.columns(len(targets)), targets):
+        if col.button(f"Open in {title}", key=f"open_{purpose}_{run.id}"):
+            state.select_run(purpose, run.id)
+            st.switch_page(PAGE_PATHS[str(purpose)])

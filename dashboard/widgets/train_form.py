@@ -10,9 +10,11 @@ from core.data.dataset import ImageDataset
 from core.errors import UserError
 from core.models import MODELS, Kind
 from core.models.losses import LOSSES_BY_KIND
+from core.runs.store import open_store
 from core.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from core.training.preflight import training_problems
 from dashboard import state, url
+from dashboard.text import plain
 from dashboard.widgets.architecture import architecture_ui
 
 SCHEDULE_TITLES = {"none": "constant", "cosine": "cosine", "step": "step", "onecycle": "one-cycle"}
@@ -143,6 +145,29 @@ def _basics_ui(kind: Kind) -> dict:
                 schedule=schedule, patience=int(patience), seed=int(seed), device=device)
 
 
+def fresh_name(name: str, taken: set[str]) -> str:
+    """name, or name-2, name-3, ... (counting on from a number it already ends with): the first
+    not in taken."""
+    stem, _, number = name.rpartition("-")
+    if stem and number.isascii() and number.isdigit() and len(number) < 7:
+        base, n = stem, int(number) + 1
+    else:
+        base, n = name, 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _taken_names() -> set[str]:
+    names = set()
+    for run in open_store(state.settings()).list():
+        try:
+            names.add(run.name())
+        except Exception:  # a broken run folder is the Runs page's business
+            continue
+    return names
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _problems(config_json: str, spec_text: str, _ds: ImageDataset) -> list[str]:
     # Building the model is the slow part; cached per settings and dataset.
@@ -158,8 +183,15 @@ def train_form_ui(spec_text: str, ds: ImageDataset, model: str) -> tuple[TrainCo
     params, param_problems = architecture_ui(model)
     extra = _kind_fields(kind, ds)
     extra.update(more_settings_ui())
+    taken = _taken_names()
+    typed = state.get("train.name", "")
+    if typed and typed.strip() in taken:  # e.g. the run just started: propose the next name
+        state.put("train.name", fresh_name(typed.strip(), taken))
     name = state.bound(st.text_input, "train_name", "train.name", "Run name (optional)",
-                       default="")
+                       default="", help="Names already used get a number added, so two runs "
+                       "never share one.")
+    if typed and name != typed:
+        st.caption(f"{plain(typed)} is taken: proposed {plain(name)}.")
     try:
         config = TrainConfig(dataset=spec_text, model=model, model_params=params, name=name,
                              **basics, **extra)
