@@ -8,6 +8,7 @@ output, never the work.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -20,6 +21,29 @@ from core.errors import UserError
 from core.training.config import run_config
 
 MAX_CONFIG_BYTES = 1 << 20
+
+
+class _GeneratedHelp(argparse.HelpFormatter):
+    """Help text that may be a function, called only when help is shown: lists made from the
+    registries (scores, strategies) stay current without importing them on every command."""
+
+    def _format_action(self, action):
+        if callable(action.help):
+            action = copy.copy(action)
+            action.help = action.help()
+        return super()._format_action(action)
+
+
+def _strategies_help() -> str:
+    from core.anomaly.strategies import strategy_texts
+
+    return ", ".join(strategy_texts())
+
+
+def _scores_help() -> str:
+    from core.anomaly.scores import SCORES
+
+    return ", ".join(SCORES)
 
 
 def _trained_run(run_id: str):
@@ -242,7 +266,7 @@ def _cmd_embed(args) -> int:
     import time
 
     from core.latent.features import extract
-    from core.latent.methods import numba_cache
+    from core.latent.methods import check_params, numba_cache
     from core.latent.projection import numba_dir, projection
     from core.runs.jobs import progress_reporter
     from core.runs.status import JobState
@@ -250,23 +274,14 @@ def _cmd_embed(args) -> int:
 
     settings, run = _trained_run(args.run)
     numba_cache(numba_dir(settings))  # before umap (numba) is imported
-    known = {"pca": {}, "umap": {"n_neighbors": (2, 200), "min_dist": (0.0, 1.0)},
-             "tsne": {"perplexity": (1.0, 100.0)}}[args.method]
     try:
         params = json.loads(args.params) if args.params else {}
     except ValueError as exc:
         raise UserError(f"--params is not valid JSON: {exc}") from None
-    if not isinstance(params, dict):
-        raise UserError('--params takes a JSON object, e.g. {"n_neighbors": 15}')
-    for key, value in params.items():
-        if key not in known:
-            raise UserError(f"--params: {args.method} takes "
-                            f"{', '.join(known) or 'no parameters'}, not {key!r}")
-        low, high = known[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not low <= value <= high:
-            raise UserError(f"--params: {key} must be a number from {low:g} to {high:g}, "
-                            f"not {value!r}")
+    try:
+        params = check_params(args.method, params)
+    except UserError as exc:
+        raise UserError(f"--params: {exc}") from None
     job = Path(args.job_file) if args.job_file else None
     report = progress_reporter(job) if job else None
     if job and hasattr(os, "nice"):  # a page started it: its server and browser go first
@@ -352,6 +367,7 @@ def _cmd_export(args) -> int:
     return export_command(args)
 
 def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
+    from core.latent.methods import Method, params_help
     from core.training.config import add_arguments
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
@@ -384,19 +400,20 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("threshold", help="tune an anomaly threshold on val, report it on test")
+    p = sub.add_parser("threshold", help="tune an anomaly threshold on val, report it on test",
+                       formatter_class=_GeneratedHelp)
     p.add_argument("run", help="autoencoder or VAE run id")
-    p.add_argument("--strategy", default="f1",
-                   help="f1, youden, mean, gmm, tnr=0.95, fpr=0.05 or percentile=99")
-    p.add_argument("--score", default="mse", help="mse, l1, mse_l1, neg_elbo, gmm_nll, knn, mahalanobis")
+    p.add_argument("--strategy", default="f1", help=_strategies_help)
+    p.add_argument("--score", default="mse", help=_scores_help)
     p.add_argument("--normal", help="comma-separated normal classes (default: the run's own)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_threshold)
 
     p = sub.add_parser("embed", help="project a run's codes to 2-D (cached in the run)")
     p.add_argument("run")
-    p.add_argument("--method", choices=["pca", "umap", "tsne"], default="pca")
-    p.add_argument("--params", help='JSON, e.g. {"n_neighbors": 15} or {"perplexity": 30}')
+    p.add_argument("--method", choices=list(Method), default=Method.PCA)
+    p.add_argument("--params", help="JSON object of the method's parameters, e.g. "
+                                     '{"n_neighbors": 15}; ' + params_help())
     p.add_argument("--job-file", help=argparse.SUPPRESS)  # status file the dashboard polls
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_embed)
@@ -416,17 +433,17 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_ship)
 
     p = sub.add_parser("predict", help="apply a run (or an exported bundle) and its threshold to "
-                                       "new images")
+                                       "new images", formatter_class=_GeneratedHelp)
     p.add_argument("source", metavar="RUN_OR_BUNDLE", help="run id, or a bundle folder or .zip")
     p.add_argument("input", metavar="INPUT", help="image folder (any depth), one image, a .zip, "
                                                   "or a dataset spec")
     p.add_argument("--threshold", default="saved",
-                   help="saved (default: the one saved on the Anomaly page), a value, or a "
-                        "strategy re-fitted on the validation split: f1, youden, mean, tnr=0.95, "
-                        "percentile=99, gmm, fpr=0.05; a classifier: saved, argmax or a "
-                        "probability of its second class (2 classes)")
-    p.add_argument("--score", help="anomaly score (default: the one whose threshold was saved "
-                                   "last, else mse)")
+                   help=lambda: "saved (default: the one saved on the Anomaly page), a value, or a "
+                                "strategy re-fitted on the validation split: " + _strategies_help()
+                                + "; a classifier: saved, argmax or a probability of its second "
+                                  "class (2 classes)")
+    p.add_argument("--score", help=lambda: "anomaly score (default: the one whose threshold was "
+                                           "saved last, else mse): " + _scores_help())
     p.add_argument("--csv", help="write one row per image here")
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch-size", type=int, default=1024, help="images read and scored at once")

@@ -263,3 +263,12 @@ def test_the_train_form_draws_every_training_option(settings) -> None:
     (run,) = [r for r in open_store(settings).list() if not r.read_only]
     assert run_config(run).weight_decay == 0.01 and run_config(run).log_every == 3
     run.request_stop()
+
+
+def test_a_new_score_and_strategy_reach_the_cli_help_without_edits(max_error_score, median_strategy,
+                                                                     capsys) -> None:
+    for command in ("threshold", "predict"):
+        with pytest.raises(SystemExit):
+            cli_main([command, "--help"])
+        shown = " ".join(capsys.readouterr().out.split())
+        assert "max_error" in shown and "median" in shown, command

@@ -169,6 +169,7 @@ class TargetFalseAlarmRate(TargetFalseAlarms):
 
     name = "fpr"
     title = "FPR 5%"
+    default = "fpr=0.05"
     offered = False  # the pages offer it as tnr
 
     @classmethod
@@ -186,14 +187,19 @@ def make_strategy(text: str) -> AutoThreshold:
     if number is not None and not np.isfinite(number):
         raise UserError(f"bad strategy {text!r}: the value must be a finite number")
     if name not in STRATEGY_CLASSES:
-        raise UserError(f"unknown strategy {text!r}; use one of: "
-                        f"{', '.join(offered_strategies())}, fpr=0.05")
+        raise UserError(f"unknown strategy {text!r}; use one of: {', '.join(strategy_texts())}")
     return STRATEGY_CLASSES[name].from_value(number)
 
 
 def offered_strategies() -> tuple[str, ...]:
     """The strategies the pages offer, as make_strategy text, in definition order."""
     return tuple(cls.default or name for name, cls in STRATEGY_CLASSES.items() if cls.offered)
+
+
+def strategy_texts() -> tuple[str, ...]:
+    """Every registered strategy as make_strategy text, offered on the pages or not: the CLI's
+    help and error messages list these."""
+    return tuple(cls.default or name for name, cls in STRATEGY_CLASSES.items())
 
 
 def title(text: str) -> str:

@@ -13,6 +13,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -35,6 +36,71 @@ class Method(StrEnum):
     PCA = "pca"
     UMAP = "umap"
     TSNE = "tsne"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a projection method: the CLI's --params check and help, and the Latent
+    page's number input, are all made from this (one set of bounds)."""
+
+    name: str
+    type: type  # int or float
+    low: float
+    high: float
+    default: float
+    help: str
+    label: str  # the form's label
+    step: float | None = None
+    in_form: bool = True  # drawn on the Latent page (others are CLI-only, at their default there)
+
+
+PARAMS: dict[Method, tuple[Param, ...]] = {
+    Method.PCA: (),
+    Method.UMAP: (
+        Param("n_neighbors", int, 2, 200, 15, "neighbours each point keeps: local (low) or global "
+              "(high) structure", "Neighbours"),
+        Param("min_dist", float, 0.0, 1.0, 0.1, "how tightly points may pack", "Minimum distance",
+              in_form=False),
+    ),
+    Method.TSNE: (
+        Param("perplexity", float, 2.0, 100.0, 30.0, "about how many neighbours each point "
+              "weighs", "Perplexity", step=5.0),
+    ),
+}
+
+
+def form_defaults(method: Method | str) -> dict:
+    """The parameters the Latent page draws for `method`, at their defaults."""
+    return {p.name: p.type(p.default) for p in PARAMS[Method(method)] if p.in_form}
+
+
+def check_params(method: Method | str, params: dict) -> dict:
+    """params for `method` if every one is known and within its bounds (ints as ints); a
+    UserError naming the first that is not."""
+    known = {p.name: p for p in PARAMS[Method(method)]}
+    if not isinstance(params, dict):
+        raise UserError('params takes a JSON object, e.g. {"n_neighbors": 15}')
+    out = {}
+    for key, value in params.items():
+        if key not in known:
+            raise UserError(f"{method} takes {', '.join(known) or 'no parameters'}, not {key!r}")
+        p = known[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not p.low <= value <= p.high or (p.type is int and value != int(value)):
+            whole = " (a whole number)" if p.type is int else ""
+            raise UserError(f"{key} must be a number from {p.low:g} to {p.high:g}{whole}, not {value!r}")
+        out[key] = p.type(value)
+    return out
+
+
+def params_help() -> str:
+    """Every method's parameters with bounds and defaults, for `python -m core embed --help`."""
+    parts = []
+    for method, params in PARAMS.items():
+        if params:
+            parts.append(f"{method}: " + ", ".join(
+                f"{p.name} ({p.help}; {p.low:g}..{p.high:g}, default {p.default:g})" for p in params))
+    return "; ".join(parts)
 
 
 def _quiet(fraction: float, stage: str) -> None:
@@ -151,9 +217,9 @@ def project(codes: np.ndarray, method: str, params: dict, seed: int = 0,
         raise UserError(f"{len(codes)} points are too few to project; at least 5 are needed")
     if method == Method.PCA:
         return pca_2d(codes, seed)
+    if method not in PARAMS:
+        raise UserError(f"unknown projection {method!r}; use one of {', '.join(Method)}")
+    given = {p.name: p.type(p.default) for p in PARAMS[Method(method)]} | check_params(method, params)
     if method == Method.UMAP:
-        return umap_2d(codes, int(params.get("n_neighbors", 15)), float(params.get("min_dist", 0.1)),
-                       seed, progress)
-    if method == Method.TSNE:
-        return tsne_2d(codes, float(params.get("perplexity", 30)), seed, progress)
-    raise UserError(f"unknown projection {method!r}; use one of {', '.join(Method)}")
+        return umap_2d(codes, given["n_neighbors"], given["min_dist"], seed, progress)
+    return tsne_2d(codes, given["perplexity"], seed, progress)

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from core.errors import UserError
-from core.latent.methods import Method
+from core.latent.methods import PARAMS, Method, form_defaults
 from core.latent.projection import (
     cached_projection,
     cancel_background,
@@ -31,7 +31,8 @@ from dashboard.text import plain
 
 TITLES = {Method.PCA: "PCA", Method.UMAP: "UMAP", Method.TSNE: "t-SNE"}
 BACKGROUND = (Method.UMAP, Method.TSNE)
-DEFAULT_PARAMS = {Method.PCA: {}, Method.UMAP: {"n_neighbors": 15}, Method.TSNE: {"perplexity": 30.0}}
+DEFAULT_PARAMS = {method: form_defaults(method) for method in Method}
+PARAM_KEYS = {"n_neighbors": "latent_neighbours", "perplexity": "latent_perplexity"}  # widget keys
 AUTO_START = "DASH_AUTO_PROJECTIONS"
 
 
@@ -47,16 +48,16 @@ def _auto_start() -> bool:
 
 
 def _projection_method_ui(cols) -> tuple[Method, dict]:
-    """The method radio and its one parameter (UMAP neighbours, t-SNE perplexity)."""
+    """The method radio and its parameters' inputs, made from core.latent.methods.PARAMS."""
     method = Method(cols[0].radio("Projection", list(TITLES), format_func=TITLES.get,
                                   horizontal=True, key="latent_method"))
-    if method == Method.UMAP:
-        return method, {"n_neighbors": int(cols[1].number_input("Neighbours", 2, 200, 15,
-                                                                key="latent_neighbours"))}
-    if method == Method.TSNE:
-        return method, {"perplexity": float(cols[1].number_input(
-            "Perplexity", 2.0, 100.0, 30.0, step=5.0, key="latent_perplexity"))}
-    return method, {}
+    params = {}
+    for p in (p for p in PARAMS[method] if p.in_form):
+        value = cols[1].number_input(p.label, p.type(p.low), p.type(p.high), p.type(p.default),
+                                     step=p.step, help=p.help,
+                                     key=PARAM_KEYS.get(p.name, f"latent_{p.name}"))
+        params[p.name] = p.type(value)
+    return method, params
 
 
 def _stale(status: dict, run: Run) -> bool:
