@@ -176,3 +176,27 @@ def test_corrupt_or_foreign_journal_is_one_line(settings) -> None:
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     out = run_cli("sweep", "status", "no-such-sweep")
     assert out.returncode == 2 and out.stderr.startswith("error: no sweep 'no-such-sweep'")
+
+
+def test_readme_k49_recipe_runs_the_12_variants(settings, data_root: Path) -> None:
+    """The README's command as written, on a small K49-format root this test writes."""
+    import shlex
+
+    from tests import data_writers as dw
+
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    (line,) = [ln for ln in text.splitlines() if "sweep run --dataset \"k49?root=data/k49\"" in ln]
+    dw.write_k49(data_root / "k49", n_train=98, n_test=49)
+    args = shlex.split(line.replace("data/k49", str(data_root / "k49")))
+    assert args[:3] == ["python", "-m", "core"]
+    out = run_cli(*args[3:], "--json", timeout=900)
+    assert out.returncode == 0, out.stderr
+    trials = json.loads(out.stdout)["trials"]
+    assert len(trials) == 12 and {t["state"] for t in trials} == {"complete"}
+    variants = {(p["model+optimizer"][0], p["model+optimizer"][1]) for p in (t["params"] for t in trials)}
+    assert len(variants) == 12 and ("NN_dense_batchnorm", "adam") in variants
+    store = RunStore(settings.runs_dir)
+    for t in trials:
+        config = store.get(t["run"]).config()
+        assert [config.model, config.optimizer] == t["params"]["model+optimizer"]
+        assert (config.epochs, config.batch_size) == (10, 128) and config.dataset.startswith("k49?")
