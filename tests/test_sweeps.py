@@ -200,3 +200,32 @@ def test_readme_k49_recipe_runs_the_12_variants(settings, data_root: Path) -> No
         config = store.get(t["run"]).config()
         assert [config.model, config.optimizer] == t["params"]["model+optimizer"]
         assert (config.epochs, config.batch_size) == (10, 128) and config.dataset.startswith("k49?")
+
+
+def test_an_invalid_combination_fails_with_one_line_and_the_others_go_on(settings) -> None:
+    out = run_cli("sweep", "run", "--grid", "model=default_cnn,mlp", *TINY, "--epochs", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    bad, good = json.loads(out.stdout)["trials"]
+    assert bad["state"] == "fail" and good["state"] == "complete"
+    assert bad["error"] == "model 'default_cnn' has no parameter 'hidden'; its parameters: channels, dense, dropout"
+
+
+def test_a_trial_folder_deleted_mid_sweep_fails_that_trial_only(settings) -> None:
+    import shutil
+
+    sweep_id = _create("--grid", "lr+epochs=0.01/300,0.003/1")
+    worker = _work(sweep_id, "--parallel", "1")
+    try:
+        wait_for(lambda: _status(sweep_id)["trials"][0]["run"] is not None, timeout=120, every=0.2)
+        folder = settings.runs_dir / _status(sweep_id)["trials"][0]["run"]
+        wait_for(lambda: (folder / "metrics.jsonl").exists(), timeout=120, every=0.1)
+        wait_for(lambda: (shutil.rmtree(folder, ignore_errors=True), not folder.exists())[1],
+                 timeout=60, every=0.1)
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    first, second = _status(sweep_id)["trials"]
+    assert first["state"] == "fail" and first["error"] == f"run folder {folder.name} was deleted while it trained"
+    assert second["state"] == "complete"
