@@ -5,6 +5,7 @@ import streamlit as st
 from core.runs.store import ACTIVE, open_store
 from dashboard import state, url
 from dashboard.sections import runs as sections
+from dashboard.sections.runs_filter import render_config_diff, sweep_filter_ui
 from dashboard.widgets.run_picker import run_title
 
 st.title("Runs")
@@ -19,6 +20,7 @@ def draw() -> None:
     if not runs:
         st.info("No runs yet. Train one on the Train page.")
         return
+    runs = {r.id: r for r in sweep_filter_ui(list(runs.values()))}
     sections.render_table(list(runs.values()))
     linked = [i for i in (url.take("runs") or "").split(",") if i in runs]
     if state.has("runs.compared"):  # drop deleted runs, keep the rest of the choice
@@ -33,6 +35,7 @@ def draw() -> None:
     else:
         chosen = [runs[i] for i in selected]
         sections.render_compare(chosen)
+        render_config_diff(chosen)
         for run in chosen:
             sections.render_actions(run, expanded=len(chosen) == 1)
     if state.get("runs.ticking") and not _active(runs):

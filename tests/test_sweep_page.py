@@ -48,3 +48,13 @@ def test_define_count_start_watch_and_open_the_best(settings) -> None:
     next(b for b in at.button if b.key == f"open_evaluate_{best['run']}").click().run()
     assert not at.exception
     assert at.selectbox(key="run_picker").value == best["run"]
+    # the Runs page keeps one sweep's runs and shows what two of them differ in
+    at = open_page("runs")
+    at.selectbox(key="runs_sweep").set_value(sweep.id).run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["id"]) == {r["run"] for r in rows}
+    first, second = rows[0]["run"], rows[2]["run"]  # lr 0.01 and 0.001, the same hidden size
+    at.multiselect(key="runs_selected").set_value([first, second]).run()
+    diff = at.dataframe[-1].value  # the config diff, below the table
+    assert list(diff["field"]) == ["lr", "name", "sweep"]
+    assert list(diff.iloc[0, 1:]) == ["0.01", "0.001"]

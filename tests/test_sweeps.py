@@ -176,3 +176,56 @@ def test_corrupt_or_foreign_journal_is_one_line(settings) -> None:
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     out = run_cli("sweep", "status", "no-such-sweep")
     assert out.returncode == 2 and out.stderr.startswith("error: no sweep 'no-such-sweep'")
+
+
+def test_readme_k49_recipe_runs_the_12_variants(settings, data_root: Path) -> None:
+    """The README's command as written, on a small K49-format root this test writes."""
+    import shlex
+
+    from tests import data_writers as dw
+
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    (line,) = [ln for ln in text.splitlines() if "sweep run --dataset \"k49?root=data/k49\"" in ln]
+    dw.write_k49(data_root / "k49", n_train=98, n_test=49)
+    args = shlex.split(line.replace("data/k49", str(data_root / "k49")))
+    assert args[:3] == ["python", "-m", "core"]
+    out = run_cli(*args[3:], "--json", timeout=900)
+    assert out.returncode == 0, out.stderr
+    trials = json.loads(out.stdout)["trials"]
+    assert len(trials) == 12 and {t["state"] for t in trials} == {"complete"}
+    variants = {(p["model+optimizer"][0], p["model+optimizer"][1]) for p in (t["params"] for t in trials)}
+    assert len(variants) == 12 and ("NN_dense_batchnorm", "adam") in variants
+    store = RunStore(settings.runs_dir)
+    for t in trials:
+        config = store.get(t["run"]).config()
+        assert [config.model, config.optimizer] == t["params"]["model+optimizer"]
+        assert (config.epochs, config.batch_size) == (10, 128) and config.dataset.startswith("k49?")
+
+
+def test_an_invalid_combination_fails_with_one_line_and_the_others_go_on(settings) -> None:
+    out = run_cli("sweep", "run", "--grid", "model=default_cnn,mlp", *TINY, "--epochs", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    bad, good = json.loads(out.stdout)["trials"]
+    assert bad["state"] == "fail" and good["state"] == "complete"
+    assert bad["error"] == "model 'default_cnn' has no parameter 'hidden'; its parameters: channels, dense, dropout"
+
+
+def test_a_trial_folder_deleted_mid_sweep_fails_that_trial_only(settings) -> None:
+    import shutil
+
+    sweep_id = _create("--grid", "lr+epochs=0.01/300,0.003/1")
+    worker = _work(sweep_id, "--parallel", "1")
+    try:
+        wait_for(lambda: _status(sweep_id)["trials"][0]["run"] is not None, timeout=120, every=0.2)
+        folder = settings.runs_dir / _status(sweep_id)["trials"][0]["run"]
+        wait_for(lambda: (folder / "metrics.jsonl").exists(), timeout=120, every=0.1)
+        wait_for(lambda: (shutil.rmtree(folder, ignore_errors=True), not folder.exists())[1],
+                 timeout=60, every=0.1)
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    first, second = _status(sweep_id)["trials"]
+    assert first["state"] == "fail" and first["error"] == f"run folder {folder.name} was deleted while it trained"
+    assert second["state"] == "complete"

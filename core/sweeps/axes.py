@@ -4,6 +4,7 @@ An axis is named after a training option (any TrainConfig field: `lr`, `model`, 
 a model or loss parameter (`param.hidden`, `loss_param.beta`) or a dataset option
 (`data.size`, `data.steps`, `data.classes`). Values are a list (grid, random, TPE) or a numeric
 range `LOW..HIGH` (random and TPE only; `log:` in front for a log scale, ints stay ints).
+A joint axis sets several options together, point by point: `model+optimizer=NN_1/sgd,CNN_1/adam`.
 """
 from __future__ import annotations
 
@@ -69,6 +70,13 @@ def option_names() -> list[str]:
 
 
 def _check_name(name: str) -> None:
+    if "+" in name:  # a joint axis: several options set together, e.g. model+optimizer
+        parts = name.split("+")
+        if len(set(parts)) != len(parts):
+            raise UserError(f"axis {name[:60]} names an option twice")
+        for part in parts:
+            _check_name(part)
+        return
     head, dot, tail = name.partition(".")
     if dot and head in DICT_PREFIXES and tail:
         return
@@ -102,8 +110,21 @@ def split_values(text: str) -> list[str]:
     return [p for p in (p.strip() for p in parts) if p]
 
 
+def _joint(name: str, value) -> list:
+    """One value of a joint axis: a list with one value per option, or text `a/b`."""
+    n = name.count("+") + 1
+    if isinstance(value, str):
+        value = [parse_value(v) for v in value.split("/")]
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise UserError(f"axis {name}: each value sets {n} options, e.g. "
+                        f"{'/'.join(['...'] * n)}; not {str(value)[:60]!r}")
+    return list(value)
+
+
 def make_axis(name: str, values: list) -> Axis:
     _check_name(name)
+    if "+" in name:
+        values = [_joint(name, v) for v in values]
     if not values:
         raise UserError(f"axis {name} is empty: give at least one value")
     if len(values) > MAX_VALUES:
@@ -152,14 +173,7 @@ def apply(base: dict, params: dict) -> TrainConfig:
     d = json.loads(json.dumps(base))
     data_changes = {}
     for name, value in params.items():
-        value = plain(value)
-        head, dot, tail = name.partition(".")
-        if dot and head in DICT_PREFIXES:
-            d[DICT_PREFIXES[head]] = {**d.get(DICT_PREFIXES[head], {}), tail: value}
-        elif dot and head == "data":
-            data_changes[tail] = value
-        else:
-            d[name] = value
+        data_changes.update(_apply_joint(d, name, plain(value) if "+" in name else [plain(value)]))
     shown = ", ".join(f"{k}={json.dumps(plain(v))}" for k, v in params.items())
     try:
         if data_changes:
@@ -168,6 +182,20 @@ def apply(base: dict, params: dict) -> TrainConfig:
         return TrainConfig.from_dict(d)
     except (UserError, DatasetError) as exc:
         raise UserError(f"{shown}: {exc}") from None
+
+
+def _apply_joint(d: dict, name: str, values: list) -> dict:
+    """Set the option(s) of an axis in d; returns the dataset options among them."""
+    data = {}
+    for part, value in zip(name.split("+"), values):
+        head, dot, tail = part.partition(".")
+        if dot and head in DICT_PREFIXES:
+            d[DICT_PREFIXES[head]] = {**d.get(DICT_PREFIXES[head], {}), tail: value}
+        elif dot and head == "data":
+            data[tail] = value
+        else:
+            d[part] = value
+    return data
 
 
 def check_axes(base: dict, axes: list[Axis]) -> None:

@@ -35,6 +35,7 @@ from core.sweeps.study import SweepDef
 
 POLL_S = 0.2
 WORKER_STALE_S = 30.0
+BEAT_EVERY_S = 2.0
 MAX_PARALLEL_AUTO = 4
 
 
@@ -78,9 +79,12 @@ class Worker:
         beat.parent.mkdir(exist_ok=True)
         try:
             with self._locked():
-                self._recover()
+                self._recover(requeue_stopped=not self.stop_requested())
+            last_beat = 0.0
             while True:
-                write_json(beat, {"worker": self.me, "heartbeat": time.time()})
+                if time.time() - last_beat >= BEAT_EVERY_S:
+                    last_beat = time.time()
+                    write_json(beat, {"worker": self.me, "heartbeat": last_beat})
                 stopping = self.stop_requested()
                 if not stopping:
                     while len(self.active) < self.parallel and self._start_next():
@@ -208,8 +212,9 @@ class Worker:
             pass
 
     # -- recovery ------------------------------------------------------------------------------
-    def _recover(self) -> None:
-        """Adopt RUNNING trials whose worker is gone; re-queue what was stopped or interrupted."""
+    def _recover(self, requeue_stopped: bool = False) -> None:
+        """Adopt RUNNING trials whose worker is gone, re-queue interrupted ones; when a worker
+        starts (the sweep resumed), re-queue the trials a stop ended too."""
         import optuna
         from optuna.trial import TrialState
 
@@ -230,7 +235,7 @@ class Worker:
             trial.set_user_attr("ended", Reason.INTERRUPTED)
             self._tell(trial, failed=True)
             self._requeue(t.number)
-        if not self.stop_requested():
+        if requeue_stopped:
             for t in self.study.get_trials(deepcopy=False):
                 if t.state == TrialState.FAIL and t.user_attrs.get("ended") == Reason.STOPPED:
                     self._requeue(t.number, once=False)

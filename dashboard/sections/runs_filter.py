@@ -1,0 +1,58 @@
+"""Runs page additions: keep only one sweep's runs, and the config fields two runs differ in."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core.runs.store import Run
+from dashboard import state
+from dashboard.widgets.run_picker import run_title
+
+ALL = "all runs"
+
+
+def sweep_of(run: Run) -> str | None:
+    """The sweep id a run belongs to (its config's `sweep`, SWEEP#N), or None."""
+    try:
+        tag = run.config().sweep
+    except Exception:  # a broken folder belongs to no sweep
+        return None
+    return tag.partition("#")[0] or None
+
+
+def sweep_filter_ui(runs: list[Run]) -> list[Run]:
+    """A selectbox of the sweeps these runs belong to; the runs of the chosen one (all by default)."""
+    tags = {r.id: sweep_of(r) for r in runs}
+    sweeps = sorted({t for t in tags.values() if t}, reverse=True)
+    if not sweeps:
+        return runs
+    options = [ALL, *sweeps]
+    chosen = state.bound(st.selectbox, "runs_sweep", "runs.sweep", "Sweep", options, default=ALL,
+                         valid=lambda v: v in options)
+    return runs if chosen == ALL else [r for r in runs if tags[r.id] == chosen]
+
+
+def config_diff(a: Run, b: Run) -> pd.DataFrame:
+    """The config fields whose values differ between two runs (JSON text of each value)."""
+    da, db = a.config().to_dict(), b.config().to_dict()
+    ta, tb = run_title(a), run_title(b)
+    rows = [{"field": k, ta: json.dumps(da.get(k)), tb: json.dumps(db.get(k))}
+            for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)]
+    return pd.DataFrame(rows, columns=["field", ta, tb])
+
+
+def render_config_diff(runs: list[Run]) -> None:
+    if len(runs) != 2:
+        return
+    try:
+        diff = config_diff(*runs)
+    except Exception as exc:  # an unreadable config: say so, keep the page
+        st.caption(f"No config diff: {type(exc).__name__}")
+        return
+    st.subheader("What differs")
+    if diff.empty:
+        st.caption("The two runs have the same config.")
+    else:
+        st.dataframe(diff, hide_index=True, key="runs_config_diff")
