@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.anomaly import command as threshold_command
 from core.console import OutputThatOutlivesItsReader, dumps
 from core.errors import UserError
 
@@ -195,42 +196,6 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
-def _cmd_threshold(args) -> int:
-    from core.anomaly.scores import compute_scores
-    from core.anomaly.strategies import make_strategy
-    from core.evaluation.sweep import ThresholdSweep
-
-    settings, run = _trained_run(args.run)
-    normal = tuple(c for c in (args.normal or "").split(",") if c) or None
-    scores = compute_scores(run, settings, normal)
-    if args.score not in scores.scores:
-        raise UserError(f"unknown score {args.score!r}; this run has: {', '.join(scores.scores)}")
-    values = scores.scores[args.score]
-    val, test = scores.part("val"), scores.part("test")
-    strategy = make_strategy(args.strategy).fit(values[val], scores.is_anomaly[val])
-    for warning in strategy.warnings_:
-        print(f"warning: {warning}", file=sys.stderr)
-    if strategy.threshold_ is None:
-        raise UserError(f"strategy {args.strategy} could not be fitted on the validation split")
-    result = {"run": run.id, "score": args.score, "strategy": args.strategy,
-              "threshold": strategy.threshold_, "normal_classes": list(scores.view.normal_classes),
-              "trained_on_normal_only": scores.trained_on_normal_only,
-              "val": ThresholdSweep(values[val], scores.is_anomaly[val]).metrics(strategy.threshold_),
-              "test": ThresholdSweep(values[test], scores.is_anomaly[test]).metrics(strategy.threshold_)}
-    if args.json:
-        print(dumps(result, indent=2))
-        return 0
-    print(f"{run.name()}: {args.score} >= {strategy.threshold_:.6g} is an anomaly ({args.strategy}, "
-          f"tuned on val, reported on test)")
-    for split in ("val", "test"):
-        m = result[split]
-        print(f"  {split:<5} TPR {m['tpr']:.3f}  TNR {m['tnr']:.3f}  precision {m['precision']:.3f}"
-              f"  F1 {m['f1']:.3f}  TP {m['tp']} FP {m['fp']} TN {m['tn']} FN {m['fn']}")
-    if not scores.trained_on_normal_only:
-        print("note: this run saw the anomaly classes during training", file=sys.stderr)
-    return 0
-
-
 def _cmd_embed(args) -> int:
     import time
 
@@ -319,7 +284,7 @@ def _cmd_disputable(args) -> int:
 
 
 def _cmd_ship(args) -> int:
-    from core.runs.shipping import ship, verify
+    from core.runs.shipping import SHIPPED, ship, ship_thresholds, verify
     from core.settings import Settings
 
     out = Path(args.out) if args.out else Settings.from_env().shipped_dir
@@ -328,7 +293,10 @@ def _cmd_ship(args) -> int:
         for p in problems:
             print(p, file=sys.stderr)
         return 1 if problems else 0
-    ship(out, args.names or None)
+    unknown = [n for n in args.names if n not in SHIPPED]
+    if unknown:
+        raise UserError(f"unknown shipped run {unknown[0]!r}; one of: {', '.join(SHIPPED)}")
+    (ship_thresholds if args.thresholds else ship)(out, args.names or None)
     return 0
 
 
@@ -376,14 +344,7 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("threshold", help="tune an anomaly threshold on val, report it on test")
-    p.add_argument("run", help="autoencoder or VAE run id")
-    p.add_argument("--strategy", default="f1",
-                   help="f1, youden, mean, gmm, tnr=0.95, fpr=0.05 or percentile=99")
-    p.add_argument("--score", default="mse", help="mse, l1, mse_l1, neg_elbo, gmm_nll, knn, mahalanobis")
-    p.add_argument("--normal", help="comma-separated normal classes (default: the run's own)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_threshold)
+    threshold_command.register(sub)
 
     p = sub.add_parser("embed", help="project a run's codes to 2-D (cached in the run)")
     p.add_argument("run")
@@ -405,6 +366,8 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="only these (default: all)")
     p.add_argument("--out", help="folder (default: the shipped weights folder)")
     p.add_argument("--verify", action="store_true", help="check files against the manifest")
+    p.add_argument("--thresholds", action="store_true", help="only rewrite the anomaly runs' "
+                                                             "saved thresholds (no retraining)")
     p.set_defaults(func=_cmd_ship)
 
     p = sub.add_parser("predict", help="apply a run (or an exported bundle) and its threshold to "
@@ -421,6 +384,8 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
                                    "last, else mse)")
     p.add_argument("--csv", help="write one row per image here")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--fdr", metavar="Q", help="flag by Benjamini-Hochberg on conformal "
+                   "p-values at false-discovery level Q (0 < Q < 1) instead of the threshold")
     p.add_argument("--batch-size", type=int, default=1024, help="images read and scored at once")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.set_defaults(func=_cmd_predict)
