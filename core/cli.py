@@ -8,7 +8,6 @@ output, never the work.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -16,34 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.console import OutputThatOutlivesItsReader, dumps
+from core.anomaly import command as threshold_command
+from core.anomaly.command import scores_help, strategies_help
+from core.console import GeneratedHelp, OutputThatOutlivesItsReader, dumps
 from core.errors import UserError
 from core.training.config import run_config
 
 MAX_CONFIG_BYTES = 1 << 20
-
-
-class _GeneratedHelp(argparse.HelpFormatter):
-    """Help text that may be a function, called only when help is shown: lists made from the
-    registries (scores, strategies) stay current without importing them on every command."""
-
-    def _format_action(self, action):
-        if callable(action.help):
-            action = copy.copy(action)
-            action.help = action.help()
-        return super()._format_action(action)
-
-
-def _strategies_help() -> str:
-    from core.anomaly.strategies import strategy_texts
-
-    return ", ".join(strategy_texts())
-
-
-def _scores_help() -> str:
-    from core.anomaly.scores import SCORES
-
-    return ", ".join(SCORES)
 
 
 def _trained_run(run_id: str):
@@ -226,42 +204,6 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
-def _cmd_threshold(args) -> int:
-    from core.anomaly.scores import compute_scores
-    from core.anomaly.strategies import make_strategy
-    from core.evaluation.sweep import ThresholdSweep
-
-    settings, run = _trained_run(args.run)
-    normal = tuple(c for c in (args.normal or "").split(",") if c) or None
-    scores = compute_scores(run, settings, normal)
-    if args.score not in scores.scores:
-        raise UserError(f"unknown score {args.score!r}; this run has: {', '.join(scores.scores)}")
-    values = scores.scores[args.score]
-    val, test = scores.part("val"), scores.part("test")
-    strategy = make_strategy(args.strategy).fit(values[val], scores.is_anomaly[val])
-    for warning in strategy.warnings_:
-        print(f"warning: {warning}", file=sys.stderr)
-    if strategy.threshold_ is None:
-        raise UserError(f"strategy {args.strategy} could not be fitted on the validation split")
-    result = {"run": run.id, "score": args.score, "strategy": args.strategy,
-              "threshold": strategy.threshold_, "normal_classes": list(scores.view.normal_classes),
-              "trained_on_normal_only": scores.trained_on_normal_only,
-              "val": ThresholdSweep(values[val], scores.is_anomaly[val]).metrics(strategy.threshold_),
-              "test": ThresholdSweep(values[test], scores.is_anomaly[test]).metrics(strategy.threshold_)}
-    if args.json:
-        print(dumps(result, indent=2))
-        return 0
-    print(f"{run.name()}: {args.score} >= {strategy.threshold_:.6g} is an anomaly ({args.strategy}, "
-          f"tuned on val, reported on test)")
-    for split in ("val", "test"):
-        m = result[split]
-        print(f"  {split:<5} TPR {m['tpr']:.3f}  TNR {m['tnr']:.3f}  precision {m['precision']:.3f}"
-              f"  F1 {m['f1']:.3f}  TP {m['tp']} FP {m['fp']} TN {m['tn']} FN {m['fn']}")
-    if not scores.trained_on_normal_only:
-        print("note: this run saw the anomaly classes during training", file=sys.stderr)
-    return 0
-
-
 def _cmd_embed(args) -> int:
     import time
 
@@ -343,7 +285,7 @@ def _cmd_disputable(args) -> int:
 
 def _cmd_ship(args) -> int:
     from core.settings import Settings
-    from core.shipping import ship, verify
+    from core.shipping import SHIPPED, ship, ship_thresholds, verify
 
     out = Path(args.out) if args.out else Settings.from_env().shipped_dir
     if args.verify:
@@ -351,7 +293,10 @@ def _cmd_ship(args) -> int:
         for p in problems:
             print(p, file=sys.stderr)
         return 1 if problems else 0
-    ship(out, args.names or None)
+    unknown = [n for n in args.names if n not in SHIPPED]
+    if unknown:
+        raise UserError(f"unknown shipped run {unknown[0]!r}; one of: {', '.join(SHIPPED)}")
+    (ship_thresholds if args.thresholds else ship)(out, args.names or None)
     return 0
 
 
@@ -400,14 +345,7 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("threshold", help="tune an anomaly threshold on val, report it on test",
-                       formatter_class=_GeneratedHelp)
-    p.add_argument("run", help="autoencoder or VAE run id")
-    p.add_argument("--strategy", default="f1", help=_strategies_help)
-    p.add_argument("--score", default="mse", help=_scores_help)
-    p.add_argument("--normal", help="comma-separated normal classes (default: the run's own)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_threshold)
+    threshold_command.register(sub)
 
     p = sub.add_parser("embed", help="project a run's codes to 2-D (cached in the run)")
     p.add_argument("run")
@@ -430,22 +368,26 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="only these (default: all)")
     p.add_argument("--out", help="folder (default: the shipped weights folder)")
     p.add_argument("--verify", action="store_true", help="check files against the manifest")
+    p.add_argument("--thresholds", action="store_true", help="only rewrite the anomaly runs' "
+                                                             "saved thresholds (no retraining)")
     p.set_defaults(func=_cmd_ship)
 
     p = sub.add_parser("predict", help="apply a run (or an exported bundle) and its threshold to "
-                                       "new images", formatter_class=_GeneratedHelp)
+                                       "new images", formatter_class=GeneratedHelp)
     p.add_argument("source", metavar="RUN_OR_BUNDLE", help="run id, or a bundle folder or .zip")
     p.add_argument("input", metavar="INPUT", help="image folder (any depth), one image, a .zip, "
                                                   "or a dataset spec")
     p.add_argument("--threshold", default="saved",
                    help=lambda: "saved (default: the one saved on the Anomaly page), a value, or a "
-                                "strategy re-fitted on the validation split: " + _strategies_help()
+                                "strategy re-fitted on the validation split: " + strategies_help()
                                 + "; a classifier: saved, argmax or a probability of its second "
                                   "class (2 classes)")
     p.add_argument("--score", help=lambda: "anomaly score (default: the one whose threshold was "
-                                           "saved last, else mse): " + _scores_help())
+                                           "saved last, else mse): " + scores_help())
     p.add_argument("--csv", help="write one row per image here")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--fdr", metavar="Q", help="flag by Benjamini-Hochberg on conformal "
+                   "p-values at false-discovery level Q (0 < Q < 1) instead of the threshold")
     p.add_argument("--batch-size", type=int, default=1024, help="images read and scored at once")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.set_defaults(func=_cmd_predict)

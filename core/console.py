@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import argparse
+import copy
 import json
 import math
 import os
@@ -60,3 +62,14 @@ class OutputThatOutlivesItsReader:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+class GeneratedHelp(argparse.HelpFormatter):
+    """Help text that may be a function, called only when help is shown: lists made from the
+    registries (scores, strategies) stay current without importing them on every command."""
+
+    def _format_action(self, action):
+        if callable(action.help):
+            action = copy.copy(action)
+            action.help = action.help()
+        return super()._format_action(action)

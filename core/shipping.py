@@ -3,7 +3,11 @@
     python -m core ship            # retrain all of them on digits and rewrite weights/
 
 Each shipped run is an ordinary run folder (config, status, metrics, best.pt) that the store lists
-read-only; manifest.json records each one's config, final metrics and checkpoint sha256.
+read-only; manifest.json records each one's config, final metrics and files' sha256. A run trained
+on normal classes only also ships a saved threshold (threshold-mse.json: max F1 on validation,
+with its provenance), so `predict digits-anomaly-ae FRAMES` works on a fresh clone.
+
+    python -m core ship --thresholds   # only (re)write those records, without retraining
 """
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from core.errors import UserError
 from core.io.atomic import write_json
 from core.runs.status import RunState
-from core.runs.store import RunStore
+from core.runs.store import Run, RunStore
 from core.training.config import TrainConfig
 from core.training.runner import train_run
 
@@ -34,6 +39,7 @@ SHIPPED: dict[str, TrainConfig] = {
                                      name="Digits anomaly AE (9 is the anomaly)"),
 }
 KEEP = ("config.json", "status.json", "metrics.jsonl", "best.pt", "meta.json")
+SHIPPED_SCORE, SHIPPED_STRATEGY = "mse", "f1"  # the threshold an anomaly run ships with
 
 
 def sha256(path: Path) -> str:
@@ -70,8 +76,37 @@ def ship(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
                               "n_parameters": trainer.n_parameters,
                               "sha256": {"best.pt": sha256(target / "best.pt")}}
             echo(f"  {name}: best {trainer.monitor} {trainer.best_metric:.4f}")
+            _ship_threshold(out_dir, name, manifest, echo)
     write_json(manifest_path, manifest)
     return manifest
+
+
+def ship_thresholds(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
+    """(Re)write the saved threshold of each shipped anomaly run (trained on normal classes
+    only) from its shipped weights, without retraining, and its checksum in the manifest."""
+    manifest_path = out_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for name in names or list(SHIPPED):
+        if name not in manifest:
+            raise UserError(f"{name} is not in {manifest_path}; ship it first")
+        _ship_threshold(out_dir, name, manifest, echo)
+    write_json(manifest_path, manifest)
+    return manifest
+
+
+def _ship_threshold(out_dir: Path, name: str, manifest: dict, echo) -> None:
+    from core.anomaly.decide import decide
+    from core.anomaly.record import Author, save_record
+    from core.settings import Settings
+
+    if not SHIPPED[name].normal_classes:
+        return  # trained on every class: its normal classes are the user's to choose
+    decision = decide(Run(out_dir / name, read_only=True), Settings.from_env(), SHIPPED_SCORE,
+                      SHIPPED_STRATEGY, by=Author.SHIP)
+    file = f"threshold-{SHIPPED_SCORE}.json"
+    save_record(decision.record, out_dir / name / file)
+    manifest[name]["sha256"][file] = sha256(out_dir / name / file)
+    echo(f"  {name}: saved threshold {decision.record.describe()}")
 
 
 def verify(out_dir: Path) -> list[str]:

@@ -281,9 +281,10 @@ def test_saved_threshold_round_trips_and_records_where_it_was_tuned(tmp_path) ->
     assert tuned.normal_classes == ("0", "1") and tuned.saved.endswith("+00:00")
     tuned.save(path)
     on_disk = json.loads(path.read_text())
-    assert on_disk == {"run": "run-1", "score": "mse", "threshold": 0.3,
-                       "normal_classes": ["0", "1"], "strategy": "f1", "split": "val",
-                       "saved": tuned.saved}
+    assert on_disk == {"format_version": 2, "run": "run-1", "score": "mse", "threshold": 0.3,
+                       "normal_classes": ["0", "1"], "strategy": "f1", "params": {},
+                       "split": "val", "costs": None, "budget": None, "counts": None,
+                       "saved": tuned.saved, "by": "page"}
     assert SavedThreshold.load(path) == tuned
     assert SavedThreshold.now("r", "mse", 1.0, ()).strategy == "manual"  # no strategy applied
 
@@ -301,7 +302,8 @@ def record_with(**changes) -> str:
 def test_a_good_record_loads(tmp_path) -> None:
     path = tmp_path / "threshold-mse.json"
     path.write_text(record_with())
-    assert SavedThreshold.load(path) == SavedThreshold(0.5, "mse", "f1", "val", ("0",), "r", "s")
+    assert SavedThreshold.load(path) == SavedThreshold(0.5, "mse", "f1", "val", ("0",), "r", "s",
+                                                       format_version=1)  # no format_version: 1
 
 
 @pytest.mark.parametrize("content", [

@@ -73,14 +73,17 @@ def test_scores_and_decisions_equal_the_runs_own(settings, tmp_path, anomaly) ->
     assert set(reasons) == {"a/broken.png", "notes.txt"}
     assert reasons["a/broken.png"].startswith("cannot decode") and "not an image" in reasons["notes.txt"]
     frame = result.frame()
-    assert list(frame.columns) == ["file", "knn", "threshold", "decision", "error"]
+    assert list(frame.columns) == ["file", "knn", "threshold", "p_value", "decision", "error"]
     assert (frame["error"] != "").sum() == 2 and frame["knn"].isna().sum() == 2
 
 
 def test_saved_threshold_is_used_with_its_provenance(settings, anomaly) -> None:
     run, detector, a, _ = anomaly
-    with pytest.raises(UserError, match=r"no saved threshold for mse.*Anomaly page.*f1.*percentile=99"):
-        resolve_threshold(detector, "mse")
+    shipped = resolve_threshold(detector, "mse")  # the threshold `ship` saved in weights/
+    assert shipped.saved.by == "ship" and shipped.saved.strategy == "f1"
+    assert shipped.saved.counts == {"tp": 14, "fp": 39, "tn": 90, "fn": 0}  # on val, as fitted
+    with pytest.raises(UserError, match=r"no saved threshold for knn.*Anomaly page.*f1.*percentile=99"):
+        resolve_threshold(detector, "knn")
     normal = run_config(run).normal_classes
     SavedThreshold.now(run.id, "mse", 0.02, normal, "f1", 0.02).save(
         saved_threshold_path(run, settings, "mse"))

@@ -72,8 +72,8 @@ def test_predict_writes_the_csv_and_json_core_computes(settings, tmp_path) -> No
 
 def test_saved_threshold_by_default_and_each_bad_input_in_one_line(settings, tmp_path) -> None:
     folder = write_folder(tmp_path / "new", settings)
-    line = one_error_line(run_cli("predict", RUN, folder))
-    assert "no saved threshold for mse" in line and "f1" in line and "tnr=0.95" in line
+    line = one_error_line(run_cli("predict", RUN, folder, "--score", "knn"))
+    assert "no saved threshold for knn" in line and "f1" in line and "tnr=0.95" in line
     run = open_store(settings).get(RUN)
     SavedThreshold.now(run.id, "mse", 0.014, run_config(run).normal_classes, "manual").save(
         saved_threshold_path(run, settings, "mse"))

@@ -6,5 +6,10 @@ Offers:
   `compare_strategies` (each one's rates on val and on test).
 - `decisions`: test views (`view_rows`), the slider's range and default (`threshold_bounds`,
   `default_threshold`), `outcome`, `decisions_frame` (the CSV export), `gallery_rows`,
-  `SavedThreshold` (saved with the run), `reconstructions` for the galleries.
+  `lookup_threshold` (the run's saved record, or why none applies), `reconstructions`.
+- `record`: `ThresholdRecord`, the one saved threshold (value, score, normal classes, strategy and
+  params, split, costs or budget, counts, date, who), `save_record`, `find_record`.
+- `decide`: a strategy fitted on a run's val scores into a record, reported with 95% intervals
+  (the `threshold` command, `ship`, the report); `report`: the decision report (one HTML file);
+  `command`: `python -m core threshold`.
 """

@@ -3,20 +3,20 @@ image (TP/FP/TN/FN, the CSV export), the galleries' rankings, the saved threshol
 reconstructions for the galleries."""
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from core.anomaly.record import Lookup, ThresholdRecord, find_record
 from core.errors import UserError
-from core.io.atomic import read_json, write_json
 from core.runs.results import cache_dir
 from core.runs.store import Run
 from core.settings import Settings
+
+SavedThreshold = ThresholdRecord  # the name importers used before the record had its module
 
 if TYPE_CHECKING:
     from core.anomaly.scores import AnomalyScores
@@ -133,82 +133,30 @@ def cell_rows(rows: np.ndarray, scores: np.ndarray, is_anomaly: np.ndarray, thre
     return rows[mask][np.argsort(-np.abs(scores[mask] - threshold), kind="stable")]
 
 
-# -- the saved threshold -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class SavedThreshold:
-    """A threshold saved with a run: the default the next time its run, score and normal classes
-    are opened. On disk as JSON in the run's results folder (keys: see to_json)."""
-
-    value: float
-    score: str
-    strategy: str  # an automatic strategy's name, or "manual" when set by hand
-    split: str  # where it was tuned: "val" for a strategy, "test" for a hand-tuned value
-    normal_classes: tuple[str, ...]
-    run_id: str
-    saved: str  # ISO 8601, UTC, to the second
-
-    @classmethod
-    def now(cls, run_id: str, score: str, value: float, normal_classes, strategy: str = "manual",
-            strategy_value: float | None = None) -> SavedThreshold:
-        """A record stamped now. The strategy is kept only while the value is still the one it
-        set (strategy_value); a value moved by hand since is "manual", tuned on test."""
-        kept = strategy_value is not None and math.isclose(strategy_value, value, rel_tol=0,
-                                                           abs_tol=1e-12)
-        strategy = strategy if kept else "manual"
-        return cls(float(value), score, strategy, "test" if strategy == "manual" else "val",
-                   tuple(normal_classes), run_id,
-                   datetime.now(UTC).isoformat(timespec="seconds"))
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        return {"run": d["run_id"], "score": d["score"], "threshold": d["value"],
-                "normal_classes": list(d["normal_classes"]), "strategy": d["strategy"],
-                "split": d["split"], "saved": d["saved"]}
-
-    def save(self, path: Path) -> None:
-        write_json(path, self.to_json())
-
-    @classmethod
-    def load(cls, path: Path) -> SavedThreshold | None:
-        """The record in path, or None when it is missing or malformed (see from_json)."""
-        d = read_json(path)
-        return None if d is None else cls.from_json(d)
-
-    @classmethod
-    def from_json(cls, d: dict) -> SavedThreshold | None:
-        """The record to_json wrote, or None when it is malformed (a wrong type, a value that is
-        not a finite number). Records saved before `split` existed get it from strategy."""
-        if not isinstance(d, dict):
-            return None
-        value, classes = d.get("threshold"), d.get("normal_classes")
-        texts = [d.get(k) for k in ("score", "strategy", "run", "saved")]
-        split = d.get("split", "test" if d.get("strategy") == "manual" else "val")
-        if (not isinstance(value, (int, float)) or isinstance(value, bool)
-                or not math.isfinite(value) or not all(isinstance(t, str) for t in texts)
-                or not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)
-                or split not in ("val", "test")):
-            return None
-        score, strategy, run_id, saved = texts
-        return cls(float(value), score, strategy, split, tuple(classes), run_id, saved)
-
-    def describe(self) -> str:
-        """One line: how it was set, where it was tuned, when it was saved."""
-        how = "set by hand" if self.strategy == "manual" else f"strategy {self.strategy}"
-        return f"{self.score} >= {self.value:.6g} ({how}, tuned on {self.split}, saved {self.saved})"
-
-
+# -- the saved threshold (core.anomaly.record) ---------------------------------------------------
 def saved_threshold_path(run: Run, settings: Settings, score: str) -> Path:
-    """Where a run keeps its saved threshold for one score (shipped runs: in the workspace)."""
+    """Where a run's saved threshold for one score is written (shipped runs: in the workspace)."""
     return cache_dir(run, settings) / f"threshold-{score}.json"
+
+
+def record_paths(run: Run, settings: Settings, score: str) -> list[Path]:
+    """Where a run's record for a score is looked for, most specific first: one saved in the
+    workspace (the page, the CLI), then one shipped in the run folder (python -m core ship)."""
+    paths = [saved_threshold_path(run, settings, score)]
+    if run.read_only:
+        paths.append(run.path / f"threshold-{score}.json")
+    return paths
+
+
+def lookup_threshold(run: Run, settings: Settings, score: str, normal_classes) -> Lookup:
+    """The run's saved record for this score and normal classes, or why none applies."""
+    return find_record(record_paths(run, settings, score), score, tuple(normal_classes))
 
 
 def saved_threshold_for(run: Run, settings: Settings, score: str,
                         normal_classes) -> SavedThreshold | None:
     """The run's saved threshold for this score, if it was saved for these normal classes."""
-    saved = SavedThreshold.load(saved_threshold_path(run, settings, score))
-    if saved is None or saved.score != score or saved.normal_classes != tuple(normal_classes):
-        return None
-    return saved
+    return lookup_threshold(run, settings, score, normal_classes).record
 
 
 def reconstructions(run: Run, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

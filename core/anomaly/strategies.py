@@ -60,6 +60,25 @@ class AutoThreshold:
     def _fit(self, scores: np.ndarray, is_anomaly: np.ndarray) -> float:
         raise NotImplementedError
 
+    def params(self) -> dict:
+        """The strategy's parameters, for the threshold record."""
+        return {}
+
+    def _in_the_gap(self, scores: np.ndarray, is_anomaly: np.ndarray, t: float) -> float:
+        """A threshold that sits on a validation score (the lowest one called anomalous), moved to
+        the middle of the gap below it: the same validation counts, and room on both sides for
+        new images. Says so when validation is separable (every anomaly above every normal)."""
+        below = scores[scores < t]
+        if not len(below):
+            return t
+        gap_low = float(below.max())
+        if is_anomaly.any() and scores[is_anomaly].min() > scores[~is_anomaly].max():
+            self.warnings_.append(
+                f"The validation split is separable: every anomaly scores above every normal "
+                f"image (gap {gap_low:.6g} to {t:.6g}); the threshold sits in the middle of the "
+                "gap, and the test split says how well that holds.")
+        return gap_low + (t - gap_low) / 2
+
 
 class MeanValidationError(AutoThreshold):
     name = "mean"
@@ -79,7 +98,7 @@ class MaxF1(AutoThreshold):
 
     def _fit(self, scores, is_anomaly):
         curves = ThresholdSweep(scores, is_anomaly).curves()
-        return curves["thresholds"][int(np.argmax(curves["f1"]))]
+        return self._in_the_gap(scores, is_anomaly, curves["thresholds"][int(np.argmax(curves["f1"]))])
 
 
 class YoudenJ(AutoThreshold):
@@ -90,7 +109,8 @@ class YoudenJ(AutoThreshold):
 
     def _fit(self, scores, is_anomaly):
         curves = ThresholdSweep(scores, is_anomaly).curves()
-        return curves["thresholds"][int(np.argmax(curves["tpr"] - curves["fpr"]))]
+        return self._in_the_gap(scores, is_anomaly,
+                                curves["thresholds"][int(np.argmax(curves["tpr"] - curves["fpr"]))])
 
 
 class TargetFalseAlarms(AutoThreshold):
@@ -111,6 +131,9 @@ class TargetFalseAlarms(AutoThreshold):
         self.tnr = tnr
         self.explanation = (f"At most {100 * (1 - tnr):.3g}% false alarms: the lowest threshold "
                             f"that keeps {100 * tnr:.3g}% of normal validation images below it.")
+
+    def params(self) -> dict:
+        return {"tnr": self.tnr}
 
     def _fit(self, scores, is_anomaly):
         normal = np.sort(scores[~is_anomaly])
@@ -136,6 +159,9 @@ class NormalPercentile(AutoThreshold):
         self.percentile = percentile
         self.explanation = (f"The {percentile:g}th percentile of the normal validation scores; "
                             "needs no anomaly labels.")
+
+    def params(self) -> dict:
+        return {"percentile": self.percentile}
 
     def _fit(self, scores, is_anomaly):
         return np.percentile(scores[~is_anomaly], self.percentile)
@@ -164,6 +190,97 @@ class MixtureSplit(AutoThreshold):
         return grid[crossing[0]] if len(crossing) else grid[-1]
 
 
+MAX_COST = 1e9  # a cost beyond this is a typo, not a price
+
+
+def parse_costs(text: str) -> tuple[float, float]:
+    """'FALSE_ALARM:MISS' costs: finite, not negative, not both zero, not absurd."""
+    parts = str(text).split(":")
+    try:
+        costs = tuple(float(p) for p in parts)
+    except ValueError:
+        costs = ()
+    if len(costs) != 2:
+        raise UserError(f"costs are 'FALSE_ALARM:MISS', e.g. cost=1:10, not {text!r}")
+    check_costs(*costs)
+    return costs
+
+
+def check_costs(false_alarm: float, miss: float) -> None:
+    for name, c in (("false alarm", false_alarm), ("miss", miss)):
+        if not np.isfinite(c) or c < 0 or c > MAX_COST:
+            raise UserError(f"the cost of a {name} must be a number from 0 to {MAX_COST:g}, not {c:g}")
+    if false_alarm == 0 and miss == 0:
+        raise UserError("the costs of a false alarm and of a miss cannot both be 0")
+
+
+class MinCost(AutoThreshold):
+    """The threshold with the lowest total cost on validation: false alarms x their cost plus
+    misses x theirs (ties: the highest such threshold, the fewest alarms)."""
+
+    name = "cost"
+    title = "min cost"
+    default = "cost=1:10"
+    needs_anomalies = True
+
+    @classmethod
+    def from_text(cls, text: str) -> MinCost:
+        return cls(*parse_costs(text or "1:10"))
+
+    def __init__(self, false_alarm: float = 1.0, miss: float = 10.0):
+        check_costs(false_alarm, miss)
+        self.false_alarm, self.miss = float(false_alarm), float(miss)
+        self.explanation = (f"The lowest cost on validation, a false alarm costing {false_alarm:g} "
+                            f"and a miss {miss:g}.")
+
+    def params(self) -> dict:
+        return {"false_alarm": self.false_alarm, "miss": self.miss}
+
+    def _fit(self, scores, is_anomaly):
+        table = ThresholdSweep(scores, is_anomaly).table()
+        fn = np.append(table.positives_below, table.n_pos)  # the last row: above every score
+        tn = np.append(table.below, table.n_pos + table.n_neg) - fn
+        cost = self.false_alarm * (table.n_neg - tn) + self.miss * fn
+        k = int(np.flatnonzero(cost == cost.min())[-1])
+        if k == len(table.thresholds):  # calling nothing is cheapest: just above every score
+            return np.nextafter(table.thresholds[-1], np.inf)
+        return self._in_the_gap(scores, is_anomaly, table.thresholds[k])
+
+
+class AlarmBudget(AutoThreshold):
+    """The lowest threshold that raises at most K alarms per 1,000 validation images."""
+
+    name = "budget"
+    title = "alarm budget"
+    default = "budget=50"
+
+    @classmethod
+    def from_value(cls, value):
+        return cls(value if value is not None else 50.0)
+
+    def __init__(self, per_thousand: float = 50.0):
+        if not np.isfinite(per_thousand) or not 0 < per_thousand < 1000:
+            raise UserError("the alarm budget is alarms per 1,000 images: more than 0 and less "
+                            f"than 1,000, not {per_thousand:g}")
+        self.per_thousand = float(per_thousand)
+        self.explanation = (f"At most {per_thousand:g} alarms per 1,000 images (anomalies and "
+                            "false alarms together) on validation.")
+
+    def params(self) -> dict:
+        return {"per_thousand": self.per_thousand}
+
+    def _fit(self, scores, is_anomaly):
+        allowed = int(np.floor(self.per_thousand / 1000 * len(scores)))
+        if allowed < 1:
+            self.warnings_.append(f"{self.per_thousand:g} per 1,000 of {len(scores):,} validation "
+                                  "images allows no alarm at all; the threshold is above every score.")
+        ranked = np.sort(scores)
+        if allowed < 1:
+            return np.nextafter(ranked[-1], np.inf)
+        # Scores >= t are alarms: t just above the (n - allowed)-th smallest score, so ties stay out.
+        return np.nextafter(ranked[len(ranked) - allowed - 1], np.inf)
+
+
 class TargetFalseAlarmRate(TargetFalseAlarms):
     """The same rule as 'tnr', stated as the false-alarm rate: fpr=0.05 is tnr=0.95."""
 
@@ -180,6 +297,8 @@ class TargetFalseAlarmRate(TargetFalseAlarms):
 def make_strategy(text: str) -> AutoThreshold:
     """A strategy from text: a registered name, optionally =value (tnr=0.95, percentile=99)."""
     name, _, value = str(text).strip().partition("=")
+    if name in STRATEGY_CLASSES and hasattr(STRATEGY_CLASSES[name], "from_text"):
+        return STRATEGY_CLASSES[name].from_text(value)
     try:
         number = float(value) if value else None
     except ValueError:

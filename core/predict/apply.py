@@ -32,4 +32,18 @@ def predict_images(detector: Detector, images: NewImages, threshold: ThresholdCh
         if progress is not None:
             progress(done / n, f"{done:,}/{n:,} images")
     return PredictResult(images.names, detector.kind, detector.classes, threshold, values,
-                         dict(sorted(errors.items())), detector.name, images.where, images.labels)
+                         dict(sorted(errors.items())), detector.name, images.where, images.labels,
+                         calibration=normal_calibration(detector, threshold.score) if decoder else None)
+
+
+def normal_calibration(detector: Detector, score: str) -> np.ndarray | None:
+    """The normal validation scores new images' p-values are computed against (a run's, or the
+    ones a bundle carries); None when the detector has none (its normal classes unknown)."""
+    from core.errors import UserError
+
+    try:
+        values, is_anomaly = detector.reference_scores(score, "val")
+    except UserError:
+        return None
+    normal = values[~is_anomaly]
+    return normal if len(normal) and np.isfinite(normal).all() else None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.anomaly.decisions import SavedThreshold
+from core.anomaly.record import Lookup, ThresholdRecord
 from core.anomaly.scores import SCORES, LatentScore, Scorer
 from core.errors import UserError
 from core.models import Kind
@@ -151,14 +151,19 @@ class BundleDetector(Detector):
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return class_probabilities_of(self.model, images, self.device)
 
-    def saved_threshold(self, score: str) -> SavedThreshold | None:
+    def threshold_lookup(self, score: str) -> Lookup:
+        """The bundle's record for this score (the same JSON a run saves); a damaged one, or
+        one for other normal classes, is refused in one line."""
         record = self.manifest["thresholds"].get(score)
         if record is None:
-            return None
-        saved = SavedThreshold.from_json(record)
-        if saved is None or saved.score != score:
+            return Lookup(None)
+        saved = ThresholdRecord.from_json(record)
+        if saved is None:
             raise UserError(f"the bundle's saved threshold for {score} is damaged")
-        return saved
+        problem = saved.mismatch(score, self.normal_classes)
+        if problem is not None:
+            raise UserError(f"the bundle's saved threshold for {score} cannot be used: {problem}")
+        return Lookup(saved)
 
     def default_score(self) -> str:
         return self.manifest["score"] or super().default_score()

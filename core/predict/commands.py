@@ -11,6 +11,7 @@ from core.errors import UserError
 from core.io.atomic import write_text
 from core.predict.apply import Progress, predict_images
 from core.predict.bundle import is_bundle, open_bundle
+from core.predict.conformal import check_fdr, fdr_sentence
 from core.predict.detector import Detector, RunDetector
 from core.predict.inputs import open_input
 from core.predict.model_files import ModelFormat
@@ -52,6 +53,8 @@ def predict_command(args) -> int:
 
     if not 1 <= args.batch_size <= MAX_BATCH:
         raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}")
+    if getattr(args, "fdr", None) is not None:
+        check_fdr(args.fdr)
     settings = Settings.from_env()
     device = str(resolve_device(args.device))
     with tempfile.TemporaryDirectory(prefix="predict-") as work:
@@ -60,9 +63,14 @@ def predict_command(args) -> int:
         threshold = resolve_threshold(detector, score, args.threshold)
         images = open_input(args.input, settings, Path(work) / "input", detector.recipe)
         result = predict_images(detector, images, threshold, args.batch_size, terminal_progress())
+    if getattr(args, "fdr", None) is not None:
+        if not result.kind.has_decoder:
+            raise UserError("--fdr flags anomalies: it needs an autoencoder or VAE, not a classifier")
     for row, reason in result.errors.items():
         print(f"left out {result.names[row]}: {reason}", file=sys.stderr)
     result.require_some()
+    if getattr(args, "fdr", None) is not None:
+        result = result.with_fdr(args.fdr)
     frame = result.frame()
     if args.csv:
         try:
@@ -86,6 +94,9 @@ def summary_line(result: PredictResult) -> str:
     n = len(result.scored)
     if result.kind.has_decoder:
         k = result.flagged()
+        if result.fdr is not None:
+            return (f"{n:,} images: {k:,} flagged ({k / n:.1%}) by {t.score} p-values; "
+                    f"{fdr_sentence(result.fdr, k)}{left}")
         return (f"{n:,} images: {k:,} anomalies ({k / n:.1%}) at {t.score} >= {t.value:.6g} "
                 f"[{t.source}: {t.detail}]{left}")
     counts = ", ".join(f"{name} {c:,}" for name, c in result.counts().items())

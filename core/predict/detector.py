@@ -7,7 +7,8 @@ from functools import cached_property
 
 import numpy as np
 
-from core.anomaly.decisions import SavedThreshold, saved_threshold_path
+from core.anomaly.decisions import lookup_threshold, saved_threshold_path
+from core.anomaly.record import PROBABILITY, Lookup, ThresholdRecord
 from core.anomaly.scores import SCORES, LatentScore, Scorer, score_names
 from core.errors import UserError
 from core.models import Kind, model_kind
@@ -16,7 +17,7 @@ from core.runs.store import Run
 from core.settings import Settings
 from core.training.config import run_config
 
-PROBABILITY = "probability"  # what a 2-class classifier's saved threshold is a threshold on
+__all__ = ["PROBABILITY", "Detector", "RunDetector", "class_probabilities_of"]
 
 
 def class_probabilities_of(model, images: np.ndarray, device: str) -> np.ndarray:
@@ -48,8 +49,12 @@ class Detector:
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def saved_threshold(self, score: str) -> SavedThreshold | None:
+    def threshold_lookup(self, score: str) -> Lookup:
+        """The saved record for this score (and these normal classes), or why none applies."""
         raise NotImplementedError
+
+    def saved_threshold(self, score: str) -> ThresholdRecord | None:
+        return self.threshold_lookup(score).record
 
     def reference_scores(self, score: str, split: str) -> tuple[np.ndarray, np.ndarray]:
         """(scores, is_anomaly) of the run's val or test images: what strategies are fitted on
@@ -88,7 +93,7 @@ class RunDetector(Detector):
 
     def _saved_normal_classes(self) -> tuple[str, ...]:
         """A run trained on every class: the normal classes its newest saved threshold chose."""
-        records = [SavedThreshold.load(saved_threshold_path(self.run, self.settings, n))
+        records = [ThresholdRecord.load(saved_threshold_path(self.run, self.settings, n))
                    for n in self.score_names()]
         records = [r for r in records if r is not None]
         return max(records, key=lambda r: r.saved).normal_classes if records else ()
@@ -128,13 +133,8 @@ class RunDetector(Detector):
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return class_probabilities_of(self.model, images, self.device)
 
-    def saved_threshold(self, score: str) -> SavedThreshold | None:
-        record = SavedThreshold.load(saved_threshold_path(self.run, self.settings, score))
-        if record is None or record.score != score:
-            return None
-        if score != PROBABILITY and record.normal_classes != self.normal_classes:
-            return None  # saved for other normal classes: it means something else here
-        return record
+    def threshold_lookup(self, score: str) -> Lookup:
+        return lookup_threshold(self.run, self.settings, score, self.normal_classes)
 
     @cached_property
     def anomaly_scores(self):

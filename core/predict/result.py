@@ -11,6 +11,7 @@ import pandas as pd
 
 from core.errors import UserError
 from core.models import Kind
+from core.predict.conformal import bh_flags, check_fdr, conformal_p_values
 from core.predict.thresholds import ThresholdChoice
 
 ANOMALY, NORMAL = "anomaly", "normal"
@@ -33,6 +34,8 @@ class PredictResult:
     source: str = ""  # the run or bundle, for messages
     where: str = ""  # the input, as given
     labels: list[str] | None = None  # true classes, when a dataset spec was the input
+    calibration: np.ndarray | None = None  # normal validation scores, for p-values
+    fdr: float | None = None  # flag by Benjamini-Hochberg at this level instead of the threshold
 
     @property
     def scored(self) -> np.ndarray:
@@ -44,6 +47,23 @@ class PredictResult:
     def with_threshold(self, threshold: ThresholdChoice) -> PredictResult:
         """The same scores decided at another threshold (nothing is recomputed)."""
         return replace(self, threshold=threshold)
+
+    def with_fdr(self, q: float | None) -> PredictResult:
+        """The same scores flagged by Benjamini-Hochberg at level q (None: at the threshold)."""
+        if q is None:
+            return replace(self, fdr=None)
+        q = check_fdr(q)
+        if self.calibration is None:
+            raise UserError("--fdr needs the normal validation scores (the run's normal classes, "
+                            "or a bundle that carries them); this detector has none")
+        bh_flags(self.p_values()[self.scored], q)  # refuses a batch of one, here
+        return replace(self, fdr=float(q))
+
+    def p_values(self) -> np.ndarray | None:
+        """Per row: the conformal p-value of its score against the normal validation scores."""
+        if self.calibration is None or not self.kind.has_decoder:
+            return None
+        return conformal_p_values(self.calibration, self.values)
 
     def require_some(self) -> None:
         if not len(self.scored):
@@ -63,11 +83,17 @@ class PredictResult:
         out = np.full(len(self.names), "", dtype=object)
         rows = self.scored
         t = self.threshold.value
-        if self.kind.has_decoder:
+        if self.kind.has_decoder and self.fdr is not None:
+            out[rows] = np.where(bh_flags(self.p_values()[rows], self.fdr), ANOMALY, NORMAL)
+        elif self.kind.has_decoder:
             out[rows] = np.where(self.values[rows] >= t, ANOMALY, NORMAL)
         else:
             p = self.values[rows]
-            ids = (p[:, 1] >= t).astype(int) if t is not None else p.argmax(1)
+            if t is None:
+                ids = p.argmax(1)
+            else:  # two classes: the positive one at or above the threshold, else the other
+                pos = self.classes.index(self.threshold.positive or self.classes[1])
+                ids = np.where(p[:, pos] >= t, pos, 1 - pos)
             out[rows] = np.asarray(self.classes, dtype=object)[ids]
         return out
 
@@ -98,6 +124,8 @@ class PredictResult:
         if self.kind.has_decoder:
             table[self.threshold.score] = self.values
             table["threshold"] = self.threshold.value
+            p = self.p_values()
+            table["p_value"] = p if p is not None else np.nan
             table["decision"] = decisions
         else:
             table["predicted"] = decisions
@@ -119,4 +147,7 @@ class PredictResult:
         if self.kind.has_decoder:
             out["flagged"] = self.flagged()
             out["share_flagged"] = self.flagged() / n if n else None
+            out["fdr"] = self.fdr
+            if self.fdr is not None:
+                out["expected_false_alarms_at_most"] = self.fdr * self.flagged()
         return out

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from core.anomaly.decisions import SavedThreshold
+from core.anomaly.record import ThresholdRecord
 from core.anomaly.strategies import make_strategy, offered_strategies
 from core.errors import UserError
 from core.predict.detector import PROBABILITY, Detector
@@ -33,11 +33,13 @@ class ThresholdChoice:
     score: str
     source: ThresholdSource
     detail: str  # one line: how it was set
-    saved: SavedThreshold | None = None
+    saved: ThresholdRecord | None = None
+    positive: str | None = None  # a 2-class classifier: the class called at or above the value
 
     def to_json(self) -> dict:
         return {"value": self.value, "score": self.score, "source": str(self.source),
-                "detail": self.detail, "saved": self.saved.to_json() if self.saved else None}
+                "detail": self.detail, "positive": self.positive,
+                "saved": self.saved.to_json() if self.saved else None}
 
 
 def strategies_hint() -> str:
@@ -66,11 +68,13 @@ def resolve_threshold(detector: Detector, score: str | None, text: str = SAVED) 
         return ThresholdChoice(value, score, ThresholdSource.VALUE, f"{score} >= {value:.6g}, "
                                "as given")
     if text == SAVED:
-        saved = detector.saved_threshold(score)
+        lookup = detector.threshold_lookup(score)
+        saved = lookup.record
         if saved is None:
-            raise UserError(f"{detector.name} has no saved threshold for {score}: save one on the "
-                            "Anomaly page, or give a value or a strategy fitted on the validation "
-                            f"split ({strategies_hint()})")
+            why = f" ({lookup.why_not})" if lookup.why_not else ""
+            raise UserError(f"{detector.name} has no saved threshold for {score}{why}: save one on "
+                            f"the Anomaly page or with `threshold RUN --save`, or give a value or a "
+                            f"strategy fitted on the validation split ({strategies_hint()})")
         return ThresholdChoice(saved.value, score, ThresholdSource.SAVED,
                                "saved with the run: " + saved.describe(), saved)
     return fit_strategy(detector, score, text)
@@ -104,12 +108,20 @@ def _classifier_threshold(detector: Detector, text: str) -> ThresholdChoice:
         if not 0 <= value <= 1:
             raise UserError(f"a probability threshold is between 0 and 1, not {value:g}")
         return ThresholdChoice(value, PROBABILITY, ThresholdSource.VALUE,
-                               f"P({detector.classes[1]}) >= {value:.6g}, as given")
-    saved = detector.saved_threshold(PROBABILITY) if two and text == SAVED else None
+                               f"P({detector.classes[1]}) >= {value:.6g}, as given",
+                               positive=detector.classes[1])
+    lookup = detector.threshold_lookup(PROBABILITY) if two and text == SAVED else None
+    if lookup is not None and lookup.why_not:
+        raise UserError(f"{detector.name}: {lookup.why_not}")
+    saved = lookup.record if lookup is not None else None
     if saved is not None:
+        positive = saved.params.get("positive", detector.classes[1])
+        if positive not in detector.classes:
+            raise UserError(f"{detector.name}: the saved threshold's positive class {positive!r} "
+                            "is not one of its classes; save it again")
         return ThresholdChoice(saved.value, PROBABILITY, ThresholdSource.SAVED,
-                               f"saved with the run: P({detector.classes[1]}) >= {saved.value:.6g} "
-                               f"(saved {saved.saved})", saved)
+                               f"saved with the run: P({positive}) >= {saved.value:.6g} "
+                               f"({saved.describe()})", saved, positive)
     return ThresholdChoice(None, PROBABILITY, ThresholdSource.DEFAULT,
                            "the most probable class" + (" (no saved probability threshold)"
                                                         if two else ""))

@@ -9,19 +9,21 @@ import numpy as np
 import streamlit as st
 
 from core.anomaly.decisions import (
-    SavedThreshold,
     decisions_frame,
     default_threshold,
-    saved_threshold_for,
+    lookup_threshold,
     saved_threshold_path,
 )
-from core.anomaly.strategies import compare_strategies
+from core.anomaly.strategies import compare_strategies, fit_all
 from core.anomaly.strategies import title as strategy_title
+from core.errors import UserError
+from core.evaluation.intervals import too_few
 from dashboard import state, url
 from dashboard.sections.anomaly_gallery import render_cell, render_gallery
 from dashboard.sections.anomaly_inputs import Analysis
 from dashboard.state import settings
 from dashboard.text import number, plain
+from dashboard.widgets.threshold_binding import ThresholdBinding, anomaly_binding
 from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 SLIDER = "anomaly_threshold"  # the committed threshold (the panel keeps it here)
@@ -30,6 +32,10 @@ SLIDER = "anomaly_threshold"  # the committed threshold (the panel keeps it here
 def _context(an: Analysis) -> tuple[str, str, tuple[str, ...]]:
     """What a threshold belongs to: the run, the score and the normal classes."""
     return an.run.id, an.score, an.a.view.normal_classes
+
+
+def _binding(an: Analysis) -> ThresholdBinding:
+    return anomaly_binding(SLIDER, *_context(an))
 
 
 def _cell_name(an: Analysis) -> str:
@@ -42,50 +48,84 @@ def _clicked_name(an: Analysis) -> str:
 
 
 def _default_threshold(an: Analysis) -> tuple[float, str]:
-    """(threshold, where from): the link's the first time, else a saved one, else max F1 on val."""
-    linked = url.take("threshold")
-    same_view = url.linked("run") == an.run.id and url.linked("score") in (None, an.score)
-    if linked is not None and same_view:  # the link's threshold belongs to its run and score
-        try:
-            value = float(linked)
-            if np.isfinite(value):
-                return value, "manual"
-        except ValueError:
-            pass
-    saved = saved_threshold_for(an.run, settings(), an.score, an.a.view.normal_classes)
-    return default_threshold(an.strategies, saved, an.values[an.test])
+    """(threshold, where from): a saved record (or why none applies), else max F1 on val."""
+    lookup = lookup_threshold(an.run, settings(), an.score, an.a.view.normal_classes)
+    if lookup.why_not:
+        st.info(plain(f"Saved threshold not used: {lookup.why_not}"))
+    return default_threshold(an.strategies, lookup.record, an.values[an.test])
 
 
 def seed_threshold(an: Analysis) -> state.Threshold:
-    """The threshold of this run, score and normal classes from the session model (a default
-    the first time; a slider move not yet written back wins), put in the slider."""
-    moved = state.moved_widget(SLIDER, _context(an))
-    if moved is not None:
-        state.set_threshold(*_context(an), float(moved), "manual")
-    current = state.threshold(*_context(an))
-    if current is None:
-        value, source = _default_threshold(an)
-        state.set_threshold(*_context(an), float(np.clip(value, *an.bounds)), source)
-        current = state.threshold(*_context(an))
-    state.show_in_widget(SLIDER, _context(an), float(np.clip(current.value, *an.bounds)))
-    return current
+    """The threshold of this run, score and normal classes from the session model (the link's
+    the first time, else a saved record, else max F1 on val), put in the panel."""
+    same_view = url.linked("run") == an.run.id and url.linked("score") in (None, an.score)
+    return _binding(an).seed(an.bounds, lambda _: same_view, lambda: _default_threshold(an))
 
 
 def _apply(an: Analysis, name: str) -> None:
-    """Button callback: runs before the script, so it may still set the slider's value."""
+    """Button callback: runs before the script, so it may still set the panel's value."""
     state.put(_clicked_name(an), name)
     threshold = an.strategies[name].threshold
     if threshold is not None:
         value = float(np.clip(threshold, *an.bounds))
-        state.set_threshold(*_context(an), value, name)
+        _binding(an).keep(value, name)
         state.show_in_widget(SLIDER, _context(an), value)
 
 
+def _costs_name(an: Analysis) -> str:
+    return state.keyed("anomaly.costs", an.run.id)
+
+
+def costs_ui(an: Analysis) -> tuple[float, float, float]:
+    """(cost per false alarm, cost per miss, alarm budget per 1,000 images), kept per run; they
+    set the min-cost and alarm-budget strategies and the panel's expected-cost curve."""
+    cols = st.columns(3)
+    fa = state.bound(cols[0].number_input, "anomaly_cost_fa", state.keyed("anomaly.cost_fa", an.run.id),
+                     "Cost of a false alarm", min_value=0.0, max_value=1e9, default=1.0,
+                     help="What one normal image called an anomaly costs (any unit).")
+    miss = state.bound(cols[1].number_input, "anomaly_cost_miss",
+                       state.keyed("anomaly.cost_miss", an.run.id), "Cost of a miss",
+                       min_value=0.0, max_value=1e9, default=10.0,
+                       help="What one anomaly called normal costs, in the same unit.")
+    budget = state.bound(cols[2].number_input, "anomaly_budget", state.keyed("anomaly.budget", an.run.id),
+                         "Alarm budget (per 1,000 images)", min_value=0.1, max_value=999.0,
+                         default=50.0, help="At most this many alarms per 1,000 images.")
+    return float(fa), float(miss), float(budget)
+
+
+def _refit_costs(an: Analysis, fa: float, miss: float, budget: float) -> None:
+    """The min-cost and alarm-budget strategies with the user's numbers (in place, in order)."""
+    texts = {"cost": f"cost={fa:g}:{miss:g}", "budget": f"budget={budget:g}"}
+    fitted = {}
+    for name, f in an.strategies.items():
+        base = name.partition("=")[0]
+        if base in texts:
+            try:
+                text = texts[base]
+                fitted[text] = fit_all(an.values[an.val], an.a.is_anomaly[an.val], (text,))[text]
+            except UserError as exc:
+                st.error(plain(exc))
+                fitted[name] = f
+        else:
+            fitted[name] = f
+    an.strategies.clear()
+    an.strategies.update(fitted)
+    state.put(_costs_name(an), (fa, miss) if fa or miss else None)
+
+
 def render_auto_thresholds(an: Analysis) -> None:
-    """One button per strategy (fitted on validation), and how each one does on val and test."""
+    """Costs and budget, one button per strategy (fitted on validation), and how each one does
+    on val and test."""
+    _refit_costs(an, *costs_ui(an))
+    val_flags = an.a.is_anomaly[an.val]
+    few = too_few(int(val_flags.sum()), int((~val_flags).sum()))
+    if few:
+        st.warning(few)
     cols = st.columns(len(an.strategies))
     for col, (name, fitted) in zip(cols, an.strategies.items()):
-        col.button(strategy_title(name), key=f"auto_{name}", on_click=_apply, args=(an, name),
+        base = name.partition("=")[0]  # cost and budget keep one button as their numbers change
+        col.button(strategy_title(name), key=f"auto_{base if base in ('cost', 'budget') else name}",
+                   on_click=_apply, args=(an, name),
                    help=fitted.explanation, width="stretch")
         col.caption(fitted.explanation)
     clicked = state.get(_clicked_name(an))
@@ -96,7 +136,6 @@ def render_auto_thresholds(an: Analysis) -> None:
         if fitted.threshold is None:
             st.warning(f"{strategy_title(clicked)} could not be fitted; the threshold is "
                        "unchanged.")
-    val_flags = an.a.is_anomaly[an.val]
     table = compare_strategies(an.strategies, an.values[an.val], val_flags, an.sweep)
     table["strategy"] = [strategy_title(name) for name in table["strategy"]]
     if not table["note"].any():
@@ -113,25 +152,39 @@ def render_auto_thresholds(an: Analysis) -> None:
                "nothing here is tuned on test.")
 
 
+def _record(an: Analysis, threshold: float):
+    """The record the page saves (see ThresholdBinding.record)."""
+    return _binding(an).record(an.run.id, an.score, threshold, an.a.view.normal_classes,
+                               (an.values[an.val], an.a.is_anomaly[an.val]),
+                               (an.values[an.test], an.a.is_anomaly[an.test]))
+
+
 def _render_save_and_export(an: Analysis, threshold: float) -> None:
-    cols = st.columns(2)
+    from core.anomaly.decide import Decision
+    from core.anomaly.report import report_html
+
+    cols = st.columns(3)
     if cols[0].button("Save threshold with the run", key="anomaly_save",
                       help="The saved threshold is the default next time this run and score "
-                           "are opened."):
-        current = state.threshold(*_context(an))
-        record = SavedThreshold.now(an.run.id, an.score, threshold, an.a.view.normal_classes,
-                                    current.source if current else "manual",
-                                    current.value if current else None)
+                           "are opened, and what predict and export use."):
+        record = _record(an, threshold)
         path = saved_threshold_path(an.run, settings(), an.score)
         record.save(path)
-        cols[0].success(f"Saved {record.value:.6g} ({record.strategy}) to {plain(path)}")
-    # A callable: built when clicked, not on every commit of the threshold.
+        cols[0].success(plain(f"Saved {record.value:.6g} ({record.strategy}) to {path}"))
+    # Callables: built when clicked, not on every commit of the threshold.
     cols[1].download_button("Scores and decisions (CSV)",
                             lambda: decisions_frame(an.a, an.score, threshold, an.ds.classes)
                             .to_csv(index=False).encode(),
                             f"{an.run.id}-{an.score}-decisions.csv", "text/csv",
                             key="anomaly_csv", help="Every validation and test image.",
                             on_click="ignore")
+    cols[2].download_button("Decision report (HTML)",
+                            lambda: report_html(Decision(an.run, an.a, _record(an, threshold), []),
+                                                settings(), an.ds).encode(),
+                            f"{an.run.id}-{an.score}-decision.html", "text/html",
+                            key="anomaly_report", on_click="ignore",
+                            help="One self-contained file: histogram, matrix with 95% intervals, "
+                                 "costs, strategy, splits, model and dataset, the errors.")
 
 
 def render_threshold(an: Analysis) -> None:
@@ -146,12 +199,9 @@ def render_threshold(an: Analysis) -> None:
                                        score_label=an.score, positive="anomaly",
                                        negative="normal", bounds=an.bounds,
                                        picked=state.get(cell_name),
-                                       on_cell=lambda cell: state.put(cell_name, cell))
-        current = state.threshold(*_context(an))
-        if current is None or not np.isclose(current.value, threshold, rtol=1e-9, atol=0):
-            state.set_threshold(*_context(an), float(threshold), "manual")  # moved by hand
-        state.widget_written_back(SLIDER, _context(an), float(threshold))
-        url.show(threshold=repr(float(threshold)))
+                                       on_cell=lambda cell: state.put(cell_name, cell),
+                                       costs=state.get(_costs_name(an)))
+        _binding(an).commit(float(threshold))
         st.subheader("Reconstructions")
         cell = state.get(cell_name)
         if cell:

@@ -1,9 +1,13 @@
 """Sections of the Evaluate page; each takes cached predictions and draws one thing."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
+from core.anomaly.decisions import lookup_threshold, saved_threshold_path
+from core.anomaly.record import PROBABILITY
 from core.data.dataset import ImageDataset
 from core.data.sampling import stratified
 from core.evaluation.classification import (
@@ -23,8 +27,9 @@ from dashboard import state, url
 from dashboard.figures import curves_figure
 from dashboard.presentation import chart
 from dashboard.sections.evaluate_gallery import GALLERY, show_images
-from dashboard.text import noun
+from dashboard.text import noun, plain
 from dashboard.widgets.run_picker import run_label, runs_of_kind
+from dashboard.widgets.threshold_binding import binary_binding
 from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 
@@ -98,37 +103,40 @@ def positive_class_ui(p: Predictions, run: Run) -> int:
     return names.index(positive)
 
 
-def _probability(text: str | None) -> bool:
-    try:
-        return 0.0 <= float(text) <= 1.0
-    except (TypeError, ValueError):
-        return False
-
-
 @st.fragment
 def render_binary_threshold(p: Predictions, run: Run, positive: int) -> None:
     """Two classes: a probability threshold on the positive class in the shared threshold panel
-    (a fragment: a commit reruns only the panel); the value belongs to the run and positive class."""
+    (a fragment: a commit reruns only the panel); the value belongs to the run and positive class
+    and is saved with the run as the same threshold record the Anomaly page saves (what predict
+    applies to new images)."""
     negative = 1 - positive
-    name, owner = state.keyed("evaluate.binary_threshold", run.id, positive), (run.id, positive)
-    if not state.has(name):
-        linked = url.take("threshold")
-        same_view = url.linked("run") == run.id and url.linked("positive") in (
-            None, p.classes[positive])
-        state.put(name, float(linked) if same_view and _probability(linked) else 0.5)
-    moved = state.moved_widget("binary_threshold", owner)
-    if moved is not None:
-        state.put(name, float(moved))
-    value = float(state.get(name))
-    state.show_in_widget("binary_threshold", owner, value)
+    binding = binary_binding("binary_threshold", run.id, positive)
+    same_view = url.linked("run") == run.id and url.linked("positive") in (None, p.classes[positive])
+    lookup = lookup_threshold(run, state.settings(), PROBABILITY, ())
+    saved = lookup.record
+    if saved is not None and saved.params.get("positive") != str(p.classes[positive]):
+        saved = None  # saved for the other class
+    binding.seed((0.0, 1.0), lambda v: same_view and 0.0 <= v <= 1.0,
+                 lambda: (saved.value, saved.strategy) if saved else (0.5, "default"))
+    value = float(st.session_state["binary_threshold"])
     sweep = ThresholdSweep(p.proba[:, positive], p.y_true == positive)
     threshold = threshold_panel_ui(sweep, "binary_threshold", default=value,
                                    score_label=f"P({p.classes[positive]})",
                                    positive=str(p.classes[positive]),
                                    negative=str(p.classes[negative]), bounds=(0.0, 1.0))
-    state.put(name, float(threshold))
-    state.widget_written_back("binary_threshold", owner, float(threshold))
-    url.show(threshold=repr(float(threshold)))
+    binding.commit(float(threshold))
+    if lookup.why_not:
+        st.info(plain(f"Saved threshold not used: {lookup.why_not}"))
+    if st.button("Save threshold with the run", key="binary_save",
+                 help="Predict applies it to new images of this run (and an exported bundle "
+                      "carries it)."):
+        flags = p.y_true == positive
+        record = binding.record(run.id, PROBABILITY, float(threshold), (str(p.classes[negative]),),
+                                (p.proba[:, positive], flags), (p.proba[:, positive], flags))
+        record = replace(record, params={**record.params, "positive": str(p.classes[positive])})
+        path = saved_threshold_path(run, state.settings(), PROBABILITY)
+        record.save(path)
+        st.success(plain(f"Saved P({p.classes[positive]}) >= {record.value:.6g} to {path}"))
 
 
 def render_mistakes(ds: ImageDataset, p: Predictions) -> None:

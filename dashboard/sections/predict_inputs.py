@@ -65,8 +65,9 @@ def threshold_ui(detector: RunDetector, score: str | None) -> ThresholdChoice:
     target = score or PROBABILITY
     saved = detector.saved_threshold(target)
     if saved is not None:
+        positive = saved.params.get("positive", detector.classes[1])
         st.success(plain(f"Saved threshold: {saved.describe()}" if score else
-                         f"Saved threshold: P({detector.classes[1]}) >= {saved.value:.6g}"))
+                         f"Saved threshold: P({positive}) >= {saved.value:.6g}"))
     elif detector.kind.has_decoder and not detector.normal_classes:
         st.info("This run was trained on every class and no threshold was saved for it: choose "
                 "its normal classes on the Anomaly page and save a threshold there, or give a "

@@ -3,7 +3,8 @@
 A components-v2 element (inline HTML, CSS and JS from threshold_panel_assets/, no iframe) fed once
 per session with the sweep's table from core (`ThresholdSweep.table`): the browser answers every
 drag and key position by itself (matrix, rates, percentile, histogram line, ROC and PR point, in
-one frame) and sends back one value per release or keyboard commit. The committed threshold is
+one frame, with 95% intervals of TPR, TNR, precision and F1 and, given costs, the expected cost
+and its curve under the histogram) and sends back one value per release or keyboard commit. The committed threshold is
 kept at st.session_state[key], which no widget owns, so it outlives the page.
 """
 from __future__ import annotations
@@ -94,10 +95,11 @@ def _on_missing() -> None:
 def threshold_panel_ui(sweep: ThresholdSweep, key: str, *, default: float, score_label: str,
                        positive: str, negative: str,
                        bounds: tuple[float, float] | None = None, picked: str | None = None,
-                       on_cell=None) -> float:
+                       on_cell=None, costs: tuple[float, float] | None = None) -> float:
     """Draw the panel for the sweep; returns the committed threshold (kept at session_state[key],
     seeded with default). Call it inside a fragment so a commit reruns only what follows it.
-    on_cell(outcome) hears a click on a matrix cell; picked outlines the cell shown below."""
+    on_cell(outcome) hears a click on a matrix cell; picked outlines the cell shown below.
+    costs (per false alarm, per miss) draw the expected-cost curve under the histogram."""
     lo, hi = bounds or (float(sweep.sorted_scores_[0]), float(sweep.sorted_scores_[-1]))
     if not hi > lo:
         hi = lo + 1.0
@@ -112,6 +114,7 @@ def threshold_panel_ui(sweep: ThresholdSweep, key: str, *, default: float, score
     sent = list(st.session_state.get(SENT, []))
     data = {"id": ident, "value": value, "bounds": [lo, hi], "picked": picked,
             "present": presentation.on(),
+            "costs": [float(c) for c in costs] if costs else None,
             "labels": {"score": score_label, "positive": positive, "negative": negative},
             "payload": None if ident in sent else sweep_payload(sweep, (lo, hi))}
     if ident not in sent:

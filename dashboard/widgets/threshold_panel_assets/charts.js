@@ -120,3 +120,31 @@ function drawCurve(svg, name, p) {
   el("path", {class: "tp-curve", d}, svg);
   return {marker: el("circle", {class: "tp-marker", r: 7}, svg), X, Y};
 }
+
+// The expected cost per 1,000 images against the threshold, on the histogram's x axis, with its
+// minimum marked; returns the moving parts (marker), or null when there is no room.
+function drawCostCurve(svg, width, p, lo, hi, curve) {
+  const h = svg.clientHeight, x = scoreScale(lo, hi, width);
+  svg.replaceChildren();
+  if (!(width > 0 && h > 0)) return null;
+  const top = 18, bottom = h - 6, a = p.table.thresholds, K = a.length, cost = curve.costs;
+  let peak = 0;
+  for (let k = 0; k <= K; k++) if (cost[k] > peak) peak = cost[k];
+  peak = peak || 1;
+  const y = (v) => bottom - (v / peak) * (bottom - top);
+  const at = (k) => (k < K ? a[k] : hi);
+  const step = Math.max(1, Math.ceil((K + 1) / CURVE_POINTS));
+  let d = "";
+  for (let k = 0; k <= K; k = k === K ? K + 1 : Math.min(K, k + step)) {
+    const t = Math.min(Math.max(at(k), lo), hi);
+    d += `${d ? "L" : "M"}${x(t).toFixed(1)},${y(cost[k]).toFixed(1)}`;
+  }
+  el("line", {class: "tp-axis", x1: PAD.left, x2: width - PAD.right, y1: bottom, y2: bottom}, svg);
+  el("path", {class: "tp-cost-curve", d}, svg);
+  const tb = Math.min(Math.max(at(curve.best), lo), hi);
+  el("circle", {class: "tp-cost-min", r: 5, cx: x(tb), cy: y(cost[curve.best])}, svg);
+  el("text", {class: "tp-tick-label", x: PAD.left, y: 13}, svg,
+     `expected cost per 1,000 images · lowest ${formatNumber(cost[curve.best])} at ${formatNumber(tb, 6)}`);
+  const marker = el("circle", {class: "tp-marker", r: 6}, svg);
+  return {marker, x, y};
+}

@@ -26,6 +26,11 @@ class Panel {
     this.rates = Object.fromEntries([...parent.querySelectorAll("[data-rate]")]
       .map((dd) => [dd.dataset.rate, dd]));
     this.curveSvgs = {roc: q(".tp-roc"), pr: q(".tp-pr")};
+    this.costSvg = q(".tp-cost");
+    this.costNow = q(".tp-cost-now");
+    this.cis = Object.fromEntries([...parent.querySelectorAll("[data-ci]")]
+      .map((dd) => [dd.dataset.ci, dd]));
+    this.costs = null;  // [per false alarm, per miss], from Python
     this.parent = parent;
     this.t = NaN;
     this.serverValue = undefined;  // what Python holds, as far as this panel knows
@@ -59,7 +64,12 @@ class Panel {
     this.root.classList.toggle("tp-present", !!data.present);  // projector sizes (panel.css)
     for (const td of this.cellTds)
       td.classList.toggle("tp-picked", td.dataset.cell.toUpperCase() === data.picked);
-    const fresh = p !== this.p || data.bounds[0] !== this.lo || data.bounds[1] !== this.hi;
+    const costs = Array.isArray(data.costs) && data.costs.length === 2
+      && data.costs.every((v) => Number.isFinite(v) && v >= 0) && (data.costs[0] || data.costs[1])
+      ? data.costs : null;
+    const fresh = p !== this.p || data.bounds[0] !== this.lo || data.bounds[1] !== this.hi
+      || String(costs) !== String(this.costs);
+    this.costs = costs;
     this.p = p;
     [this.lo, this.hi] = data.bounds;
     this.track.setAttribute("aria-valuemin", String(this.lo));
@@ -83,6 +93,11 @@ class Panel {
     }
     this.curves = {roc: drawCurve(this.curveSvgs.roc, "roc", this.p),
                    pr: drawCurve(this.curveSvgs.pr, "pr", this.p)};
+    this.costSvg.classList.toggle("tp-on", !!this.costs);
+    this.costCurve = this.costs ? costCurve(this.p.table, this.costs) : null;
+    this.costDrawn = this.costs && this.width > 0
+      ? drawCostCurve(this.costSvg, this.width, this.p, this.lo, this.hi, this.costCurve) : null;
+    if (!this.costs) { this.costSvg.replaceChildren(); this.costNow.textContent = ""; }
     this.show(this.t);
   }
 
@@ -93,6 +108,19 @@ class Panel {
     const c = countsAt(this.p.table, t), m = metricsOf(c);
     for (const k of ["tn", "fp", "fn", "tp"]) this.cells[k].textContent = c[k].toLocaleString("en-US");
     for (const [k, dd] of Object.entries(this.rates)) dd.textContent = formatRate(m[k]);
+    const ci = intervalsOf(c);
+    for (const [k, dd] of Object.entries(this.cis))
+      dd.textContent = Number.isFinite(ci[k][0]) ? `[${ci[k][0].toFixed(2)}, ${ci[k][1].toFixed(2)}]` : "";
+    if (this.costs) {
+      const cost = costOf(c, this.costs);
+      this.costNow.textContent = `Expected cost here: ${formatNumber(cost)} per 1,000 images `
+        + `(false alarm ${formatNumber(this.costs[0])}, miss ${formatNumber(this.costs[1])}).`;
+      if (this.costDrawn) {
+        const x = Math.min(Math.max(this.costDrawn.x(t), PAD.left), this.width - PAD.right);
+        this.costDrawn.marker.setAttribute("cx", x);
+        this.costDrawn.marker.setAttribute("cy", this.costDrawn.y(cost));
+      }
+    }
     const pct = percentileOf(this.p.table, c);
     const among = this.p.table.nNeg ? this.labels.negative : "all";
     this.percentile.textContent = `Percentile among the ${among} scores: ${pct.toFixed(1)} `

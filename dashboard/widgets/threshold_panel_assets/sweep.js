@@ -108,3 +108,47 @@ function pageThreshold(table, t, direction, share, lo, hi) {
   k = l;
   return Math.max(a[k], lo);
 }
+
+// 95% intervals from the counts alone, the same as core.evaluation.intervals: Wilson score
+// intervals for TPR, TNR and precision (scipy's binomtest(k, n).proportion_ci("wilson")), and for
+// F1 the delta method on the counts (var = 4 TP E (TP + E) / (2 TP + E)^4, E = FP + FN), clipped.
+const Z95 = 1.959963984540054;
+
+function wilson(k, n) {
+  if (!(n > 0)) return [NaN, NaN];
+  const p = k / n, z2 = Z95 * Z95, denom = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denom;
+  const half = Z95 / denom * Math.sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+function f1Interval(tp, fp, fn) {
+  const e = fp + fn;
+  if (2 * tp + e === 0) return [NaN, NaN];
+  const f1 = 2 * tp / (2 * tp + e);
+  const se = Math.sqrt(4 * tp * e * (tp + e)) / Math.pow(2 * tp + e, 2);
+  return [Math.max(0, f1 - Z95 * se), Math.min(1, f1 + Z95 * se)];
+}
+
+function intervalsOf(c) {
+  return {tpr: wilson(c.tp, c.tp + c.fn), tnr: wilson(c.tn, c.tn + c.fp),
+          precision: wilson(c.tp, c.tp + c.fp), f1: f1Interval(c.tp, c.fp, c.fn)};
+}
+
+// Expected cost per 1,000 images at these counts: costs = [per false alarm, per miss].
+function costOf(c, costs) {
+  const n = c.tp + c.fp + c.tn + c.fn;
+  return n ? 1000 * (costs[0] * c.fp + costs[1] * c.fn) / n : NaN;
+}
+
+// The cost at every row of the table (and above every score): {thresholds, costs, best}, best
+// the row of the lowest cost (the highest such row on ties: the fewest alarms).
+function costCurve(table, costs) {
+  const K = table.thresholds.length, out = new Float64Array(K + 1);
+  let best = 0;
+  for (let k = 0; k <= K; k++) {
+    out[k] = costOf(countsAtRow(table, k), costs);
+    if (out[k] <= out[best]) best = k;
+  }
+  return {costs: out, best};
+}

@@ -1,4 +1,5 @@
-"""The threshold panel alone on n synthetic scores (?n=, 10 to 1,000,000), for tests/bench."""
+"""The threshold panel alone on n synthetic scores (?n=, 10 to 1,000,000), for tests/bench; with
+costs (the expected-cost curve) and intervals on unless ?costs=off."""
 import sys
 from pathlib import Path
 
@@ -27,4 +28,5 @@ except ValueError:
 st.set_page_config(layout="wide")
 sweep = _sweep(n)
 threshold_panel_ui(sweep, "bench_threshold", default=float(np.median(sweep.sorted_scores_)),
-                   score_label="score", positive="anomaly", negative="normal")
+                   score_label="score", positive="anomaly", negative="normal",
+                   costs=None if st.query_params.get("costs") == "off" else (1.0, 10.0))
