@@ -432,6 +432,7 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript",
                    help="onnx needs the onnx extra: pip install smalldl[onnx]")
     p.set_defaults(func=_cmd_export)
+    __import__("core.audit.command", fromlist=["register"]).register(sub)
     return parser
 
 
