@@ -19,6 +19,8 @@ def register(sub) -> None:
                                                          "dataset spec (the default classifier)")
     p.add_argument("--folds", type=int, default=3, help="cross-fitting folds (2-20)")
     p.add_argument("--epochs", type=int, help="epochs per fold (default: the run's, at most 10)")
+    p.add_argument("--model", help="the classifier for a dataset spec (default: default_cnn); a "
+                                    "run is audited with its own config")
     p.add_argument("--sample", type=int, help="audit a seeded sample of this many training images")
     p.add_argument("--max-minutes", type=float, default=30.0,
                    help="refuse (after a few seconds' measurement) an audit estimated to take longer")
@@ -46,7 +48,7 @@ def audit_command(args) -> int:
     if not 0 < args.max_minutes <= 7 * 24 * 60:
         raise UserError("--max-minutes must be above 0 and at most a week")
     options = AuditOptions(folds=args.folds, epochs=args.epochs, sample=args.sample,
-                           max_minutes=args.max_minutes)
+                           max_minutes=args.max_minutes, model=args.model)
     job = Path(args.job_file) if args.job_file else None
     report = progress_reporter(job) if job else _terminal_progress()
     if job and hasattr(os, "nice"):

@@ -35,6 +35,8 @@ class AuditOptions:
     epochs: int | None = None  # None: the config's own, at most MAX_EPOCHS
     sample: int | None = None  # audit a seeded sample of this many training images
     max_minutes: float = 30.0
+    model: str | None = None  # a spec's classifier (default: TrainConfig's); a run keeps its own
+    model_params: tuple[tuple[str, object], ...] = ()
 
 
 def audit_dir(settings: Settings) -> Path:
@@ -67,7 +69,10 @@ def run_audit(target: str, settings: Settings, options: AuditOptions = AuditOpti
               progress=None, should_stop=None) -> dict:
     config, run_id = resolve_target(target, settings)
     epochs = options.epochs or min(config.epochs, MAX_EPOCHS)
-    config = TrainConfig.from_dict({**config.to_dict(), "epochs": epochs, "patience": 0})
+    changes = {"epochs": epochs, "patience": 0}
+    if options.model and run_id is None:
+        changes.update(model=options.model, model_params=dict(options.model_params))
+    config = TrainConfig.from_dict({**config.to_dict(), **changes})
     ds = load_dataset(config.dataset, settings)
     rows = audited_rows(ds, options.sample, config.seed)
     check_auditable(ds, config, options.folds, rows)
