@@ -8,6 +8,7 @@ output, never the work.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -22,6 +23,8 @@ from core.errors import UserError
 from core.training.config import run_config
 
 MAX_CONFIG_BYTES = 1 << 20
+# Commands that live with their feature: each module's register(sub) adds its subparser.
+COMMAND_MODULES = ("core.sweeps.command", "core.audit.command")
 
 
 def _trained_run(run_id: str):
@@ -399,9 +402,8 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["torchscript", "onnx"], default="torchscript",
                    help="onnx needs the onnx extra: pip install smalldl[onnx]")
     p.set_defaults(func=_cmd_export)
-    from core.sweeps.command import register as register_sweep
-
-    register_sweep(sub)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 

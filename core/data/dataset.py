@@ -8,6 +8,8 @@ import numpy as np
 
 from core.data import array_cache as cache
 from core.errors import DatasetError
+from core.data import labels as decided
+from core.data.labels import Applied
 from core.data.preprocess import apply_steps, blanked_warning
 from core.settings import Settings
 from core.data.sources import RawData, get_source
@@ -32,6 +34,7 @@ class ImageDataset:
     load_seconds: float = 0.0
     from_cache: bool = False
     raw_images: np.ndarray | None = field(default=None, repr=False)  # before steps, if any
+    decisions: Applied | None = None  # the spec's decisions file (labels=...), as applied
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -108,11 +111,21 @@ def load_dataset(spec: DatasetSpec | str, settings: Settings | None = None, down
     processed = apply_steps(images, spec.steps) if spec.steps else images
     blanked = blanked_warning(images, processed, spec.steps) if spec.steps else None
     split = assign_splits(labels, is_test, spec.val_fraction, spec.test_fraction, spec.seed)
+    applied = None
+    if spec.labels:  # after the splits: a decision never moves an image to another split
+        path = decided.decisions_dir((settings or Settings.from_env()).workspace) / spec.labels
+        decisions, sha = decided.read(path)
+        keep, labels = decided.apply(decisions, labels, classes, spec.labels)
+        applied = Applied(spec.labels, sha, sum(d.action == decided.Action.RELABEL for d in decisions),
+                          int((~keep).sum()), np.flatnonzero(keep))
+        if not keep.all():
+            processed, images, labels, split = processed[keep], images[keep], labels[keep], split[keep]
+            _check_usable(labels, classes, spec)
     return ImageDataset(spec=spec, images=processed, labels=labels, classes=tuple(classes),
                         split=split, skipped=tuple(raw.skipped),
                         warnings=(blanked,) if blanked else (),
                         load_seconds=time.perf_counter() - start, from_cache=from_cache,
-                        raw_images=images if keep_raw and spec.steps else None)
+                        raw_images=images if keep_raw and spec.steps else None, decisions=applied)
 
 
 def _check_usable(labels: np.ndarray, classes: list[str], spec: DatasetSpec) -> None:

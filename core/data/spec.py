@@ -9,6 +9,7 @@ Text form is URL-query-like so it fits in a CLI argument and a page URL:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import parse_qsl, quote
 
@@ -16,6 +17,7 @@ from core.errors import DatasetError
 
 _LIST_FIELDS = ("classes", "steps")
 MAX_SPEC_CHARS = 8192
+DECISIONS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.csv")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class DatasetSpec:
     val_fraction: float = 0.1
     test_fraction: float = 0.2  # only used when the source has no test split of its own
     seed: int = 0
+    labels: str | None = None  # a decisions file in <workspace>/decisions (core.data.labels)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0 or not 0.0 <= self.test_fraction < 1.0:
@@ -41,6 +44,9 @@ class DatasetSpec:
             raise DatasetError(f"size must be between 4 and 512 pixels, not {self.size}")
         if not 0 <= self.seed < 2 ** 32:
             raise DatasetError(f"seed must be between 0 and 2**32 - 1, not {self.seed}")
+        if self.labels is not None and not DECISIONS_NAME.fullmatch(self.labels):
+            raise DatasetError(f"labels names a decisions file in the workspace, like fixes.csv "
+                               f"(letters, digits, . _ -), not {self.labels[:80]!r}")
 
     # -- text ------------------------------------------------------------------
     def to_text(self) -> str:
@@ -130,7 +136,7 @@ def _coerce(key: str, value):
     if isinstance(value, str):
         value = value.strip()
     if value is None or value == "":
-        if key in ("root", "size", "mode"):
+        if key in ("root", "size", "mode", "labels"):
             return None
         raise ValueError(f"{key} needs a value")
     if key in ("size", "seed"):

@@ -20,6 +20,7 @@ class TrainData:
     y_val: torch.Tensor
     classes: tuple[str, ...]
     in_shape: tuple[int, int, int]
+    decisions: dict | None = None  # the spec's decisions file as read: file, sha256, counts
 
     @property
     def n_classes(self) -> int:
@@ -54,4 +55,11 @@ def prepare(config: TrainConfig, device: torch.device, ds: ImageDataset | None =
     return TrainData(
         x_train=tensor(ds.images[idx["train"]]), y_train=tensor(ds.labels[idx["train"]]),
         x_val=tensor(ds.images[idx["val"]]), y_val=tensor(ds.labels[idx["val"]]),
-        classes=ds.classes, in_shape=ds.shape)
+        classes=ds.classes, in_shape=ds.shape, decisions=decisions_record(ds))
+
+
+def decisions_record(ds: ImageDataset) -> dict | None:
+    """What a run records of its dataset's decisions file (a resume refuses a changed file)."""
+    d = ds.decisions
+    return None if d is None else {"file": d.file, "sha256": d.sha256, "relabelled": d.relabelled,
+                                   "excluded": d.excluded}

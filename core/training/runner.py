@@ -140,6 +140,17 @@ def _prepare_resume(run: Run, config: TrainConfig) -> None:
         write_json(run.path / "config.json", stored.to_dict())
 
 
+def _record_decisions(run: Run, decisions: dict | None, resume: bool) -> None:
+    """Record the decisions file the dataset was built with; a resume refuses a changed one."""
+    if resume:
+        before = run.status().get("decisions")
+        if (before or {}).get("sha256") != (decisions or {}).get("sha256"):
+            name = (decisions or before or {}).get("file", "")
+            raise UserError(f"decisions file {name} changed since run {run.name()} started; "
+                            "train a new run on it instead of resuming")
+    run.write_status(decisions=decisions)
+
+
 @contextmanager
 def _thread_count(config: TrainConfig, budget: ThreadBudget | None):
     """torch's thread count for the run: fixed by config.threads, or the budget's share."""
@@ -176,6 +187,7 @@ def _train_locked(run: Run | None, writer: Run | None, config: TrainConfig, resu
             if writer:  # drop points logged after that checkpoint: they are about to be redone
                 writer.truncate_metrics(after_step=trainer.step)
         if writer:
+            _record_decisions(writer, trainer.data.decisions, resume)
             recorder = RunRecorder(writer, trainer, echo, share)
             trainer.callbacks = recorder.callbacks()
             writer.write_status(n_parameters=trainer.n_parameters, monitor=trainer.monitor,
