@@ -7,6 +7,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 
@@ -25,6 +26,7 @@ from core.training.sanity import run_warnings
 
 STATUS_EVERY_S = 1.0  # heartbeat / progress rewrite interval
 STOP_POLL_S = 0.2  # how often the stop file is looked at
+ETA_WINDOW_S = 20.0  # the ETA follows the run's throughput over about this much recent time
 
 
 class RunRecorder:
@@ -39,6 +41,7 @@ class RunRecorder:
         self.stop_flag = False
         self.steps_at_start = trainer.step
         self.metrics_file = None
+        self.samples: deque[tuple[float, int]] = deque()  # (time, step) over the ETA window
 
     def callbacks(self) -> Callbacks:
         return Callbacks(on_step=self.on_step, on_epoch=self.on_epoch,
@@ -91,11 +94,25 @@ class RunRecorder:
         t = self.trainer
         total = t.steps_per_epoch * t.config.epochs
         done = t.step - self.steps_at_start
-        elapsed = time.time() - self.started
-        eta = elapsed / done * (total - t.step) if done else None
+        now = time.time()
+        elapsed = now - self.started
+        rate = self._recent_rate(now, t.step)
+        eta = (total - t.step) / rate if rate else None
         return {"epoch": t.epoch, "epochs": t.config.epochs, "step": t.step, "total_steps": total,
                 "fraction": min(1.0, t.step / total), "eta_s": eta, "elapsed_s": elapsed,
                 "images_per_s": done * t.batch_size * t.ctx.world_size / elapsed if elapsed else None}
+
+    def _recent_rate(self, now: float, step: int) -> float | None:
+        """Steps a second over the last ETA_WINDOW_S (validation and checkpoints included when
+        the window spans an epoch's end): the run's own recent pace, not its average since a
+        start that held process start-up, or a time when other jobs shared the cores."""
+        samples = self.samples
+        if not samples or step > samples[-1][1]:
+            samples.append((now, step))
+        while len(samples) > 2 and now - samples[1][0] >= ETA_WINDOW_S:
+            samples.popleft()
+        (t0, s0), (t1, s1) = samples[0], samples[-1]
+        return (s1 - s0) / (t1 - t0) if s1 > s0 and t1 > t0 else None
 
 
 def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
