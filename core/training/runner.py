@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from core.training.config import TrainConfig
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown
 from core.training.loop import Callbacks, Trainer, check_epochs_change, resolve_device
+from core.training.probes import ProbeRecorder
 from core.training.sanity import run_warnings
 
 STATUS_EVERY_S = 1.0  # heartbeat / progress rewrite interval
@@ -42,6 +44,7 @@ class RunRecorder:
         self.steps_at_start = trainer.step
         self.metrics_file = None
         self.samples: deque[tuple[float, int]] = deque()  # (time, step) over the ETA window
+        self.probes: ProbeRecorder | None = None  # the probe set's answers, saved per epoch
 
     def callbacks(self) -> Callbacks:
         return Callbacks(on_step=self.on_step, on_epoch=self.on_epoch,
@@ -68,6 +71,14 @@ class RunRecorder:
             self.run.write_status(state="running", progress=self.progress())
 
     def on_epoch(self, record: dict) -> None:
+        if self.probes is not None:
+            try:
+                before = self.probes.seconds
+                self.probes.record(record["epoch"])
+                record = {**record, "probe_seconds": self.probes.seconds - before}
+            except Exception as exc:  # watching must never stop the training itself
+                print(f"probe set disabled: {type(exc).__name__}: {exc}", file=sys.stderr)
+                self.probes = None
         self._append(record)
         t = self.trainer
         self.run.write_status(state="running", progress=self.progress(), best_metric=t.best_metric,
@@ -193,6 +204,7 @@ def _train_locked(run: Run | None, writer: Run | None, config: TrainConfig, resu
                 writer.truncate_metrics(after_step=trainer.step)
         if writer:
             recorder = RunRecorder(writer, trainer, echo, share)
+            recorder.probes = ProbeRecorder(writer.path, trainer, config.seed)
             trainer.callbacks = recorder.callbacks()
             writer.write_status(n_parameters=trainer.n_parameters, monitor=trainer.monitor,
                                 progress=recorder.progress())
