@@ -5,6 +5,8 @@ import streamlit as st
 from core.runs.store import ACTIVE, open_store
 from dashboard import state, url
 from dashboard.sections import runs as sections
+from dashboard.sections.probes import render_replay
+from dashboard.text import plain
 from dashboard.widgets.run_picker import run_title
 
 st.title("Runs")
@@ -35,6 +37,9 @@ def draw() -> None:
         sections.render_compare(chosen)
         for run in chosen:
             sections.render_actions(run, expanded=len(chosen) == 1)
+            with st.expander(f"Watch {plain(run_title(run))} learn, epoch by epoch",
+                             expanded=len(chosen) == 1):
+                render_replay(run)
     if state.get("runs.ticking") and not _active(runs):
         state.put("runs.ticking", False)
         st.rerun()  # the last active run ended: redraw once without the timer

@@ -71,3 +71,24 @@ def test_a_run_without_probes_has_no_film(tmp_path: Path) -> None:
     assert film.epochs(tmp_path) == [1]
     with pytest.raises(UserError, match="cannot be read"):
         film.answers(tmp_path, 1)
+
+
+def test_runs_page_replays_answers_and_film(settings) -> None:
+    from core.runs.store import open_store
+    from tests.apptest_helpers import open_page
+
+    run = open_store(settings).create(TrainConfig(
+        dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=2, schedule="none",
+        name="watched"))
+    assert train_run(run, run.config())[0] == "done"
+    at = open_page("runs", runs=run.id)
+    slider = at.select_slider(key=f"replay_epoch_{run.id}")
+    assert slider.value == 2 and list(slider.options) == ["1", "2"]
+    assert any("After epoch 2:" in (i.proto.imgs[0].caption if i.proto.imgs else "")
+               for i in at.get("image"))
+    film_chart = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"film_{run.id}")]
+    assert len(film_chart) == 1
+    slider.set_value(1).run()
+    assert not at.exception
+    assert any("After epoch 1:" in (i.proto.imgs[0].caption if i.proto.imgs else "")
+               for i in at.get("image"))
