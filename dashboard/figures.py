@@ -252,7 +252,7 @@ def presentable(fig: go.Figure) -> go.Figure:
     """The figure restyled for a projector: every text at least PRESENT_FONT px, the legend as a
     row under the plot (it no longer squeezes the plot's width) and more height for it."""
     fig.update_layout(font=dict(size=PRESENT_FONT), hoverlabel=dict(font=dict(size=PRESENT_FONT)),
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0, xanchor="left",
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, x=0, xanchor="left",
                                   font=dict(size=PRESENT_FONT),
                                   title=dict(font=dict(size=PRESENT_FONT))),
                       title=dict(font=dict(size=PRESENT_TITLE)))
