@@ -6,6 +6,8 @@ import plotly.graph_objects as go
 
 from dashboard.text import plot_text
 
+PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
+           "#BAB0AC", "#EECA3B"]
 SPLIT_COLORS = {"train": "#4C78A8", "val": "#F58518", "test": "#54A24B"}
 # Plotly labels a log axis's in-between ticks with their first digit only ("2, 0.1, 9, 8, 7");
 # a number format gives every tick its full value.
@@ -250,7 +252,7 @@ def presentable(fig: go.Figure) -> go.Figure:
     """The figure restyled for a projector: every text at least PRESENT_FONT px, the legend as a
     row under the plot (it no longer squeezes the plot's width) and more height for it."""
     fig.update_layout(font=dict(size=PRESENT_FONT), hoverlabel=dict(font=dict(size=PRESENT_FONT)),
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0, xanchor="left",
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, x=0, xanchor="left",
                                   font=dict(size=PRESENT_FONT),
                                   title=dict(font=dict(size=PRESENT_FONT))),
                       title=dict(font=dict(size=PRESENT_TITLE)))
@@ -285,3 +287,30 @@ def smallest_font(fig: go.Figure) -> float:
     plotly_json = fig.to_plotly_json()
     walk(plotly_json, "")
     return min(sizes + [float(((plotly_json.get("layout") or {}).get("font") or {}).get("size", 12))])
+
+
+def film_figure(xy: np.ndarray, labels, classes, n_probe: int, epoch: int,
+                ranges: tuple[tuple[float, float], tuple[float, float]]) -> go.Figure:
+    """One epoch of the latent film strip: the codes on the final epoch's PCA plane, coloured by
+    class, the probe images as larger outlined markers; fixed axis ranges over every epoch, so
+    scrubbing moves the points instead of rescaling the map."""
+    xy, labels = np.asarray(xy, dtype=float), np.asarray(labels)
+    fig = go.Figure()
+    probe = np.arange(len(xy)) < n_probe
+    for c, name in enumerate(classes):
+        for is_probe in (False, True):
+            mask = (labels == c) & (probe == is_probe)
+            if not mask.any():
+                continue
+            fig.add_scatter(x=xy[mask, 0].tolist(), y=xy[mask, 1].tolist(), mode="markers",
+                            name=plot_text(name), legendgroup=str(c), showlegend=not is_probe,
+                            marker=dict(size=12 if is_probe else 6, opacity=1.0 if is_probe else 0.55,
+                                        color=PALETTE[c % len(PALETTE)],
+                                        line=dict(width=1.5 if is_probe else 0, color="black")),
+                            hovertemplate=f"{plot_text(name)}{' (probe)' if is_probe else ''}"
+                                          "<extra></extra>")
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), title=f"epoch {epoch}",
+                      xaxis=dict(range=list(ranges[0]), title="PC 1 (final epoch)"),
+                      yaxis=dict(range=list(ranges[1]), title="PC 2"), uirevision="film",
+                      legend=dict(itemsizing="constant"))
+    return fig

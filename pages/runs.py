@@ -6,6 +6,8 @@ from core.runs.store import ACTIVE, open_store
 from dashboard import state, url
 from dashboard.sections import runs as sections
 from dashboard.sections.runs_filter import render_config_diff, sweep_filter_ui
+from dashboard.sections.probes import render_replay
+from dashboard.text import plain
 from dashboard.widgets.run_picker import run_title
 
 st.title("Runs")
@@ -38,6 +40,9 @@ def draw() -> None:
         render_config_diff(chosen)
         for run in chosen:
             sections.render_actions(run, expanded=len(chosen) == 1)
+            with st.expander(f"Watch {plain(run_title(run))} learn, epoch by epoch",
+                             expanded=len(chosen) == 1):
+                render_replay(run)
     if state.get("runs.ticking") and not _active(runs):
         state.put("runs.ticking", False)
         st.rerun()  # the last active run ended: redraw once without the timer

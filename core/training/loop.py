@@ -166,7 +166,8 @@ class Trainer:
             if self.kind.predicts_classes:
                 # summed on the device, read once per epoch: a per-step int() costs ~4% of a step
                 correct += (predicted_class(out.detach()) == y).sum()
-            should_log = self.step % self.config.log_every == 0
+            # Step 1 too: a live chart gets its first point after one batch, not log_every.
+            should_log = self.step % self.config.log_every == 0 or self.step == 1
             # Under DDP every rank joins the flag exchange at every step, or the collectives hang.
             if should_log or self.ctx.enabled or self.callbacks.should_stop:
                 asked = bool(self.callbacks.should_stop and self.callbacks.should_stop())

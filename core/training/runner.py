@@ -5,8 +5,10 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 
@@ -22,10 +24,12 @@ from core.training.config import TrainConfig, run_config
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown
 from core.training.loop import Callbacks, Trainer, check_epochs_change, resolve_device
+from core.training.probes import ProbeRecorder
 from core.training.sanity import run_warnings
 
 STATUS_EVERY_S = 1.0  # heartbeat / progress rewrite interval
 STOP_POLL_S = 0.2  # how often the stop file is looked at
+ETA_WINDOW_S = 20.0  # the ETA follows the run's throughput over about this much recent time
 
 
 class RunRecorder:
@@ -40,6 +44,8 @@ class RunRecorder:
         self.stop_flag = False
         self.steps_at_start = trainer.step
         self.metrics_file = None
+        self.samples: deque[tuple[float, int]] = deque()  # (time, step) over the ETA window
+        self.probes: ProbeRecorder | None = None  # the probe set's answers, saved per epoch
 
     def callbacks(self) -> Callbacks:
         return Callbacks(on_step=self.on_step, on_epoch=self.on_epoch,
@@ -66,6 +72,14 @@ class RunRecorder:
             self.run.write_status(state=RunState.RUNNING, progress=self.progress())
 
     def on_epoch(self, record: dict) -> None:
+        if self.probes is not None:
+            try:
+                before = self.probes.seconds
+                self.probes.record(record["epoch"])
+                record = {**record, "probe_seconds": self.probes.seconds - before}
+            except Exception as exc:  # watching must never stop the training itself
+                print(f"probe set disabled: {type(exc).__name__}: {exc}", file=sys.stderr)
+                self.probes = None
         self._append(record)
         t = self.trainer
         self.run.write_status(state=RunState.RUNNING, progress=self.progress(), best_metric=t.best_metric,
@@ -92,11 +106,25 @@ class RunRecorder:
         t = self.trainer
         total = t.steps_per_epoch * t.config.epochs
         done = t.step - self.steps_at_start
-        elapsed = time.time() - self.started
-        eta = elapsed / done * (total - t.step) if done else None
+        now = time.time()
+        elapsed = now - self.started
+        rate = self._recent_rate(now, t.step)
+        eta = (total - t.step) / rate if rate else None
         return {"epoch": t.epoch, "epochs": t.config.epochs, "step": t.step, "total_steps": total,
                 "fraction": min(1.0, t.step / total), "eta_s": eta, "elapsed_s": elapsed,
                 "images_per_s": done * t.batch_size * t.ctx.world_size / elapsed if elapsed else None}
+
+    def _recent_rate(self, now: float, step: int) -> float | None:
+        """Steps a second over the last ETA_WINDOW_S (validation and checkpoints included when
+        the window spans an epoch's end): the run's own recent pace, not its average since a
+        start that held process start-up, or a time when other jobs shared the cores."""
+        samples = self.samples
+        if not samples or step > samples[-1][1]:
+            samples.append((now, step))
+        while len(samples) > 2 and now - samples[1][0] >= ETA_WINDOW_S:
+            samples.popleft()
+        (t0, s0), (t1, s1) = samples[0], samples[-1]
+        return (s1 - s0) / (t1 - t0) if s1 > s0 and t1 > t0 else None
 
 
 def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
@@ -189,6 +217,7 @@ def _train_locked(run: Run | None, writer: Run | None, config: TrainConfig, resu
         if writer:
             _record_decisions(writer, trainer.data.decisions, resume)
             recorder = RunRecorder(writer, trainer, echo, share)
+            recorder.probes = ProbeRecorder(writer.path, trainer, config.seed)
             trainer.callbacks = recorder.callbacks()
             writer.write_status(n_parameters=trainer.n_parameters, monitor=trainer.monitor,
                                 progress=recorder.progress())

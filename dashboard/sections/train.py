@@ -11,6 +11,7 @@ from core.training.config import run_config
 from dashboard import state
 from dashboard.figures import training_curves_figure
 from dashboard.presentation import chart
+from dashboard.sections.probes import render_probes
 from dashboard.text import plain, sentence
 from dashboard.widgets.run_picker import run_title
 
@@ -107,10 +108,15 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
         else:
             render_state_message(status)
         records = metric_records(run)
-        if records:
-            chart(training_curves_figure(records, smoothing, log_y, quality), key=f"curves_{run.id}")
-        elif state_name in ACTIVE:  # no empty axes: the chart appears with its first point
-            st.caption("Starting: the curves appear with the first batch.")
+        curves, answers = st.columns([3, 2])  # the curves beside the model's answers
+        with curves:
+            if records:
+                chart(training_curves_figure(records, smoothing, log_y, quality),
+                      key=f"curves_{run.id}")
+            elif state_name in ACTIVE:  # no empty axes: the chart appears with its first point
+                st.caption("Starting: the curves appear with the first batch.")
+        with answers:
+            render_probes(run, width=300)
         if active and state_name not in ACTIVE:
             st.rerun()  # the whole page: this panel stops ticking, the runs list is redrawn
 

@@ -81,13 +81,13 @@ def test_evaluate_matrix_and_its_images_on_the_first_screen(page, app_server):
     assert matrix["smallest"] >= PRESENT_FONT, matrix
     image = page.locator(f".st-key-cell_gallery {srv.IMAGES}").first.bounding_box()
     assert image["y"] < SCREEN["height"] and image["x"] > matrix["left"], image  # beside it
-    expect(page.locator(".modebar-container .modebar")).to_have_count(0)
+    expect(page.locator(".modebar-container .modebar")).to_have_count(0, timeout=10_000)
 
 
 def test_train_first_point_beside_the_form(page, app_server, app_workspace):
     _open(page, app_server, "/train?present=1")
     train = page.get_by_role("button", name="Train", exact=True)
-    expect(train).to_be_visible()
+    expect(train).to_be_visible(timeout=90_000)
     assert train.bounding_box()["y"] + train.bounding_box()["height"] <= SCREEN["height"]
     clicked = time.monotonic()
     train.click()
