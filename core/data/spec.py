@@ -41,6 +41,12 @@ class DatasetSpec:
             raise DatasetError(f"size must be between 4 and 512 pixels, not {self.size}")
         if not 0 <= self.seed < 2 ** 32:
             raise DatasetError(f"seed must be between 0 and 2**32 - 1, not {self.seed}")
+        twice = sorted({c for c in self.classes if self.classes.count(c) > 1})
+        if twice:  # a phantom class with no images would skew macro metrics without a word
+            raise DatasetError("classes names " + ", ".join(repr(c[:40]) for c in twice[:5])
+                               + " more than once; name each class once")
+        if any(not c for c in self.classes):
+            raise DatasetError("classes has an empty name (two commas in a row, or a trailing comma)")
 
     # -- text ------------------------------------------------------------------
     def to_text(self) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from core.data.decode import constant_images, constant_warning
 from core.predict.detector import Detector
 from core.predict.inputs import BATCH, NewImages
 from core.predict.result import PredictResult
@@ -22,14 +23,16 @@ def predict_images(detector: Detector, images: NewImages, threshold: ThresholdCh
     decoder = detector.kind.has_decoder
     values = np.full(n if decoder else (n, len(detector.classes)), np.nan)
     errors: dict[int, str] = {}
-    done = 0
+    done = flat = 0
     for batch in images.batches(detector.recipe, batch_size):
         errors.update(batch.errors)
         if len(batch.rows):
+            flat += len(constant_images(batch.images))
             values[batch.rows] = (detector.scores(batch.images, threshold.score) if decoder
                                   else detector.probabilities(batch.images))
         done += len(batch.rows) + len(batch.errors)
         if progress is not None:
             progress(done / n, f"{done:,}/{n:,} images")
     return PredictResult(images.names, detector.kind, detector.classes, threshold, values,
-                         dict(sorted(errors.items())), detector.name, images.where, images.labels)
+                         dict(sorted(errors.items())), detector.name, images.where, images.labels,
+                         [w for w in [constant_warning(flat, done - len(errors))] if w])

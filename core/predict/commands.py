@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import UserError
-from core.io.atomic import write_text
+from core.io.atomic import write_target, write_text
 from core.predict.apply import Progress, predict_images
 from core.predict.bundle import is_bundle, open_bundle
 from core.predict.detector import Detector, RunDetector
@@ -52,6 +52,8 @@ def predict_command(args) -> int:
 
     if not 1 <= args.batch_size <= MAX_BATCH:
         raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}")
+    if args.csv:
+        write_target(Path(args.csv))  # a folder or a link out of its folder: said before the work
     settings = Settings.from_env()
     device = str(resolve_device(args.device))
     with tempfile.TemporaryDirectory(prefix="predict-") as work:
@@ -63,6 +65,8 @@ def predict_command(args) -> int:
     for row, reason in result.errors.items():
         print(f"left out {result.names[row]}: {reason}", file=sys.stderr)
     result.require_some()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     frame = result.frame()
     if args.csv:
         try:

@@ -3,7 +3,7 @@ the predicted class and probabilities (classifiers), and why any file was left o
 the JSON summary and the gallery's orderings come from here."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -33,6 +33,7 @@ class PredictResult:
     source: str = ""  # the run or bundle, for messages
     where: str = ""  # the input, as given
     labels: list[str] | None = None  # true classes, when a dataset spec was the input
+    warnings: list[str] = field(default_factory=list)  # e.g. images that decode to one flat value
 
     @property
     def scored(self) -> np.ndarray:
@@ -115,7 +116,8 @@ class PredictResult:
         out = {"source": self.source, "input": self.where, "kind": str(self.kind),
                "images": len(self.names), "scored": n, "threshold": self.threshold.to_json(),
                "counts": self.counts(),
-               "left_out": [{"file": self.names[r], "reason": why} for r, why in self.errors.items()]}
+               "left_out": [{"file": self.names[r], "reason": why} for r, why in self.errors.items()],
+               "warnings": list(self.warnings)}
         if self.kind.has_decoder:
             out["flagged"] = self.flagged()
             out["share_flagged"] = self.flagged() / n if n else None
