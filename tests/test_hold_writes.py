@@ -153,3 +153,12 @@ def test_predict_csv_to_dev_stdout_lands_where_stdout_points(tmp_path, settings)
     lines = captured.read_text().splitlines()
     assert lines[0].startswith("file,predicted,confidence") and len(lines) == 4
     assert lines[3].startswith("2 images")  # the summary line after the CSV, not over it
+
+
+def test_names_that_cannot_be_files_are_one_line(tmp_path) -> None:
+    (tmp_path / "plain").write_text("a file, not a folder")
+    for bad, reason in ((tmp_path / "plain" / "out.csv", "Not a directory"), ("out\0.csv", "null byte")):
+        with pytest.raises(UserError) as err:
+            write_text(bad, "a\n")
+        assert_one_line(str(err.value), "cannot write", reason)
+    assert (tmp_path / "plain").read_text() == "a file, not a folder"

@@ -62,8 +62,8 @@ def write_target(path: Path) -> tuple[bool, Path]:
         info = os.lstat(path)
     except FileNotFoundError:
         return False, path
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise UserError(f"cannot write {str(path)[:200]!r}: {getattr(exc, 'strerror', None) or exc}") from None
     if stat.S_ISLNK(info.st_mode):
         real, folder = Path(os.path.realpath(path)), Path(os.path.realpath(path.parent))
         if not real.is_relative_to(folder):
