@@ -149,10 +149,14 @@ def _cmd_train(args) -> int:
     settings = Settings.from_env()
     store = open_store(settings)
     resume = args.resume is not None
+    def folder_run(path: Path) -> Run:  # a shipped run stays read-only however it is named
+        shipped = settings.shipped_dir and Path(settings.shipped_dir).resolve()
+        return Run(path, read_only=bool(shipped and path.resolve().is_relative_to(shipped)))
+
     if args.run:  # a folder the dashboard queued (with --resume: continue it)
-        run = Run(Path(args.run))
+        run = folder_run(Path(args.run))
     elif args.resume:
-        run = Run(Path(args.resume)) if Path(args.resume).is_dir() else store.get(args.resume)
+        run = folder_run(Path(args.resume)) if Path(args.resume).is_dir() else store.get(args.resume)
     elif resume:
         raise UserError("--resume needs a run id or folder (or --run FOLDER)")
     elif int(os.environ.get("RANK", "0")) > 0:  # under torchrun only rank 0 makes the folder
@@ -258,14 +262,17 @@ def _cmd_disputable(args) -> int:
     import pandas as pd
 
     from core.data.dataset import load_dataset
-    from core.io.atomic import write_text
+    from core.io.atomic import write_target, write_text
     from core.latent.features import extract
-    from core.latent.geometry import class_centres, disputable
+    from core.latent.geometry import check_tolerance, class_centres, disputable
 
-    settings, run = _trained_run(args.run)
+    check_tolerance(args.tol)  # before anything is loaded: NaN or -1 would select nothing
     csv_path = Path(args.csv) if args.csv else None
     if csv_path is not None and not csv_path.parent.is_dir():
         raise UserError(f"--csv {args.csv}: folder {csv_path.parent} does not exist")
+    if csv_path is not None:
+        write_target(csv_path)  # a folder or a link out of its folder: said before the work
+    settings, run = _trained_run(args.run)
     ds = load_dataset(run_config(run).dataset, settings)
     codes = extract(run, settings, ds).codes
     train, split = ds.indices("train"), ds.indices(args.split)
@@ -411,9 +418,35 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _os_problem(exc: OSError) -> str:
+    """The system's reason and the folder it concerns, in one line."""
+    reason = exc.strerror or _one_line(exc)
+    if not exc.filename:
+        return f"{reason} (a full disk, or a folder that cannot be written?)"
+    if not isinstance(exc.filename, (str, bytes, os.PathLike)):
+        return f"{reason} ({exc.filename})"
+    path = Path(os.fsdecode(exc.filename))
+    folder = path if path.is_dir() else path.parent
+    return _one_line(f"{reason}: {path} (check that {folder} exists, can be written and has free space)")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None) -> None:
+    """Our own warnings (a cache not saved) as one `warning:` line; others as Python shows them."""
+    from core.io.atomic import CacheNotSaved
+
+    if issubclass(category, CacheNotSaved):
+        print(f"warning: {_one_line(message)}", file=sys.stderr)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m core") -> int:
-    real_stdout = sys.stdout
+    import functools
+    import warnings
+
+    real_stdout, real_show = sys.stdout, warnings.showwarning
     sys.stdout = OutputThatOutlivesItsReader(real_stdout)
+    warnings.showwarning = functools.partial(_show_warning, _default=real_show)
     try:
         args = build_parser(prog).parse_args(argv)
         try:
@@ -424,6 +457,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m core") -> int:
         except KeyboardInterrupt:
             print("error: interrupted", file=sys.stderr)
             return 130
+        except OSError as exc:  # a full disk, a read-only or vanished folder: the user's to fix
+            print(f"error: {_os_problem(exc)}", file=sys.stderr)
+            return 2
         except Exception as exc:
             if args.debug or os.environ.get("DASH_DEBUG"):
                 raise
@@ -431,4 +467,4 @@ def main(argv: list[str] | None = None, prog: str = "python -m core") -> int:
                   f"input; run `{prog} --debug ...` for the traceback)", file=sys.stderr)
             return 1
     finally:
-        sys.stdout = real_stdout
+        sys.stdout, warnings.showwarning = real_stdout, real_show

@@ -5,8 +5,8 @@ import streamlit as st
 from core.runs.store import ACTIVE, open_store
 from dashboard import state, url
 from dashboard.sections import runs as sections
-from dashboard.sections.runs_filter import render_config_diff, sweep_filter_ui
 from dashboard.sections.probes import render_replay
+from dashboard.sections.runs_filter import render_config_diff, sweep_filter_ui
 from dashboard.text import plain
 from dashboard.widgets.run_picker import run_title
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.atomic import atomic_dir
+from core.io.atomic import atomic_dir, cache_not_saved
 
 
 def cache_key(parts: dict) -> str:
@@ -30,7 +30,12 @@ def read(cache_dir: Path, key: str) -> tuple[dict[str, np.ndarray], dict] | None
 
 
 def write(cache_dir: Path, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    with atomic_dir(cache_dir / key) as tmp:  # another process may win the race: theirs is as good
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
-        (tmp / "meta.json").write_text(json.dumps({**meta, "arrays": list(arrays)}))
+    """Cache the arrays; on a full disk or a read-only workspace, say so (CacheNotSaved) and go on:
+    the arrays are loaded already."""
+    try:
+        with atomic_dir(cache_dir / key) as tmp:  # another process may win the race: theirs is as good
+            for name, array in arrays.items():
+                np.save(tmp / f"{name}.npy", array, allow_pickle=False)
+            (tmp / "meta.json").write_text(json.dumps({**meta, "arrays": list(arrays)}))
+    except OSError as exc:
+        cache_not_saved("the dataset's arrays", cache_dir, exc)

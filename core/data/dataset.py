@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.data import array_cache as cache
+from core.data.decode import constant_images, constant_warning
 from core.errors import DatasetError
 from core.data import labels as decided
 from core.data.labels import Applied
@@ -110,6 +111,7 @@ def load_dataset(spec: DatasetSpec | str, settings: Settings | None = None, down
     _check_usable(labels, classes, spec)
     processed = apply_steps(images, spec.steps) if spec.steps else images
     blanked = blanked_warning(images, processed, spec.steps) if spec.steps else None
+    flat = constant_warning(len(constant_images(images)), len(images))
     split = assign_splits(labels, is_test, spec.val_fraction, spec.test_fraction, spec.seed)
     applied = None
     if spec.labels:  # after the splits: a decision never moves an image to another split
@@ -123,7 +125,7 @@ def load_dataset(spec: DatasetSpec | str, settings: Settings | None = None, down
             _check_usable(labels, classes, spec)
     return ImageDataset(spec=spec, images=processed, labels=labels, classes=tuple(classes),
                         split=split, skipped=tuple(raw.skipped),
-                        warnings=(blanked,) if blanked else (),
+                        warnings=tuple(w for w in (flat, blanked) if w),
                         load_seconds=time.perf_counter() - start, from_cache=from_cache,
                         raw_images=images if keep_raw and spec.steps else None, decisions=applied)
 

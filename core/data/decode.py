@@ -2,7 +2,9 @@
 
 Each file is bounded before its pixels are decoded: JPEGs are decoded at a reduced scale when a
 size is chosen (PIL `draft`), and an image whose decoded pixel count is over MAX_IMAGE_PIXELS is
-refused from its header. 16-bit images are scaled to 0..255, not clipped. Workers are
+refused from its header. 16-bit images are scaled to 0..255, not clipped; 32-bit float images
+by their range (0..1 times 255, else min..max); transparent images are composited onto the
+background their strokes stand out from. Workers are
 separate processes (PIL decoding holds the GIL), at most one per usable core; a multi-threaded
 parent (the Streamlit server) starts them through a forkserver, never by forking itself.
 """
@@ -53,6 +55,59 @@ def _scaled_16bit(img):
     return Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), "L")
 
 
+def _scaled_float(img):
+    """A 32-bit float image as 8-bit L: values within 0..1 (the usual convention) times 255, any
+    other range stretched from its minimum to its maximum; NaN and infinities count as 0. A plain
+    cast would clip 0..1 to black."""
+    from PIL import Image
+
+    array = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+    if lo >= 0.0 and hi <= 1.0:
+        lo, hi = 0.0, 1.0
+    scaled = (array - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(array)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
+
+
+def _flattened(img):
+    """An image with transparency composited onto the background its visible pixels stand out
+    from: white under dark strokes, black under light ones (judged by the alpha-weighted mean
+    brightness). Dropping alpha would keep the colour of transparent pixels, usually black, so
+    black strokes on a transparent sheet would vanish."""
+    from PIL import Image
+
+    if img.mode == "P" and "transparency" in img.info or img.mode in ("PA", "La"):
+        img = img.convert("RGBA")
+    if img.mode not in ("RGBA", "LA", "RGBa"):
+        return img
+    rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
+    alpha = rgba[..., 3:] / 255.0
+    weight = float(alpha.sum())
+    brightness = float((rgba[..., :3].mean(-1, keepdims=True) * alpha).sum() / weight) if weight else 0.0
+    background = 255.0 if brightness < 128.0 else 0.0
+    flat = rgba[..., :3] * alpha + background * (1.0 - alpha)
+    return Image.fromarray(np.clip(np.rint(flat), 0, 255).astype(np.uint8), "RGB")
+
+
+def constant_images(images: np.ndarray) -> np.ndarray:
+    """Indices of images (N, C, H, W) whose every pixel has the same value: nothing to learn or
+    score. One pass per chunk of rows, so a large dataset is not copied."""
+    out = []
+    for start in range(0, len(images), 4096):
+        flat = images[start:start + 4096].reshape(min(4096, len(images) - start), -1)
+        if flat.shape[1]:
+            out.append(start + np.flatnonzero(flat.min(1) == flat.max(1)))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def constant_warning(n_constant: int, n: int, what: str = "images") -> str | None:
+    """The warning pages and the CLI show when images decode to one flat value, or None."""
+    if not n_constant:
+        return None
+    return (f"{n_constant:,} of {n:,} {what} decode to a single flat value (every pixel the same): "
+            "blank files, or a format whose values could not be read as pixels")
+
+
 def decode_file(path: str | Path, mode: str, size: int | None) -> np.ndarray:
     """One file as uint8 (C, H, W) in mode ("L" or "RGB"), resized to size x size if given."""
     from PIL import Image
@@ -70,6 +125,9 @@ def decode_file(path: str | Path, mode: str, size: int | None) -> np.ndarray:
             img.load()
             if img.mode in SIXTEEN_BIT_MODES:
                 img = _scaled_16bit(img)
+            elif img.mode == "F":
+                img = _scaled_float(img)
+            img = _flattened(img)
             img = img.convert(mode)
             if size is not None and img.size != (size, size):
                 img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)

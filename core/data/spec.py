@@ -47,6 +47,12 @@ class DatasetSpec:
         if self.labels is not None and not DECISIONS_NAME.fullmatch(self.labels):
             raise DatasetError(f"labels names a decisions file in the workspace, like fixes.csv "
                                f"(letters, digits, . _ -), not {self.labels[:80]!r}")
+        twice = sorted({c for c in self.classes if self.classes.count(c) > 1})
+        if twice:  # a phantom class with no images would skew macro metrics without a word
+            raise DatasetError("classes names " + ", ".join(repr(c[:40]) for c in twice[:5])
+                               + " more than once; name each class once")
+        if any(not c for c in self.classes):
+            raise DatasetError("classes has an empty name (two commas in a row, or a trailing comma)")
 
     # -- text ------------------------------------------------------------------
     def to_text(self) -> str:

@@ -3,6 +3,7 @@ class centre as to their own (plus the classifier-margin ranking they are compar
 `LatentSpace`, a run's codes with the centres and distances the Latent page shows."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -45,6 +46,15 @@ class Disputable:
     measure: np.ndarray  # what the tolerance is compared with (smaller = more disputable)
 
 
+def check_tolerance(tol: object) -> float:
+    """tol as a float; a UserError unless it is a finite number above 0 (NaN compares false with
+    everything, so it would silently select nothing)."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(tol) or tol <= 0:
+        raise UserError(f"the disputable tolerance must be a finite number above 0, not {str(tol)[:40]}")
+    return float(tol)
+
+
 def disputable(codes: np.ndarray, labels: np.ndarray, centres: np.ndarray, tol: float,
                mode: str = "ratio") -> Disputable:
     """Images about as close to another class centre as to their own.
@@ -53,6 +63,7 @@ def disputable(codes: np.ndarray, labels: np.ndarray, centres: np.ndarray, tol: 
     difference: |d_own - d_other| < tol       (the clocks/crocodiles project's rule, tol 0.2,
                                                in the units of the codes)
     """
+    check_tolerance(tol)
     present = ~np.isnan(centres).any(1)
     if present.sum() < 2:
         raise UserError("disputable images need at least two classes with images")

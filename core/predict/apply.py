@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from core.data.decode import constant_images, constant_warning
 from core.predict.detector import Detector
 from core.predict.inputs import BATCH, NewImages
 from core.predict.result import PredictResult
@@ -22,10 +23,11 @@ def predict_images(detector: Detector, images: NewImages, threshold: ThresholdCh
     decoder = detector.kind.has_decoder
     values = np.full(n if decoder else (n, len(detector.classes)), np.nan)
     errors: dict[int, str] = {}
-    done = 0
+    done = flat = 0
     for batch in images.batches(detector.recipe, batch_size):
         errors.update(batch.errors)
         if len(batch.rows):
+            flat += len(constant_images(batch.images))
             values[batch.rows] = (detector.scores(batch.images, threshold.score) if decoder
                                   else detector.probabilities(batch.images))
         done += len(batch.rows) + len(batch.errors)
@@ -33,7 +35,8 @@ def predict_images(detector: Detector, images: NewImages, threshold: ThresholdCh
             progress(done / n, f"{done:,}/{n:,} images")
     return PredictResult(images.names, detector.kind, detector.classes, threshold, values,
                          dict(sorted(errors.items())), detector.name, images.where, images.labels,
-                         calibration=normal_calibration(detector, threshold.score) if decoder else None)
+                         calibration=normal_calibration(detector, threshold.score) if decoder else None,
+                         warnings=[w for w in [constant_warning(flat, done - len(errors))] if w])
 
 
 def normal_calibration(detector: Detector, score: str) -> np.ndarray | None:

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import UserError
-from core.io.atomic import write_text
+from core.io.atomic import write_target, write_text
 from core.predict.apply import Progress, predict_images
 from core.predict.bundle import is_bundle, open_bundle
 from core.predict.conformal import check_fdr, fdr_sentence
@@ -55,6 +55,8 @@ def predict_command(args) -> int:
         raise UserError(f"--batch-size must be between 1 and {MAX_BATCH}")
     if getattr(args, "fdr", None) is not None:
         check_fdr(args.fdr)
+    if args.csv:
+        write_target(Path(args.csv))  # a folder or a link out of its folder: said before the work
     settings = Settings.from_env()
     device = str(resolve_device(args.device))
     with tempfile.TemporaryDirectory(prefix="predict-") as work:
@@ -69,6 +71,8 @@ def predict_command(args) -> int:
     for row, reason in result.errors.items():
         print(f"left out {result.names[row]}: {reason}", file=sys.stderr)
     result.require_some()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if getattr(args, "fdr", None) is not None:
         result = result.with_fdr(args.fdr)
     frame = result.frame()

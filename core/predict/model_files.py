@@ -10,6 +10,7 @@ Writing reads the files back with the same reader predict uses and compares them
 model on another batch size; neither reader unpickles anything."""
 from __future__ import annotations
 
+import io
 import warnings
 from enum import StrEnum
 from pathlib import Path
@@ -45,7 +46,9 @@ def write_model(model, kind: Kind, in_shape, folder: Path, fmt: ModelFormat) -> 
         if fmt == ModelFormat.TORCHSCRIPT:
             traced = torch.jit.trace_module(model, {m: _inputs(model, m, x) for m in wanted},
                                             check_trace=False)  # checked below, on the file
-            torch.jit.save(traced, str(folder / "model.pt"))
+            buffer = io.BytesIO()  # written by Python: a full disk is an OSError, not a C++ abort
+            torch.jit.save(traced, buffer)
+            (folder / "model.pt").write_bytes(buffer.getbuffer())
             files = {m: "model.pt" for m in wanted}
         else:
             files = {m: f"{m}.onnx" for m in wanted}

@@ -3,7 +3,7 @@ the predicted class and probabilities (classifiers), and why any file was left o
 the JSON summary and the gallery's orderings come from here."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -36,6 +36,7 @@ class PredictResult:
     labels: list[str] | None = None  # true classes, when a dataset spec was the input
     calibration: np.ndarray | None = None  # normal validation scores, for p-values
     fdr: float | None = None  # flag by Benjamini-Hochberg at this level instead of the threshold
+    warnings: list[str] = field(default_factory=list)  # e.g. images that decode to one flat value
 
     @property
     def scored(self) -> np.ndarray:
@@ -143,7 +144,8 @@ class PredictResult:
         out = {"source": self.source, "input": self.where, "kind": str(self.kind),
                "images": len(self.names), "scored": n, "threshold": self.threshold.to_json(),
                "counts": self.counts(),
-               "left_out": [{"file": self.names[r], "reason": why} for r, why in self.errors.items()]}
+               "left_out": [{"file": self.names[r], "reason": why} for r, why in self.errors.items()],
+               "warnings": list(self.warnings)}
         if self.kind.has_decoder:
             out["flagged"] = self.flagged()
             out["share_flagged"] = self.flagged() / n if n else None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 MAX_LINE_BYTES = 64 * 1024  # a real record is ~200 bytes
 MAX_READ_BYTES = 256 * 1024 * 1024  # past this, only the newest part of the file is read
+COPY_CHUNK = 1 << 20  # what keep_until holds at a time, whatever the size of the file
 
 
 class RecordType(StrEnum):
@@ -101,3 +102,44 @@ def read_records(path: Path) -> list[dict]:
     reader = MetricsReader(path)
     reader.poll()
     return reader.records
+
+
+def keep_until(path: Path, after_step: int) -> None:
+    """Rewrite metrics.jsonl without the records logged after step `after_step` (a resumed run is
+    about to redo them). Streams the file through a fixed-size buffer, so a file of any size keeps
+    all of its history; every other line is kept byte for byte. A partial last line (a killed
+    write) is dropped unless it is a whole record, and the file ends with a newline, so the next
+    append starts a line of its own. Written atomically: a failure leaves the file as it was."""
+    from core.io.atomic import atomic_path
+
+    try:
+        src = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with src, atomic_path(path) as tmp, open(tmp, "wb") as dst:
+        pending, dropping = b"", False
+        while chunk := src.read(COPY_CHUNK):
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            if dropping:  # the rest of an overlong line, up to its newline
+                if not lines:
+                    pending = b""
+                    continue
+                lines, dropping = lines[1:], False
+            if len(pending) > MAX_LINE_BYTES:
+                pending, dropping = b"", True
+            for line in lines:
+                if line.strip() and _kept(line, after_step):
+                    dst.write(line + b"\n")
+        if pending and not dropping and (record := parse_line(pending)) is not None \
+                and record["step"] <= after_step:
+            dst.write(pending + b"\n")
+
+
+def _kept(line: bytes, after_step: int) -> bool:
+    """Everything but a record logged after after_step and a line over MAX_LINE_BYTES (no record is
+    that long, and a buffer must not be); other lines that are not records stay as they are."""
+    if len(line) > MAX_LINE_BYTES:
+        return False
+    record = parse_line(line)
+    return record is None or record["step"] <= after_step

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
-from core.io.atomic import atomic_path
+from core.io.atomic import atomic_path, cache_not_saved
 from core.runs.store import Run
 from core.settings import Settings
 
@@ -39,8 +39,15 @@ def checkpoint_key(run: Run, which: str = "best") -> str:
 
 def cached_arrays(run: Run, settings: Settings, name: str, key: dict,
                   compute: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
-    """(arrays, from_cache). Recomputes when the stored key differs from `key`."""
-    folder = cache_dir(run, settings)
+    """(arrays, from_cache). Recomputes when the stored key differs from `key`; a cache that
+    cannot be written (a full disk, a read-only folder) costs the next call a recompute, never
+    this call its result."""
+    try:
+        folder = cache_dir(run, settings)
+    except OSError as exc:
+        arrays = compute()
+        cache_not_saved(name, settings.cache_dir if run.read_only else run.path, exc)
+        return arrays, False
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = folder / f"{name}-{digest}.npz"
     if path.exists():
@@ -50,6 +57,9 @@ def cached_arrays(run: Run, settings: Settings, name: str, key: dict,
         except (OSError, ValueError):
             pass  # unreadable (a killed writer): compute again
     arrays = compute()
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
+    try:
+        with atomic_path(path) as tmp:
+            np.savez(tmp, **arrays)
+    except OSError as exc:
+        cache_not_saved(name, folder, exc)
     return arrays, False

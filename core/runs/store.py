@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UserError
-from core.io.atomic import load_json_object, read_json, write_json, write_text
+from core.io.atomic import load_json_object, read_json, write_json
 from core.runs import lock
-from core.runs.metrics import MetricsReader, read_records
+from core.runs.metrics import MetricsReader, keep_until, read_records
 from core.runs.process import same_process
 from core.runs.status import ACTIVE, STATES, RunState, checked_status  # noqa: F401 (re-exported)
 
@@ -131,8 +131,7 @@ class Run:
             f.write("".join(json.dumps(r) + "\n" for r in records))
 
     def truncate_metrics(self, after_step: int) -> None:
-        kept = [r for r in self.metrics() if r.get("step", 0) <= after_step]
-        write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+        keep_until(self.path / "metrics.jsonl", after_step)  # streamed: no history is dropped
 
     # -- user actions ---------------------------------------------------------
     def request_stop(self) -> None:

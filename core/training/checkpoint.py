@@ -1,6 +1,7 @@
 """Checkpoints: weights, optimizer, config, epoch, best metric and RNG state, saved atomically."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -12,8 +13,10 @@ from core.training.config import TrainConfig
 
 
 def save(path: Path, state: dict) -> None:
+    buffer = io.BytesIO()  # torch's own file writer aborts the process on a full disk
+    torch.save(state, buffer)
     with atomic_path(path) as tmp:  # a killed process leaves the previous checkpoint intact
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def load(path: Path, device: str | torch.device = "cpu") -> dict:

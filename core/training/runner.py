@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 
 from core.errors import UserError
-from core.io.atomic import write_json
+from core.io.atomic import read_json, write_json
 from core.runs.lock import RunLock
 from core.runs.metrics import RecordType
 from core.runs.process import identity
@@ -54,15 +54,22 @@ class RunRecorder:
     def _append(self, record: dict) -> None:
         # One open file for the whole run (an open per line cost ~1% of a step); flushed per
         # record so the page sees each point at once.
+        path = self.run.path / "metrics.jsonl"
         if self.metrics_file is None:
-            self.metrics_file = open(self.run.path / "metrics.jsonl", "a")
-        self.metrics_file.write(json.dumps({**record, "time": time.time() - self.started}) + "\n")
-        self.metrics_file.flush()
+            self.metrics_file = open(path, "a")
+        try:
+            self.metrics_file.write(json.dumps({**record, "time": time.time() - self.started}) + "\n")
+            self.metrics_file.flush()
+        except OSError as exc:  # a full disk: say which file (a file object's error names none)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
 
     def close(self) -> None:
         if self.metrics_file is not None:
-            self.metrics_file.close()
-            self.metrics_file = None
+            file, self.metrics_file = self.metrics_file, None
+            try:
+                file.close()
+            except OSError:  # what could not be flushed was reported when it was written
+                pass
 
     def on_step(self, record: dict) -> None:
         self._append(record)
@@ -148,13 +155,32 @@ def train_run(run: Run | None, config: TrainConfig, resume: bool = False,
             held.enter_context(RunLock(writer.path))
             if resume:
                 _prepare_resume(writer, config)
+            else:
+                _check_fresh(writer)
         share = held.enter_context(_thread_count(config, None if ctx.enabled else budget))
         return _train_locked(run, writer, config, resume, echo, device, ctx, share)
 
 
+def _check_fresh(run: Run) -> None:
+    """Training without resume starts a run from nothing: only a queued run that has no
+    checkpoint and no history yet. A shipped or finished run is never trained over (its best.pt
+    and metrics.jsonl are its record); continuing one is `--resume`."""
+    if run.read_only:
+        raise UserError(f"{run.name()} is a shipped run and cannot be trained; train a new run instead")
+    kept = [p.name for p in (run.checkpoint("best"), run.checkpoint("last"), run.path / "metrics.jsonl")
+            if p.exists() and (p.suffix == ".pt" or p.stat().st_size > 0)]
+    state = (read_json(run.path / "status.json") or {}).get("state")
+    if kept or state != RunState.QUEUED:
+        held = f"it holds {', '.join(kept)}" if kept else f"it is {str(state)[:20]}, not queued"
+        raise UserError(f"run {run.name()} was trained before ({held}); it is never trained over: "
+                        "continue it with --resume, or train a new run")
+
+
 def _prepare_resume(run: Run, config: TrainConfig) -> None:
-    """Refuse a broken run or one without last.pt (leaving its status as it is); record a
-    longer plan of epochs."""
+    """Refuse a broken or shipped run, one without last.pt (leaving its status as it is), and
+    fewer epochs than it has done; record a new total of epochs (`--epochs` is the total)."""
+    if run.read_only:
+        raise UserError(f"{run.name()} is a shipped run and cannot be trained; train a new run instead")
     problem = run.problem()
     if problem:
         raise UserError(f"run {run.id} is broken ({problem}); it can only be deleted")
@@ -162,10 +188,37 @@ def _prepare_resume(run: Run, config: TrainConfig) -> None:
         raise UserError(f"run {run.name()} has no checkpoint to resume from: it ended before "
                         "its first epoch finished; train it again instead")
     stored = run_config(run)
+    if stored.epochs == config.epochs:
+        return
+    done = checkpoint.load(run.checkpoint("last"))["epoch"]
+    if config.epochs <= done:  # config.json says what the run was trained for: never less
+        raise UserError(f"run {run.name()} has already trained {done} epochs; --epochs is the new "
+                        f"total and must be more than {done} (leave it out to finish the "
+                        f"{stored.epochs} planned)")
     check_epochs_change(stored.epochs, config)
-    if stored.epochs != config.epochs:  # continuing for longer than first planned
-        stored.epochs = config.epochs
-        write_json(run.path / "config.json", stored.to_dict())
+    stored.epochs = config.epochs
+    write_json(run.path / "config.json", stored.to_dict())
+
+
+def _record_failure(run: Run, error: str) -> None:
+    """status.json says failed, with the error. When the atomic write fails too (a full disk has
+    no room for a second file), status.json is overwritten in place, in the blocks it holds: a
+    reader may catch it half-written once, but the run does not sit "queued" or "running" for good.
+    If even that fails, the caller's exception still reaches the user."""
+    fields = {"state": RunState.FAILED, "error": error[:1000], "finished": time.time()}
+    try:
+        run.write_status(**fields)
+        return
+    except OSError:
+        pass
+    current = read_json(run.path / "status.json") or {}
+    data = json.dumps({**current, **fields, "heartbeat": time.time()}).encode()
+    try:
+        with open(run.path / "status.json", "r+b") as f:
+            f.write(data)
+            f.truncate()
+    except OSError:
+        pass
 
 
 def _record_decisions(run: Run, decisions: dict | None, resume: bool) -> None:
@@ -240,13 +293,16 @@ def _train_locked(run: Run | None, writer: Run | None, config: TrainConfig, resu
         return state, trainer
     except UserError as exc:
         if writer:
-            writer.write_status(state=RunState.FAILED, error=str(exc), finished=time.time())
+            _record_failure(writer, str(exc))
+        raise
+    except OSError as exc:  # a full disk or a read-only folder: the reason and the file
+        if writer:
+            _record_failure(writer, f"{exc.strerror or exc}: {exc.filename or writer.path}")
         raise
     except Exception as exc:
         if writer:  # one line for the pages; the traceback goes to the process's log
             first = (str(exc).strip().splitlines() or [""])[0][:300]
-            writer.write_status(state=RunState.FAILED, finished=time.time(),
-                                error=f"{type(exc).__name__}: {first} (the traceback is in log.txt)")
+            _record_failure(writer, f"{type(exc).__name__}: {first} (the traceback is in log.txt)")
         raise
     finally:
         if recorder is not None:

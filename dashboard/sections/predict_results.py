@@ -38,6 +38,8 @@ def render_summary(result: PredictResult) -> None:
         cols[2].metric("Most predicted class", plain(top))
         cols[3].metric("Classes predicted", f"{len(counts):,}")
     st.caption(plain(f"Threshold: {t.detail}."))
+    for warning in result.warnings:
+        st.warning(plain(warning))
     if result.errors:
         with st.expander(f"{count(len(result.errors), 'file')} left out, and why"):
             st.dataframe({"file": [result.names[r] for r in result.errors],
