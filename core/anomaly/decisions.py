@@ -3,6 +3,7 @@ image (TP/FP/TN/FN, the CSV export), the galleries' rankings, the saved threshol
 reconstructions for the galleries."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,14 +74,18 @@ def outcome(score: float, is_anomaly: bool, threshold: float) -> str:
     return "FP" if called else "TN"
 
 
-def decisions_frame(a: AnomalyScores, score: str, threshold: float, classes) -> pd.DataFrame:
-    """Every validation and test image (val first): dataset index, split, class, whether it is an
+def decisions_frame(a: AnomalyScores, score: str, threshold: float, classes,
+                    files: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every validation and test image (val first): dataset index, its file (where the dataset
+    has files, e.g. a folder: what a user finds an image by), split, class, whether it is an
     anomaly, its score and the decision at the threshold. The page's CSV export."""
     rows = np.concatenate([a.part("val"), a.part("test")])
     values = a.scores[score][rows]
     names = np.asarray([str(c) for c in classes], dtype=object)
-    return pd.DataFrame({"index": a.index[rows], "split": a.split[rows],
-                         "class": names[a.labels[rows].astype(int)],
+    table = {"index": a.index[rows]}
+    if files is not None:
+        table["file"] = np.asarray(files, dtype=object)[a.index[rows]]
+    return pd.DataFrame({**table, "split": a.split[rows], "class": names[a.labels[rows].astype(int)],
                          "is_anomaly": a.is_anomaly[rows], score: values,
                          "decision": np.where(values >= threshold, "anomaly", "normal")})
 

@@ -18,7 +18,7 @@ from core.data.sources.base import Progress
 from core.data.spec import DatasetSpec
 from core.data.splits import SPLITS, assign_splits
 
-CACHE_VERSION = 3  # bump when a loader's output changes for the same files
+CACHE_VERSION = 4  # bump when a loader's output changes for the same files
 
 
 @dataclass
@@ -36,6 +36,7 @@ class ImageDataset:
     from_cache: bool = False
     raw_images: np.ndarray | None = field(default=None, repr=False)  # before steps, if any
     decisions: Applied | None = None  # the spec's decisions file (labels=...), as applied
+    files: tuple[str, ...] | None = field(default=None, repr=False)  # per image, for file sources
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -62,13 +63,13 @@ def load_raw(spec: DatasetSpec, settings: Settings | None = None, download: bool
         return RawData(train_images=arrays["train_images"], train_labels=arrays["train_labels"],
                        test_images=arrays.get("test_images"), test_labels=arrays.get("test_labels"),
                        classes=meta["classes"],
-                       skipped=[tuple(s) for s in meta["skipped"]]), True
+                       skipped=[tuple(s) for s in meta["skipped"]], files=meta.get("files")), True
     raw = source.load(spec, download, progress)
     arrays = {"train_images": raw.train_images, "train_labels": raw.train_labels}
     if raw.test_images is not None:
         arrays.update(test_images=raw.test_images, test_labels=raw.test_labels)
     cache.write(settings.cache_dir, key, arrays, {"classes": raw.classes, "skipped": raw.skipped,
-                                                  "spec": spec.to_dict()})
+                                                  "spec": spec.to_dict(), "files": raw.files})
     return raw, False
 
 
@@ -105,9 +106,11 @@ def load_dataset(spec: DatasetSpec | str, settings: Settings | None = None, down
     else:
         images, labels = raw.train_images, raw.train_labels
     is_test = np.arange(len(labels)) >= n_train
+    files = raw.files if isinstance(raw.files, list) and len(raw.files) == len(labels) else None
     keep, labels, classes = select_classes(labels, list(raw.classes), spec.classes)
     if not keep.all():
         images, is_test = images[keep], is_test[keep]
+        files = [f for f, k in zip(files, keep) if k] if files is not None else None
     _check_usable(labels, classes, spec)
     processed = apply_steps(images, spec.steps) if spec.steps else images
     blanked = blanked_warning(images, processed, spec.steps) if spec.steps else None
@@ -122,12 +125,14 @@ def load_dataset(spec: DatasetSpec | str, settings: Settings | None = None, down
                           int((~keep).sum()), np.flatnonzero(keep))
         if not keep.all():
             processed, images, labels, split = processed[keep], images[keep], labels[keep], split[keep]
+            files = [f for f, k in zip(files, keep) if k] if files is not None else None
             _check_usable(labels, classes, spec)
     return ImageDataset(spec=spec, images=processed, labels=labels, classes=tuple(classes),
                         split=split, skipped=tuple(raw.skipped),
                         warnings=tuple(w for w in (flat, blanked) if w),
                         load_seconds=time.perf_counter() - start, from_cache=from_cache,
-                        raw_images=images if keep_raw and spec.steps else None, decisions=applied)
+                        raw_images=images if keep_raw and spec.steps else None, decisions=applied,
+                        files=tuple(files) if files is not None else None)
 
 
 def _check_usable(labels: np.ndarray, classes: list[str], spec: DatasetSpec) -> None:

@@ -173,7 +173,7 @@ def _render_save_and_export(an: Analysis, threshold: float) -> None:
         cols[0].success(plain(f"Saved {record.value:.6g} ({record.strategy}) to {path}"))
     # Callables: built when clicked, not on every commit of the threshold.
     cols[1].download_button("Scores and decisions (CSV)",
-                            lambda: decisions_frame(an.a, an.score, threshold, an.ds.classes)
+                            lambda: decisions_frame(an.a, an.score, threshold, an.ds.classes, an.ds.files)
                             .to_csv(index=False).encode(),
                             f"{an.run.id}-{an.score}-decisions.csv", "text/csv",
                             key="anomaly_csv", help="Every validation and test image.",

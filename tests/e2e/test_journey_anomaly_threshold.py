@@ -81,11 +81,12 @@ def test_a_tuned_threshold_survives_pages_and_run_switches(page, journey_app):
     assert _view(page) == tuned
     expect(title).to_be_visible()  # the clicked cell is the run's too
 
-    srv.choose(page, "Autoencoder run", "Digits VAE · vae · shipped")
+    srv.choose(page, "Autoencoder run", "Digits VAE (digits-vae) · digits · vae · shipped")
     j.settle(page)
     expect(page.get_by_text("choose which classes are normal")).to_be_visible(timeout=120_000)
     j.no_exception(page)
-    srv.choose(page, "Autoencoder run", "Digits anomaly AE (9 is the anomaly) · conv_ae · shipped")
+    srv.choose(page, "Autoencoder run",
+               "Digits anomaly AE (9 is the anomaly) (digits-anomaly-ae) · digits · conv_ae · shipped")
     _wait_anomaly(page)
     assert _view(page) == tuned
     j.no_exception(page)

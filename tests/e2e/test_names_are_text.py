@@ -13,6 +13,7 @@ from core.runs.store import open_store
 from core.settings import Settings
 from core.training.config import TrainConfig
 from core.training.runner import train_run
+from dashboard.widgets.run_picker import run_label
 from tests import data_writers as dw
 from tests.e2e import journey as j
 from tests.e2e import server as srv
@@ -77,7 +78,7 @@ def test_names_show_as_text_and_nothing_is_fetched(page, journey_app):
     expect(j.metric(page, "accuracy")).to_be_visible(timeout=180_000)
     j.settle(page)
     expect(page.get_by_role("combobox", name="Classifier run")).to_have_value(
-        f"{RUN_NAME} · mlp · done")
+        run_label(run))  # name (id) · dataset · model · state, as plain text
     assert j.table_rows(page, "comparison_table")[0][0] == RUN_NAME
     assert j.multiselect_values(page, "roc_classes") == ["0 " + TRAP, "1 **k49**", "2 $x^2$"]
     j.no_exception(page)

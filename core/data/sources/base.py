@@ -24,6 +24,7 @@ class RawData:
     test_images: np.ndarray | None = None
     test_labels: np.ndarray | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    files: list[str] | None = None  # per row (train rows, then test): the file, for sources of files
 
 
 class Source(Protocol):

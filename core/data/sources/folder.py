@@ -199,10 +199,20 @@ class ImageFolderSource:
                 raise DatasetError(f"no readable images in {splits[split]} "
                                    f"({len(skipped)} files skipped)")
         has_test = "test" in splits
+        files = [_relative(paths[i], root) for i in decoded.kept]
         return RawData(train_images=decoded.images[:n_train], train_labels=labels[:n_train],
                        test_images=decoded.images[n_train:] if has_test else None,
                        test_labels=labels[n_train:] if has_test else None, classes=classes,
-                       skipped=skipped)
+                       skipped=skipped, files=files)
+
+
+def _relative(path: Path, root: Path) -> str:
+    """The file under the dataset's folder (what a user finds it by), as text that encodes."""
+    try:
+        name = str(path.relative_to(root))
+    except ValueError:
+        name = str(path)
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 register(ImageFolderSource())
