@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from core.io.atomic import load_json_object
 from core.runs.store import RunStore, write_json
 from core.training.config import TrainConfig
 from core.training.runner import train_run
@@ -42,7 +43,7 @@ def ship(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
     """Train the shipped configs and write them (and the manifest) into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = load_json_object(manifest_path) if manifest_path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore(Path(tmp))
         for name in names or list(SHIPPED):
@@ -74,7 +75,7 @@ def ship(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
 
 def verify(out_dir: Path) -> list[str]:
     """Problems with the shipped files (missing, or a checksum that does not match)."""
-    manifest = json.loads((out_dir / "manifest.json").read_text())
+    manifest = load_json_object(out_dir / "manifest.json")  # bounded, regular file only
     problems = []
     for name, entry in manifest.items():
         for file, digest in entry["sha256"].items():
