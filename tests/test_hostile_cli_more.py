@@ -183,6 +183,16 @@ def test_non_finite_settings_are_refused_before_a_run_folder(settings, capsys, a
     assert _runs(settings) == []
 
 
+@pytest.mark.parametrize("params, problem", [
+    ('{"perplexity": NaN}', "NaN is not a number JSON allows"),
+    ('{"perplexity": 1e999}', "too large for a number"),
+    ("[" * 50_000 + "]" * 50_000, "nests 50,000 levels deep; the limit is 64"),
+], ids=["nan", "overflow", "deep"])
+def test_embed_params_are_finite_and_shallow(settings, capsys, params, problem) -> None:
+    assert main(["embed", "digits-conv-ae", "--method", "tsne", "--params", params]) == 2
+    assert_one_line(capsys.readouterr().err, "error: --params", problem)
+
+
 def test_a_config_file_with_non_finite_parameters_is_refused(settings, capsys, tmp_path) -> None:
     (tmp_path / "c.json").write_text('{"loss_params": {"beta": NaN}, "momentum": 1e308}')
     assert main(["train", "--config", str(tmp_path / "c.json")]) == 2
