@@ -271,6 +271,19 @@ def test_deeply_nested_files_are_one_line(settings, tmp_path, capsys, run) -> No
     assert_one_line(capsys.readouterr().err, "levels deep; the limit is 64")
 
 
+def test_a_bundle_manifest_nested_deep_or_a_fifo_is_one_line(tmp_path) -> None:
+    from core.predict.bundle import read_manifest
+
+    (tmp_path / "manifest.json").write_text('{"format": "smalldl-bundle", "x": ' + DEEP + "}")
+    with pytest.raises(UserError) as caught:
+        read_manifest(tmp_path)
+    assert_one_line(str(caught.value), "manifest.json nests 100,001 levels deep; the limit is 64")
+    _fifo(tmp_path / "manifest.json")
+    with pytest.raises(UserError) as caught:
+        read_manifest(tmp_path)
+    assert_one_line(str(caught.value), "manifest.json cannot be read: it is a FIFO")
+
+
 # -- ONNX bundles ------------------------------------------------------------------------------
 def _onnx_graph(nodes, out_shape, inputs_shape=(None, 1, 8, 8)):
     onnx = pytest.importorskip("onnx")
