@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,13 +18,55 @@ import numpy as np
 
 from core.anomaly import command as threshold_command
 from core.anomaly.command import scores_help, strategies_help
-from core.console import GeneratedHelp, OutputThatOutlivesItsReader, dumps
+from core.console import GeneratedHelp, OutputThatOutlivesItsReader, dumps, printable
 from core.errors import UserError
 from core.training.config import run_config
 
 MAX_CONFIG_BYTES = 1 << 20
 # Commands that live with their feature: each module's register(sub) adds its subparser.
 COMMAND_MODULES = ("core.sweeps.command", "core.audit.command")
+
+MAX_PREDICT_BATCH = 65536
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (`error: ...`, exit 2) instead of the usage text;
+    subcommands' parsers are of this class too (add_subparsers makes them like their parent)."""
+
+    def error(self, message: str):
+        command = self.prog.split()[-1] if " " in self.prog else ""
+        where = f"{command}: " if command and command != "core" else ""
+        self.exit(2, f"error: {where}{printable(' '.join(message.split()))} "
+                     f"(see {printable(self.prog)} --help)\n")
+
+
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high:,}, "
+                                             f"not {text[:40]!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}, not {value:,}")
+        return value
+    return parse
+
+
+_NEGATIVE_VALUE = re.compile(r"-(inf(inity)?|nan|\d|\.\d)", re.IGNORECASE)
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """`--threshold -inf` as `--threshold=-inf`: argparse takes a value starting with "-" that
+    is not a plain negative number for an option, and would say only "expected one argument"."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_VALUE.match(token) \
+                and not token.startswith("--"):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 def _trained_run(run_id: str):
@@ -111,19 +153,17 @@ def _config_from_args(args):
 
     base = {}
     if args.config:
-        try:
-            with open(args.config, "rb") as f:  # bounded: --config /dev/zero must not hang
-                data = f.read(MAX_CONFIG_BYTES + 1)
-            text = data.decode("utf-8")
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError and a NUL in the path too
-            raise UserError(f"cannot read --config {args.config}: {exc}") from None
-        if len(data) > MAX_CONFIG_BYTES:
-            raise UserError(f"--config {args.config} is larger than {MAX_CONFIG_BYTES:,} bytes; "
-                            "a training config is a small JSON object")
+        from core.io.files import read_regular
+
+        shown = "--config " + args.config.encode("utf-8", "backslashreplace").decode()
+        try:  # a regular file only: --config /dev/zero or a FIFO must not hang
+            text = read_regular(args.config, MAX_CONFIG_BYTES, shown).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"cannot read {shown}: {exc}") from None
         try:
             base = TrainConfig.from_json(text).to_dict()
         except UserError as exc:
-            raise UserError(f"--config {args.config}: {exc}") from None
+            raise UserError(f"{shown}: {exc}") from None
     return config_from_args(args, base)
 
 
@@ -190,6 +230,10 @@ def _cmd_train(args) -> int:
                                budget=ThreadBudget.for_workspace(settings.workspace))
     if trainer.ctx.is_main:
         print(f"{state}: best {trainer.monitor} {trainer.best_metric} at epoch {trainer.best_epoch}")
+        if state == RunState.DIVERGED:
+            print("error: training diverged: the loss became NaN or infinite; lower the learning "
+                  "rate, momentum or loss parameters (best.pt keeps the last good weights, if any)",
+                  file=sys.stderr)
     return {RunState.DONE: 0, RunState.STOPPED: 0, RunState.DIVERGED: 3}.get(state, 1)
 
 
@@ -223,10 +267,9 @@ def _cmd_embed(args) -> int:
 
     settings, run = _trained_run(args.run)
     numba_cache(numba_dir(settings))  # before umap (numba) is imported
-    try:
-        params = json.loads(args.params) if args.params else {}
-    except ValueError as exc:
-        raise UserError(f"--params is not valid JSON: {exc}") from None
+    from core.io.files import loads
+
+    params = loads(args.params, "--params", finite=True) if args.params else {}
     try:
         params = check_params(args.method, params)
     except UserError as exc:
@@ -298,6 +341,13 @@ def _cmd_ship(args) -> int:
     from core.shipping import SHIPPED, ship, ship_thresholds, verify
 
     out = Path(args.out) if args.out else Settings.from_env().shipped_dir
+    unknown = [printable(n) for n in args.names if n not in SHIPPED]
+    if unknown:
+        raise UserError(f"no shipped run named {', '.join(unknown)}; shipped runs: {', '.join(SHIPPED)}")
+    if args.verify and not (out / "manifest.json").is_file():
+        raise UserError(f"{out} has no manifest.json to verify against")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
     if args.verify:
         problems = verify(out)
         for p in problems:
@@ -325,7 +375,7 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     from core.latent.methods import Method, params_help
     from core.training.config import add_arguments
 
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -398,7 +448,8 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--fdr", metavar="Q", help="flag by Benjamini-Hochberg on conformal "
                    "p-values at false-discovery level Q (0 < Q < 1) instead of the threshold")
-    p.add_argument("--batch-size", type=int, default=1024, help="images read and scored at once")
+    p.add_argument("--batch-size", type=_int_in(1, MAX_PREDICT_BATCH), default=1024,
+                   help="images read and scored at once")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.set_defaults(func=_cmd_predict)
 
@@ -415,7 +466,7 @@ def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return printable(" ".join(str(exc).split()) or type(exc).__name__)
 
 
 def _os_problem(exc: OSError) -> str:
@@ -448,7 +499,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m core") -> int:
     sys.stdout = OutputThatOutlivesItsReader(real_stdout)
     warnings.showwarning = functools.partial(_show_warning, _default=real_show)
     try:
-        args = build_parser(prog).parse_args(argv)
+        try:
+            args = build_parser(prog).parse_args(_join_negative_values(
+                list(sys.argv[1:] if argv is None else argv)))
+        except SystemExit as exc:  # a usage error (one line, see OneLineParser) or --help
+            return exc.code if isinstance(exc.code, int) else 2
         try:
             return args.func(args)
         except UserError as exc:

@@ -27,6 +27,34 @@ def finite(value):
     return value
 
 
+def printable(text: str) -> str:
+    """text safe to print on a terminal in one line: control characters (newlines, ANSI escapes)
+    and bytes that were not UTF-8 (surrogate escapes, from file names) shown as backslash escapes,
+    the rest as it is."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    if 0xDC80 <= ord(c) <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")
+
+
+def faithful(text: str) -> str:
+    """A file name for JSON and CSV: encodable as UTF-8 whatever its bytes were. Each byte that was
+    not UTF-8 becomes a backslash escape (\\xff), so no two names collapse into one; a valid name
+    (newlines and escapes included, which JSON and CSV quote) is kept exactly."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def dumps(value, **kwargs) -> str:
     """Strict JSON: a reader in any language can parse it."""
     return json.dumps(finite(value), allow_nan=False, **kwargs)

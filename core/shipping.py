@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import UserError
-from core.io.atomic import write_json
+from core.io.atomic import load_json_object, write_json
 from core.runs.status import RunState
 from core.runs.store import Run, RunStore
 from core.training.config import TrainConfig
@@ -50,7 +50,7 @@ def ship(out_dir: Path, names: list[str] | None = None, echo=print) -> dict:
     """Train the shipped configs and write them (and the manifest) into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = load_json_object(manifest_path) if manifest_path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore(Path(tmp))
         for name in names or list(SHIPPED):
@@ -111,7 +111,7 @@ def _ship_threshold(out_dir: Path, name: str, manifest: dict, echo) -> None:
 
 def verify(out_dir: Path) -> list[str]:
     """Problems with the shipped files (missing, or a checksum that does not match)."""
-    manifest = json.loads((out_dir / "manifest.json").read_text())
+    manifest = load_json_object(out_dir / "manifest.json")  # bounded, regular file only
     problems = []
     for name, entry in manifest.items():
         for file, digest in entry["sha256"].items():

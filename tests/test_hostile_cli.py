@@ -35,8 +35,8 @@ BAD_TRAIN = [
     (["--device", "mps"], "no Apple GPU (MPS)"),
     (["--model", "conv_ae", "--loss", "cross_entropy"], "cross_entropy"),
     (["--model", "nosuch"], "unknown model 'nosuch'"),
-    (["--config", "/no/such/config.json"], "cannot read --config /no/such/config.json"),
-    (["--config", "/dev/zero"], "larger than 1,048,576 bytes"),
+    (["--config", "/no/such/config.json"], "--config /no/such/config.json is missing"),
+    (["--config", "/dev/zero"], "it is a device, not a regular file"),
 ] + ([] if torch.cuda.is_available() else [(["--device", "cuda"], "no CUDA GPU")])
 
 

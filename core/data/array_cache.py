@@ -11,7 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.atomic import atomic_dir, cache_not_saved
+from core.io.atomic import atomic_dir, cache_not_saved, load_json_object
+from core.errors import UserError
+
+from core.io.files import open_regular
+from core.settings import MAX_DATASET_BYTES
 
 
 def cache_key(parts: dict) -> str:
@@ -20,11 +24,13 @@ def cache_key(parts: dict) -> str:
 
 def read(cache_dir: Path, key: str) -> tuple[dict[str, np.ndarray], dict] | None:
     folder = cache_dir / key
-    try:
-        meta = json.loads((folder / "meta.json").read_text())
-        arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False)
-                  for name in meta["arrays"]}
-    except (OSError, ValueError, KeyError):
+    try:  # regular files only: a FIFO or a device in the cache is never waited on
+        meta = load_json_object(folder / "meta.json")
+        arrays = {}
+        for name in meta["arrays"]:
+            with open_regular(folder / f"{name}.npy", MAX_DATASET_BYTES + (1 << 20)) as f:
+                arrays[name] = np.load(f, allow_pickle=False)
+    except (OSError, ValueError, KeyError, TypeError, UserError):
         return None  # missing or unreadable: the caller reloads from the source
     return arrays, meta
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import parse_qsl, quote
 
-from core.errors import DatasetError
+from core.errors import DatasetError, UserError
 
 _LIST_FIELDS = ("classes", "steps")
 MAX_SPEC_CHARS = 8192
@@ -103,10 +103,12 @@ class DatasetSpec:
 
     @classmethod
     def from_json(cls, text: str) -> "DatasetSpec":
+        from core.io.files import loads
+
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise DatasetError(f"dataset spec is not valid JSON: {exc}") from None
+            data = loads(text, "dataset spec")
+        except UserError as exc:
+            raise DatasetError(str(exc)) from None
         if not isinstance(data, dict) or "source" not in data:
             raise DatasetError('a JSON dataset spec is an object with a "source", '
                                'e.g. {"source": "mnist", "root": "data"}')

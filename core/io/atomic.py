@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import UserError
+from core.io.files import load_json_file
 
 MAX_JSON_BYTES = 1 << 20  # config.json, status.json, meta.json are a few hundred bytes
 
@@ -149,21 +150,11 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def load_json_object(path: Path, max_bytes: int = MAX_JSON_BYTES) -> dict:
-    """The JSON object in `path`; a UserError naming the file and what is wrong with it otherwise."""
+    """The JSON object in `path`; a UserError naming the file and what is wrong with it otherwise.
+    Only a regular file is opened (a FIFO or /dev/zero in its place is refused, never waited on)
+    and its JSON may nest only so deep (core.io.files)."""
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise UserError(f"{path.name} is missing") from None
-    except OSError as exc:
-        raise UserError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:
-        raise UserError(f"{path.name} is larger than {max_bytes:,} bytes") from None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise UserError(f"{path.name} is not valid JSON ({str(exc)[:80]})") from None
+    data = load_json_file(path, max_bytes)
     if not isinstance(data, dict):
         raise UserError(f"{path.name} holds a JSON {type(data).__name__}, not an object")
     return data

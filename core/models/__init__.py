@@ -9,7 +9,7 @@ Add a model: one entry in `registry._ENTRIES` (see CONTRIBUTING.md).
 """
 from core.models.kinds import Kind
 
-__all__ = ["Kind", "MODELS", "ModelInfo", "build_model", "count_parameters", "model_kind"]
+__all__ = ["Kind", "MODELS", "ModelInfo", "build_model", "count_parameters", "measure_model", "model_kind"]
 _FROM_REGISTRY = frozenset(__all__) - {"Kind"}
 
 

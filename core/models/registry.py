@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from core.errors import UserError
@@ -127,18 +128,95 @@ def model_kind(name: str) -> Kind:
     return get_model_info(name).kind
 
 
-def build_model(
-    name: str,
-    in_shape: tuple[int, int, int],
-    n_classes: int,
-    params: dict[str, Any] | None = None,
-    binary_head: bool = False,
-) -> nn.Module:
-    """A fresh model for images of `in_shape` (C, H, W); params override the entry's defaults.
+# What a model may ask for before anything is built: weights (Adam keeps three more copies, so
+# 64 M parameters are ~1 GB while training) and values computed per image by all layers (held for
+# the backward pass: 8 M per image are 32 MB, 2 GB at batch 64).
+MAX_PARAMETERS = 64_000_000
+MAX_ACTIVATIONS_PER_IMAGE = 8_000_000
+# Training memory, estimated before building: weights, gradients and Adam's two moments (16 bytes
+# a parameter) plus every layer's output for a batch, kept for the backward pass, and its gradient
+# (8 bytes a value). `cnn` with channels=[20000] on digits at batch 64 would need ~1.7 GB (it
+# took 2.2 GB of memory when it trained).
+MAX_TRAINING_BYTES = 3 << 29  # 1.5 GiB
+MAX_PARAM_INT = 1 << 24  # any single size a parameter gives (a layer's width, a kernel)
+MAX_PARAM_ITEMS = 64  # entries in a list parameter (layers)
 
-    Classifiers get n_classes outputs, or 1 with binary_head (for the "bce" loss, 2 classes only);
-    autoencoders ignore n_classes.
-    """
+
+@dataclass(frozen=True)
+class ModelSize:
+    parameters: int
+    activations_per_image: int  # values every layer outputs for one image (forward pass)
+
+
+def _check_param_values(name: str, params: dict[str, Any]) -> None:
+    """Refuse sizes no model here could build in bounded memory, before any builder runs."""
+    for key, value in params.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if len(items) > MAX_PARAM_ITEMS:
+            raise UserError(f"model {name!r}: {key} lists {len(items):,} entries; "
+                            f"the limit is {MAX_PARAM_ITEMS}")
+        for v in items:
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_PARAM_INT:
+                raise UserError(f"model {name!r}: {key} asks for {v:,}, more than the limit of "
+                                f"{MAX_PARAM_INT:,} for one size")
+
+
+def _outputs_numel(output) -> int:
+    if isinstance(output, torch.Tensor):
+        return output.numel()
+    if isinstance(output, (tuple, list)):
+        return sum(_outputs_numel(o) for o in output)
+    if isinstance(output, dict):
+        return sum(_outputs_numel(o) for o in output.values())
+    return sum(_outputs_numel(v) for v in getattr(output, "__dict__", {}).values())
+
+
+def measure_model(name: str, in_shape, n_classes: int, params: dict[str, Any] | None = None,
+                  binary_head: bool = False, batch_size: int | None = None) -> ModelSize:
+    """Parameter count and per-image activations of the model build_model would make, found on
+    torch's "meta" device (shapes only, no memory); a UserError stating the limit and the
+    requested size when it is over MAX_PARAMETERS or MAX_ACTIVATIONS_PER_IMAGE, or (given the
+    training batch size) when training it would need more than MAX_TRAINING_BYTES."""
+    info, in_shape, args, merged = _resolve(name, in_shape, n_classes, params, binary_head)
+    try:
+        with torch.device("meta"):
+            model = info.builder(*args, **merged)
+    except ValueError as exc:
+        raise UserError(f"model {name!r}: {exc}") from None
+    n_params = count_parameters(model)
+    if n_params > MAX_PARAMETERS:
+        raise UserError(f"model {name!r} would have {n_params:,} parameters; the limit is "
+                        f"{MAX_PARAMETERS:,}: choose smaller layers")
+    total = [0]
+
+    def hook(_module, _inputs, output) -> None:
+        total[0] += _outputs_numel(output)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.empty(1, *in_shape, device="meta"))
+    except (NotImplementedError, RuntimeError):  # an op without a meta kernel: parameters only
+        total[0] = 0
+    finally:
+        for h in handles:
+            h.remove()
+    if total[0] > MAX_ACTIVATIONS_PER_IMAGE:
+        raise UserError(f"model {name!r} would compute {total[0]:,} values per image "
+                        f"({total[0] * 4 / 2**20:,.0f} MiB); the limit is {MAX_ACTIVATIONS_PER_IMAGE:,}: "
+                        "choose fewer channels or smaller layers")
+    if batch_size is not None:
+        need = n_params * 16 + total[0] * int(batch_size) * 8
+        if need > MAX_TRAINING_BYTES:
+            raise UserError(f"training model {name!r} at batch size {batch_size} would need about "
+                            f"{need / 2**30:,.1f} GiB ({n_params:,} parameters, {total[0]:,} values per "
+                            f"image); the limit is {MAX_TRAINING_BYTES / 2**30:g} GiB: choose smaller "
+                            "layers or a smaller batch")
+    return ModelSize(n_params, total[0])
+
+
+def _resolve(name, in_shape, n_classes, params, binary_head):
+    """(info, checked in_shape, positional args, merged params) for a builder call."""
     info = get_model_info(name)
     params = dict(params or {})
     unknown = sorted(set(params) - set(info.default_params))
@@ -158,8 +236,28 @@ def build_model(
         if n_classes < 2:
             raise UserError(f"a classifier needs at least 2 classes, the data has {n_classes}")
         args.append(1 if binary_head else n_classes)
+    _check_param_values(name, params)
+    return info, in_shape, args, {**info.default_params, **params}
+
+
+def build_model(
+    name: str,
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    params: dict[str, Any] | None = None,
+    binary_head: bool = False,
+    batch_size: int | None = None,
+) -> nn.Module:
+    """A fresh model for images of `in_shape` (C, H, W); params override the entry's defaults.
+
+    Classifiers get n_classes outputs, or 1 with binary_head (for the "bce" loss, 2 classes only);
+    autoencoders ignore n_classes. Its size is bounded first (measure_model), so a config, a form
+    or a checkpoint asking for a huge model is refused before any memory is taken.
+    """
+    measure_model(name, in_shape, n_classes, params, binary_head, batch_size)
+    info, in_shape, args, merged = _resolve(name, in_shape, n_classes, params, binary_head)
     try:
-        return info.builder(*args, **{**info.default_params, **params})
+        return info.builder(*args, **merged)
     except ValueError as exc:
         raise UserError(f"model {name!r}: {exc}") from None
 

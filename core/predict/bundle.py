@@ -5,7 +5,6 @@ allow_pickle=False, the model is TorchScript or ONNX (core/predict/model_files.p
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 from core.anomaly.record import Lookup, ThresholdRecord
 from core.anomaly.scores import SCORES, LatentScore, Scorer
 from core.errors import UserError
+from core.io.files import load_json_file, open_regular
 from core.models import Kind
 from core.predict.detector import Detector, class_probabilities_of
 from core.predict.model_files import ModelFormat, methods, read_model
@@ -28,7 +28,7 @@ MAX_FILE_BYTES = 1 << 30
 
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path, MAX_FILE_BYTES) as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -44,14 +44,9 @@ def read_manifest(folder: Path) -> dict:
     """The manifest, checked: format and version first (a newer bundle says so), then each
     field's type, then every listed file's size and sha256."""
     path = folder / MANIFEST
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"{folder} is not a bundle: it has no {MANIFEST}")
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise UserError(f"{MANIFEST} is larger than {MAX_MANIFEST_BYTES >> 10} KiB; refused")
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UserError(f"{MANIFEST} is not valid JSON: {exc}") from None
+    m = load_json_file(path, MAX_MANIFEST_BYTES)  # a regular file, size- and depth-limited
     if not isinstance(m, dict) or m.get("format") != FORMAT:
         raise UserError(f"{folder} is not a {FORMAT} (its manifest says format "
                         f"{m.get('format') if isinstance(m, dict) else None!r})")
@@ -107,9 +102,11 @@ class BundleDetector(Detector):
         self.name, self.kind = m["name"], Kind(m["kind"])
         self.classes, self.normal_classes = tuple(m["classes"]), tuple(m["normal_classes"])
         self.recipe = Recipe.from_json(m["preprocessing"])
-        self.model = read_model(folder, ModelFormat(m["model_format"]), m["model_files"], device)
+        self.model = read_model(folder, ModelFormat(m["model_format"]), m["model_files"], device,
+                                self.recipe.in_shape)
         try:
-            with np.load(folder / ARRAYS, allow_pickle=False) as z:
+            with open_regular(folder / ARRAYS, MAX_FILE_BYTES) as f, \
+                    np.load(f, allow_pickle=False) as z:
                 self.arrays = {k: z[k] for k in z.files}
         except (OSError, ValueError) as exc:
             raise UserError(f"{ARRAYS} cannot be read without pickle: {exc}") from None

@@ -7,8 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.console import faithful, printable
 from core.errors import UserError
-from core.io.atomic import write_target, write_text
+from core.io.atomic import load_json_object, write_target, write_text
 from core.predict.apply import Progress, predict_images
 from core.predict.bundle import is_bundle, open_bundle
 from core.predict.conformal import check_fdr, fdr_sentence
@@ -69,26 +70,47 @@ def predict_command(args) -> int:
         if not result.kind.has_decoder:
             raise UserError("--fdr flags anomalies: it needs an autoencoder or VAE, not a classifier")
     for row, reason in result.errors.items():
-        print(f"left out {result.names[row]}: {reason}", file=sys.stderr)
+        print(printable(f"left out {result.names[row]}: {reason}"), file=sys.stderr)
     result.require_some()
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if getattr(args, "fdr", None) is not None:
         result = result.with_fdr(args.fdr)
     frame = result.frame()
-    if args.csv:
+    if args.csv:  # names as faithful, encodable text (a byte that was not UTF-8 as \xff)
         try:
-            write_text(Path(args.csv), frame.to_csv(index=False))
+            write_text(Path(args.csv), texts(frame, faithful).to_csv(index=False))
         except OSError as exc:
             raise UserError(f"cannot write --csv {args.csv}: {exc.strerror or exc}") from None
-    if args.json:
-        rows = json.loads(frame.to_json(orient="records"))  # NaN as null
-        print(json.dumps({**result.summary(), "rows": rows}, indent=1, ensure_ascii=False))
+    if args.json:  # the same faithful names; JSON escapes newlines and control characters itself
+        rows = json.loads(texts(frame, faithful).to_json(orient="records"))  # NaN as null
+        print(json.dumps(texts({**result.summary(), "rows": rows}, faithful), indent=1,
+                         ensure_ascii=False))
         return 0
-    if not args.csv:
-        print(frame.drop(columns="error").iloc[result.scored].to_string(index=False))
-    print(summary_line(result))
+    if not args.csv:  # the terminal: no raw newlines or escape sequences from file names
+        print(texts(frame.drop(columns="error").iloc[result.scored], printable).to_string(index=False))
+    print(printable(summary_line(result)))
     return 0
+
+
+def texts(value, fix):
+    """value with fix applied to every string in it (a DataFrame's cells and column names, or
+    nested dicts and lists), so file and class names print and encode whatever they hold."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        out = value.rename(columns=lambda c: fix(c) if isinstance(c, str) else c)
+        for column in out.columns:
+            if not pd.api.types.is_numeric_dtype(out[column]):
+                out[column] = out[column].map(lambda v: fix(v) if isinstance(v, str) else v)
+        return out
+    if isinstance(value, str):
+        return fix(value)
+    if isinstance(value, dict):
+        return {texts(k, fix): texts(v, fix) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [texts(v, fix) for v in value]
+    return value
 
 
 def summary_line(result: PredictResult) -> str:
@@ -113,8 +135,11 @@ def export_command(args) -> int:
 
     settings = Settings.from_env()
     run = open_store(settings).get(args.run)
-    out = export_bundle(run, Path(args.out_dir), settings, ModelFormat(args.format))
-    manifest = json.loads((out / "manifest.json").read_text())
+    try:
+        out = export_bundle(run, Path(args.out_dir), settings, ModelFormat(args.format))
+    except OSError as exc:  # the folder could not be made or written after all
+        raise UserError(f"cannot export to {args.out_dir}: {exc.strerror or exc}") from None
+    manifest = load_json_object(out / "manifest.json")
     saved = ", ".join(f"{k} >= {v['threshold']:.6g} ({v['strategy']})"
                       for k, v in manifest["thresholds"].items()) or "none saved"
     print(f"bundle of {run.name()} written to {out}: {args.format} model, "

@@ -11,6 +11,7 @@ The folder appears whole or not at all; an existing non-empty folder is never wr
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import zipfile
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ def export_bundle(run: Run, out_dir: Path, settings: Settings,
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise UserError(f"{out_dir} exists and is not empty; export into a new folder")
+    _check_writable(out_dir)
     detector = RunDetector(run, settings)
     arrays, scores = _arrays(detector)
     thresholds = {n: t.to_json() for n in (*scores, PROBABILITY)
@@ -55,6 +57,20 @@ def export_bundle(run: Run, out_dir: Path, settings: Settings,
             "model_files": model_files,
             "files": {name: sha256(tmp / name) for name in {*model_files.values(), ARRAYS}}})
     return out_dir
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Refuse, before any work, a folder that cannot be made: under a file, or somewhere this
+    user may not write (/proc, a read-only disk)."""
+    parent = out_dir.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        if parent.is_symlink() or parent.is_file():
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"cannot export to {out_dir}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or str(parent.resolve()).startswith(("/proc", "/sys")):
+        raise UserError(f"cannot export to {out_dir}: folder {parent} is not writable")
 
 
 def bundle_zip(run: Run, settings: Settings, fmt: ModelFormat = ModelFormat.TORCHSCRIPT) -> bytes:

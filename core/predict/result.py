@@ -9,6 +9,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from core.console import faithful
 from core.errors import UserError
 from core.models import Kind
 from core.predict.conformal import bh_flags, check_fdr, conformal_p_values
@@ -118,9 +119,11 @@ class PredictResult:
     def frame(self) -> pd.DataFrame:
         """One row per input image (the CSV): file, [class], score or probabilities, threshold,
         decision, and the reason for an image left out."""
-        table = {"file": self.names}
+        # file names as encodable text (console.faithful): one that was not UTF-8 keeps its odd
+        # bytes as \xff escapes, since a table of strings must be valid UTF-8
+        table = {"file": [faithful(n) for n in self.names]}
         if self.labels is not None:
-            table["class"] = self.labels
+            table["class"] = [faithful(str(c)) for c in self.labels]
         decisions = self.decisions()
         if self.kind.has_decoder:
             table[self.threshold.score] = self.values
@@ -129,10 +132,10 @@ class PredictResult:
             table["p_value"] = p if p is not None else np.nan
             table["decision"] = decisions
         else:
-            table["predicted"] = decisions
+            table["predicted"] = [faithful(str(d)) for d in decisions]
             table["confidence"] = self.values.max(1)
             for i, name in enumerate(self.classes):
-                table[f"p({name})"] = self.values[:, i]
+                table[f"p({faithful(name)})"] = self.values[:, i]
             if self.threshold.value is not None:
                 table["threshold"] = self.threshold.value
         table["error"] = [self.errors.get(i, "") for i in range(len(self.names))]

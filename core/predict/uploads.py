@@ -27,27 +27,57 @@ def _unique(folder: Path, name: str) -> Path:
     return path
 
 
-def save_uploads(files: list[tuple[str, bytes]], uploads_dir: Path,
+def _size(data) -> int:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return len(data)
+    size = getattr(data, "size", None)  # Streamlit's UploadedFile
+    if isinstance(size, int):
+        return size
+    return data.seek(0, 2)
+
+
+def _chunks(data, size: int = 1 << 20):
+    """The content in pieces: an uploaded file is read where it is, never copied whole again."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield bytes(data)
+        return
+    data.seek(0)
+    while chunk := data.read(size):
+        yield chunk
+
+
+def save_uploads(files: list[tuple[str, object]], uploads_dir: Path,
                  max_bytes: int = MAX_UPLOAD_BYTES, max_files: int = MAX_UPLOAD_FILES) -> Path:
-    """The folder holding these (name, content) uploads; written whole or not at all."""
+    """The folder holding these (name, content) uploads; written whole or not at all. A content
+    is bytes or a binary file object (Streamlit's UploadedFile): sizes are checked before
+    anything is read, and files are streamed to disk, not copied in memory."""
     if not files:
         raise UserError("no files were uploaded")
     if len(files) > max_files:
         raise UserError(f"{len(files):,} files, more than the limit of {max_files:,}")
-    if sum(len(data) for _, data in files) > max_bytes:
-        raise UserError(f"the uploads add up to more than {max_bytes / 2**20:.0f} MiB")
+    total = sum(_size(data) for _, data in files)
+    if total > max_bytes:
+        raise UserError(f"the uploads add up to more than {max_bytes / 2**20:.0f} MiB "
+                        f"({total / 2**20:,.1f} MiB); use a folder inside the data roots instead")
     digest = hashlib.sha256()
     for name, data in files:
-        digest.update(name.encode("utf-8", "replace") + b"\0" + hashlib.sha256(data).digest())
+        one = hashlib.sha256()
+        for chunk in _chunks(data):
+            one.update(chunk)
+        digest.update(name.encode("utf-8", "replace") + b"\0" + one.digest())
     dest = Path(uploads_dir) / f"predict-{digest.hexdigest()[:16]}"
     if dest.is_dir():
         return dest
     with atomic_dir(dest) as tmp:
         for name, data in files:
             clean = clean_name(name)
+            target = _unique(tmp, clean)
+            with open(target, "wb") as out:
+                for chunk in _chunks(data):
+                    out.write(chunk)
             if clean.lower().endswith(".zip"):
-                unpacked = extract_zip(data, tmp, clean, max_bytes=max_bytes)
+                spooled = target.rename(tmp / f".{target.name}.zip")
+                unpacked = extract_zip(spooled, tmp, clean, max_bytes=max_bytes)
+                spooled.unlink()
                 unpacked.rename(_unique(tmp, Path(clean).stem))
-            else:
-                _unique(tmp, clean).write_bytes(data)
     return dest

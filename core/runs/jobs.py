@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +49,8 @@ def spawn(command: list[str], settings: Settings, log_path: Path,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     budget.register(proc.pid, _job_kind(command))
+    # Reap it when it ends: an exited child nobody waits for stays a zombie of this process.
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
     return proc.pid
 
 

@@ -59,7 +59,7 @@ def holder(folder: Path) -> int | None:
     """The pid training the run in `folder` (any host), or None when nobody holds its lock."""
     path = Path(folder) / LOCK_NAME
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the reader
     except OSError:
         return None
     try:

@@ -12,6 +12,9 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
+from core.errors import UserError
+from core.io.files import open_regular
+
 MAX_LINE_BYTES = 64 * 1024  # a real record is ~200 bytes
 MAX_READ_BYTES = 256 * 1024 * 1024  # past this, only the newest part of the file is read
 COPY_CHUNK = 1 << 20  # what keep_until holds at a time, whatever the size of the file
@@ -65,14 +68,14 @@ class MetricsReader:
     def poll(self) -> tuple[list[dict], bool]:
         """(records appended since the last poll, whether the records held before were dropped)."""
         try:
-            with open(self.path, "rb") as f:
+            with open_regular(self.path) as f:  # a FIFO here is refused, never waited on
                 st = os.fstat(f.fileno())
                 reset = False
                 if (st.st_dev, st.st_ino) != self._identity or st.st_size < self._offset:
                     reset = self._restart((st.st_dev, st.st_ino), st.st_size)
                 f.seek(self._offset)
                 data = f.read(min(st.st_size - self._offset, MAX_READ_BYTES))
-        except OSError:  # no file (yet, or any more)
+        except (OSError, UserError):  # no file (yet, or any more), or not a regular one
             return [], self._restart(None, 0)
         self._offset += len(data)
         new = self._parse(data)

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.errors import UserError
 from core.io.atomic import atomic_path, cache_not_saved
+from core.io.files import open_regular
 from core.runs.store import Run
 from core.settings import Settings
 
@@ -52,9 +53,9 @@ def cached_arrays(run: Run, settings: Settings, name: str, key: dict,
     path = folder / f"{name}-{digest}.npz"
     if path.exists():
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open_regular(path) as f, np.load(f, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}, True
-        except (OSError, ValueError):
+        except (OSError, ValueError, UserError):  # UserError: not a regular file
             pass  # unreadable (a killed writer): compute again
     arrays = compute()
     try:

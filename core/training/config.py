@@ -12,6 +12,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from core.errors import UserError
+from core.io.files import MAX_JSON_DEPTH, check_depth, json_depth
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "cosine", "step", "onecycle")
@@ -107,9 +108,21 @@ class TrainConfig:
             problems.append("seed must be between 0 and 2**32 - 1")
         if not 0 <= self.threads <= 1024:
             problems.append("threads must be between 0 (automatic) and 1024")
-        if self.patience < 0 or self.log_every < 1 or not self.weight_decay >= 0 \
-                or not self.momentum >= 0:
-            problems.append("patience, momentum and weight decay must be >= 0, log_every >= 1")
+        if self.patience < 0 or self.log_every < 1:
+            problems.append("patience must be >= 0, log_every >= 1")
+        if not (math.isfinite(self.momentum) and 0 <= self.momentum <= 1):
+            problems.append(f"momentum must be from 0 to 1, not {self.momentum:g}")
+        if not (math.isfinite(self.weight_decay) and 0 <= self.weight_decay <= 10):
+            problems.append(f"weight decay must be from 0 to 10, not {self.weight_decay:g}")
+        for name in ("model_params", "loss_params"):
+            value = getattr(self, name)
+            try:
+                finite = _all_finite(value) and json_depth(json.dumps(value, default=str)) <= MAX_JSON_DEPTH
+            except RecursionError:
+                finite = False
+            if not finite:
+                problems.append(f"{name} must hold finite numbers (not NaN or infinity), nested at "
+                                f"most {MAX_JSON_DEPTH} deep")
         if self.denoise:
             kind, _, level = self.denoise.partition(":")
             try:
@@ -165,11 +178,9 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise UserError(f"not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        from core.io.files import loads
+
+        return cls.from_dict(loads(text, "the training config"))
 
 
 # -- the CLI flags, generated from the fields -------------------------------------------------
@@ -216,10 +227,16 @@ def _name_values(items: list[str], flag: str) -> dict:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise UserError(f"{flag} takes name=value, not {item!r}")
+        check_depth(value, f"{flag} {name}")
         try:
-            out[name] = json.loads(value)  # numbers, lists, true/false
-        except ValueError:
-            out[name] = value
+            parsed = json.loads(value)  # numbers, lists, true/false
+        except (ValueError, RecursionError):
+            out[name] = value  # a bare word: a string
+            continue
+        if not _all_finite(parsed):
+            raise UserError(f"{flag} {name}={value[:40]}: numbers must be finite (not NaN, "
+                            "infinity or beyond 1.8e308)")
+        out[name] = parsed
     return out
 
 
@@ -230,3 +247,13 @@ def run_config(run) -> TrainConfig:
         return TrainConfig.read(run.config_dict())
     except UserError as exc:
         raise UserError(f"run {run.id}: " + str(exc).removeprefix(f"run {run.id}: ")) from None
+
+
+def _all_finite(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_all_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    return True

@@ -71,7 +71,7 @@ class Trainer:
             raise UserError(f"binary cross-entropy needs two classes, this dataset has {data.n_classes}")
         self.loss_fn = make_loss(self.loss_name, **config.loss_params)
         self.model = build_model(config.model, data.in_shape, data.n_classes, config.model_params,
-                                 binary_head=self.loss_name == "bce").to(device)
+                                 binary_head=self.loss_name == "bce", batch_size=config.batch_size).to(device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.n_parameters = count_parameters(self.model)

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.data.dataset import ImageDataset
 from core.errors import UserError
-from core.models import build_model, model_kind
+from core.models import measure_model, model_kind
 from core.models.losses import BINARY_HEAD_LOSSES, check_loss
 from core.training.config import TrainConfig
 from core.training.data import training_arrays
@@ -28,8 +28,8 @@ def training_problems(config: TrainConfig, ds: ImageDataset) -> list[str]:
     kind = model_kind(config.model)
     if config.loss != "auto":
         check(lambda: check_loss(config.loss, kind))
-    check(lambda: build_model(config.model, ds.shape, len(ds.classes), config.model_params,
-                              binary_head=config.loss in BINARY_HEAD_LOSSES))
+    check(lambda: measure_model(config.model, ds.shape, len(ds.classes), config.model_params,
+                                binary_head=config.loss in BINARY_HEAD_LOSSES, batch_size=config.batch_size))
     if config.normal_classes and len(set(config.normal_classes)) >= len(ds.classes):
         problems.append("every class is normal: leave at least one class out as the anomaly")
         return problems

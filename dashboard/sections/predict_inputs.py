@@ -128,7 +128,7 @@ def images_ui() -> NewImages | None:
                                      key="predict_upload")
             if not files:
                 return None
-            folder = save_uploads([(f.name, f.getvalue()) for f in files], cfg.uploads_dir)
+            folder = save_uploads([(f.name, f) for f in files], cfg.uploads_dir)  # streamed
             return from_folder(folder, f"{len(files)} dropped file(s)")
         typed = st.text_input("Folder", key=FOLDER,
                               placeholder="a folder of images, any depth",
