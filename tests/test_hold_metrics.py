@@ -9,7 +9,7 @@ import tracemalloc
 import core.runs.metrics as metrics
 from core.runs.store import open_store
 from core.training import checkpoint
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 
 TINY = dict(dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=4,
@@ -44,7 +44,7 @@ def test_a_whole_last_record_without_newline_is_kept_and_ended(tmp_path) -> None
 
 def test_resuming_a_run_larger_than_the_read_bound_keeps_every_epoch(settings, monkeypatch) -> None:
     run = open_store(settings).create(TrainConfig(**TINY))
-    state, _ = train_run(run, run.config(), echo=lambda r: r["epoch"] == 2 and run.request_stop())
+    state, _ = train_run(run, run_config(run), echo=lambda r: r["epoch"] == 2 and run.request_stop())
     assert state == "stopped" and checkpoint.load(run.checkpoint("last"))["epoch"] == 2
     (run.path / "stop").unlink()
     before = (run.path / "metrics.jsonl").read_bytes().splitlines()
@@ -52,7 +52,7 @@ def test_resuming_a_run_larger_than_the_read_bound_keeps_every_epoch(settings, m
     # readers see only the newest 2 KB of the file: less than one epoch of step records
     monkeypatch.setattr(metrics, "MAX_READ_BYTES", 2048)
     assert len(before) * 100 > 2 * 2048
-    state, _ = train_run(run, run.config(), resume=True)
+    state, _ = train_run(run, run_config(run), resume=True)
     assert state == "done"
     after = (run.path / "metrics.jsonl").read_bytes().splitlines()
     kept = [line for line in before if json.loads(line)["step"] <= step]

@@ -17,7 +17,7 @@ from core.errors import DatasetError, UserError
 from core.latent.geometry import disputable
 from core.runs.store import open_store
 from core.training import checkpoint
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests.hostile import REPO, assert_one_line
 
@@ -68,7 +68,7 @@ def test_disputable_refuses_a_tolerance_that_selects_nothing(capsys, tol) -> Non
 
 def test_resume_never_rewrites_the_epochs_done(settings, capsys) -> None:
     run = open_store(settings).create(TrainConfig(**TINY))
-    assert train_run(run, run.config())[0] == "done"
+    assert train_run(run, run_config(run))[0] == "done"
     before = _files(run.path)
     code, out, err = _cli(capsys, "train", "--resume", run.id, "--epochs", "1")
     assert code == 2
@@ -78,20 +78,20 @@ def test_resume_never_rewrites_the_epochs_done(settings, capsys) -> None:
     # a larger total continues the run and is recorded as its plan
     code, out, err = _cli(capsys, "train", "--resume", run.id, "--epochs", "3")
     assert code == 0, err
-    assert run.config().epochs == 3 and checkpoint.load(run.checkpoint("last"))["epoch"] == 3
+    assert run_config(run).epochs == 3 and checkpoint.load(run.checkpoint("last"))["epoch"] == 3
     epochs = [m["epoch"] for m in run.metrics() if m["type"] == "epoch"]
     assert epochs == [1, 2, 3]
 
 
 def test_a_finished_run_is_never_trained_over(settings, capsys) -> None:
     run = open_store(settings).create(TrainConfig(**TINY))
-    assert train_run(run, run.config())[0] == "done"
+    assert train_run(run, run_config(run))[0] == "done"
     before = _files(run.path)
     code, out, err = _cli(capsys, "train", "--run", str(run.path), "--epochs", "1")
     assert code == 2
     assert_one_line(err, "error:", "never trained over", "--resume")
     with pytest.raises(UserError, match="never trained over"):
-        train_run(run, run.config())
+        train_run(run, run_config(run))
     assert _files(run.path) == before and run.status()["state"] == "done"
 
 

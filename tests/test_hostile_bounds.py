@@ -22,7 +22,7 @@ from core.models import build_model, measure_model
 from core.runs.jobs import core_command, spawn
 from core.runs.store import open_store
 from core.training import checkpoint
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests.hostile import REPO, assert_one_line
 from tests.polling import wait_for
@@ -180,7 +180,7 @@ def trained(tmp_path_factory) -> Path:
 
     store = RunStore(tmp_path_factory.mktemp("trained") / "runs")
     run = store.create(TrainConfig(**TINY))
-    state, _ = train_run(run, run.config())
+    state, _ = train_run(run, run_config(run))
     assert state == "done"
     return run.path
 

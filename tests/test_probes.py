@@ -12,7 +12,7 @@ from core.errors import UserError
 from core.latent import film
 from core.runs.metrics import RecordType
 from core.runs.store import RunStore
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.probes import PER_CLASS, choose_probes
 from core.training.runner import train_run
 
@@ -30,7 +30,7 @@ def test_probes_are_stratified_and_fixed_by_the_seed() -> None:
 def test_a_classifier_run_saves_its_answers_each_epoch(tmp_path: Path) -> None:
     run = RunStore(tmp_path / "runs").create(TrainConfig(
         dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=2, schedule="none"))
-    state, trainer = train_run(run, run.config())
+    state, trainer = train_run(run, run_config(run))
     assert state == "done" and film.epochs(run.path) == [1, 2]
     probes = film.probe_set(run.path)
     assert np.bincount(probes.labels).tolist() == [PER_CLASS] * 10
@@ -56,7 +56,7 @@ def test_a_classifier_run_saves_its_answers_each_epoch(tmp_path: Path) -> None:
 def test_an_autoencoder_run_saves_reconstructions(tmp_path: Path) -> None:
     run = RunStore(tmp_path / "runs").create(TrainConfig(
         dataset="digits", model="mlp_ae", epochs=1, schedule="none"))
-    state, _ = train_run(run, run.config())
+    state, _ = train_run(run, run_config(run))
     assert state == "done"
     probes, first = film.probe_set(run.path), film.answers(run.path, 1)
     assert first["reconstructions"].shape == probes.images.shape
@@ -80,7 +80,7 @@ def test_runs_page_replays_answers_and_film(settings) -> None:
     run = open_store(settings).create(TrainConfig(
         dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=2, schedule="none",
         name="watched"))
-    assert train_run(run, run.config())[0] == "done"
+    assert train_run(run, run_config(run))[0] == "done"
     at = open_page("runs", runs=run.id)
     slider = at.select_slider(key=f"replay_epoch_{run.id}")
     assert slider.value == 2 and list(slider.options) == ["1", "2"]

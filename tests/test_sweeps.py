@@ -12,6 +12,7 @@ import pytest
 
 from core.cli import main
 from core.runs.store import Run, RunStore
+from core.training.config import run_config
 from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +41,7 @@ def test_cli_grid_as_written_runs_to_the_end_and_equals_plain_train_runs(setting
     assert len(store.list()) == 4 and len({t["run"] for t in trials}) == 4
     for number, t in enumerate(trials):
         run = store.get(t["run"])
-        config = run.config()
+        config = run_config(run)
         assert config.sweep == f"{result['sweep']}#{number}"
         assert (config.model, config.lr, config.epochs, config.dataset) == (
             t["params"]["model"], t["params"]["lr"], 1, "digits")
@@ -113,7 +114,7 @@ def test_two_workers_share_one_journal_and_a_killed_worker_loses_nothing(setting
     assert len({t["run"] for t in complete}) == 6
     assert {r.id for r in runs} >= {t["run"] for t in complete}
     for run in runs:  # every run folder belongs to a trial: nothing trained twice or orphaned
-        assert run.config().sweep.startswith(f"{sweep_id}#")
+        assert run_config(run).sweep.startswith(f"{sweep_id}#")
         assert run.status()["state"] in ("done", "stopped")
 
 
@@ -197,7 +198,7 @@ def test_readme_k49_recipe_runs_the_12_variants(settings, data_root: Path) -> No
     assert len(variants) == 12 and ("NN_dense_batchnorm", "adam") in variants
     store = RunStore(settings.runs_dir)
     for t in trials:
-        config = store.get(t["run"]).config()
+        config = run_config(store.get(t["run"]))
         assert [config.model, config.optimizer] == t["params"]["model+optimizer"]
         assert (config.epochs, config.batch_size) == (10, 128) and config.dataset.startswith("k49?")
 

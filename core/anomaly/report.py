@@ -16,6 +16,7 @@ from core.anomaly.decide import Decision
 from core.data.dataset import ImageDataset, load_dataset
 from core.io.atomic import write_text
 from core.settings import Settings
+from core.training.config import run_config
 
 BINS = 40
 GALLERY = 8  # false positives and false negatives shown, each
@@ -112,7 +113,7 @@ def _gallery(decision: Decision, ds: ImageDataset) -> str:
 
 def report_html(decision: Decision, settings: Settings, ds: ImageDataset | None = None) -> str:
     run, a, r = decision.run, decision.a, decision.record
-    config = run.config()
+    config = run_config(run)
     ds = ds or load_dataset(config.dataset, settings)
     val, test = decision.report("val"), decision.report("test")
     rows = a.part("test")

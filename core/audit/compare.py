@@ -10,7 +10,7 @@ from core.data.spec import DatasetSpec
 from core.evaluation.classification import classification_metrics, predict
 from core.runs.store import Run
 from core.settings import Settings
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 
 HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
 MAX_CHANGED = 500
@@ -31,10 +31,10 @@ def _origin(ds: ImageDataset) -> np.ndarray:
 def compare_runs(original: Run, sibling: Run, settings: Settings, split: str = "test") -> dict:
     sides, rows, preds = {}, {}, {}
     for side, run in (("original", original), ("sibling", sibling)):
-        ds = load_dataset(run.config().dataset, settings)
+        ds = load_dataset(run_config(run).dataset, settings)
         p = predict(run, split, settings, ds)
         m = classification_metrics(p)
-        sides[side] = {"run": run.id, "name": run.name(), "dataset": run.config().dataset, "n": m["n"],
+        sides[side] = {"run": run.id, "name": run.name(), "dataset": run_config(run).dataset, "n": m["n"],
                        **{k: float(m[k]) for k in HEADLINE}}
         rows[side] = _origin(ds)[p.index]
         preds[side] = (p.y_pred, p.y_true, ds.classes)

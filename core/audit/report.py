@@ -22,7 +22,7 @@ from core.errors import UserError
 from core.io.atomic import read_json, write_json
 from core.runs.store import open_store
 from core.settings import Settings
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 
 MAX_LISTED_ISSUES = 5000
 MAX_OUTLIERS = 100
@@ -47,7 +47,7 @@ def resolve_target(target: str, settings: Settings) -> tuple[TrainConfig, str | 
     """(config, run id): a run's own config, or the default classifier on a dataset spec."""
     run = open_store(settings).find(target.strip())
     if run is not None:
-        return run.config(), run.id
+        return run_config(run), run.id
     try:
         spec = DatasetSpec.from_text(target)
     except UserError as exc:

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.runs.store import Run
+from core.training.config import run_config
 from dashboard import state
 from dashboard.widgets.run_picker import run_title
 
@@ -16,7 +17,7 @@ ALL = "all runs"
 def sweep_of(run: Run) -> str | None:
     """The sweep id a run belongs to (its config's `sweep`, SWEEP#N), or None."""
     try:
-        tag = run.config().sweep
+        tag = run.config_dict().get("sweep")
     except Exception:  # a broken folder belongs to no sweep
         return None
     return tag.partition("#")[0] or None
@@ -36,7 +37,7 @@ def sweep_filter_ui(runs: list[Run]) -> list[Run]:
 
 def config_diff(a: Run, b: Run) -> pd.DataFrame:
     """The config fields whose values differ between two runs (JSON text of each value)."""
-    da, db = a.config().to_dict(), b.config().to_dict()
+    da, db = run_config(a).to_dict(), run_config(b).to_dict()
     ta, tb = run_title(a), run_title(b)
     rows = [{"field": k, ta: json.dumps(da.get(k)), tb: json.dumps(db.get(k))}
             for k in sorted(set(da) | set(db)) if da.get(k) != db.get(k)]
