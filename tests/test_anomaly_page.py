@@ -16,7 +16,6 @@ from core.anomaly.strategies import make_strategy
 from core.evaluation.sweep import ThresholdSweep
 from core.runs.results import cache_dir
 from core.runs.store import open_store
-from core.training.config import run_config
 from tests.apptest_helpers import open_page, panel_data
 
 RUN = "digits-anomaly-ae"
@@ -190,6 +189,7 @@ def _edited_scores_page(edit: str) -> None:
     from core.anomaly.scores import compute_scores
     from core.data.dataset import load_dataset
     from core.runs.store import open_store
+    from core.training.config import run_config
     from dashboard.sections import anomaly_inputs as inputs
     from dashboard.sections import anomaly_threshold as threshold
     from dashboard.state import settings
