@@ -202,16 +202,17 @@ def _cmd_train(args) -> int:
     elif int(os.environ.get("RANK", "0")) > 0:  # under torchrun only rank 0 makes the folder
         run = None
     else:
-        import torch
-
-        from core.training.data import prepare
-        from core.training.loop import Trainer, resolve_device
+        from core.data.dataset import load_dataset
+        from core.training.loop import resolve_device
+        from core.training.preflight import training_problems
 
         config = _config_from_args(args)
         # Everything that can refuse the config (device, dataset, model, loss) runs before the
-        # run folder exists, so a refused command leaves nothing behind.
+        # run folder exists, so a refused command leaves nothing behind: the Train page's checks.
         resolve_device(config.device)
-        Trainer(config, prepare(config, torch.device("cpu")), torch.device("cpu"))
+        problems = training_problems(config, load_dataset(config.dataset, settings))
+        if problems:
+            raise UserError(problems[0])
         run = store.create(config)
     config = run_config(run) if run else _config_from_args(args)
     if run and run.read_only:

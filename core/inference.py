@@ -56,7 +56,9 @@ def forward_batches(fn: Callable[[torch.Tensor], dict[str, torch.Tensor]], input
             if inputs.dtype == np.uint8:
                 x = x.div_(255.0)
             for name, value in fn(x).items():
-                chunks.setdefault(name, []).append(value.detach().float().cpu().numpy())
+                value = value.detach()
+                value = value.float() if value.is_floating_point() else value  # uint8 stays uint8
+                chunks.setdefault(name, []).append(value.cpu().numpy())
             if progress is not None:
                 progress(min(first + batch_size, n) / n, f"{min(first + batch_size, n):,}/{n:,}")
     return {name: np.concatenate(parts) for name, parts in chunks.items()}

@@ -90,6 +90,61 @@ register("tiny_linear", Kind.CLASSIFIER, "Tiny linear", "One linear layer.", tin
 '''
 
 
+CONTRACTIVE_AE = '''
+"""Test-only model file: a contractive autoencoder (Rifai et al., 2011), with its own penalty."""
+import torch
+from torch import nn
+
+from core.models.kinds import Kind
+from core.models.output import ModelOutput
+from core.models.registry import register
+
+
+class ContractiveAE(nn.Module):
+    def __init__(self, in_shape, code_dim: int = 16, weight: float = 0.1):
+        super().__init__()
+        c, h, w = in_shape
+        self.in_shape, self.weight = tuple(in_shape), float(weight)
+        self.enc, self.dec = nn.Linear(c * h * w, code_dim), nn.Linear(code_dim, c * h * w)
+
+    def encode(self, x):
+        return torch.sigmoid(self.enc(x.flatten(1)))
+
+    def decode(self, code):
+        return torch.sigmoid(self.dec(code)).view(-1, *self.in_shape)
+
+    def features(self, x):
+        return self.encode(x)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+    def training_output(self, x):
+        code = self.encode(x)
+        # squared Frobenius norm of d code / d x for a sigmoid layer: sum_j (h_j (1 - h_j))^2 |W_j|^2
+        jacobian = ((code * (1 - code)) ** 2 * self.enc.weight.pow(2).sum(1)).sum(1).mean()
+        return ModelOutput(recon=self.decode(code), code=code,
+                           penalties={"contractive": self.weight * jacobian})
+
+
+register("contractive_ae", Kind.AUTOENCODER, "Contractive AE", "Penalises the encoder's Jacobian.",
+         ContractiveAE)
+'''
+
+MAX_ERROR_SCORE = '''
+"""Test-only score file: the largest absolute pixel error."""
+from core.anomaly.scores import ReconstructionScore
+
+
+class MaxPixelError(ReconstructionScore):
+    name = "max_error"
+    description = "largest absolute pixel error"
+
+    def per_image(self, f):
+        return (f.recon - f.x).flatten(1).abs().max(1).values
+'''
+
+
 @pytest.fixture
 def code_copy(tmp_path: Path) -> Path:
     """A copy of the code (core, dashboard, pages) to add files to."""
@@ -140,6 +195,40 @@ def test_a_model_is_one_file_in_core_models(code_copy: Path, tmp_path: Path) -> 
                        "--schedule", "none", workspace=tmp_path / "ws")
     assert trained.returncode == 0, trained.stderr
     assert "done: best val_acc" in trained.stdout
+
+
+def _last_epoch(workspace: Path) -> dict:
+    (run_dir,) = (workspace / "runs").iterdir()
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in records if r["type"] == "epoch"][-1]
+
+
+def test_a_model_with_its_own_penalty_is_one_file(code_copy: Path, tmp_path: Path) -> None:
+    """A contractive autoencoder: its penalty reaches the loss through the model contract
+    (ModelOutput.penalties), with no edit to the loop, the losses or the registry."""
+    (code_copy / "core/models/contractive_ae.py").write_text(CONTRACTIVE_AE)
+    epochs = {}
+    for weight in (0, 1):
+        workspace = tmp_path / f"ws{weight}"
+        trained = run_copy(code_copy, "train", "--model", "contractive_ae", "--epochs", "1",
+                           "--schedule", "none", "--param", f"weight={weight}", workspace=workspace)
+        assert trained.returncode == 0, trained.stderr
+        epochs[weight] = _last_epoch(workspace)
+    # with the mse loss, val_loss = val_mse + the mean penalty
+    assert epochs[0]["val_loss"] == pytest.approx(epochs[0]["val_mse"], rel=1e-5)
+    assert epochs[1]["val_loss"] - epochs[1]["val_mse"] > 1e-4
+    assert epochs[1]["train_loss"] > epochs[0]["train_loss"]  # the same seed, plus the penalty
+
+
+def test_a_score_is_one_file_in_core_anomaly(code_copy: Path, tmp_path: Path) -> None:
+    (code_copy / "core/anomaly/score_max_error.py").write_text(MAX_ERROR_SCORE)
+    helped = run_copy(code_copy, "threshold", "--help", workspace=tmp_path / "ws")
+    assert "max_error" in helped.stdout
+    out = run_copy(code_copy, "threshold", "digits-anomaly-ae", "--score", "max_error", "--json",
+                   workspace=tmp_path / "ws")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["score"] == "max_error" and 0 < result["threshold"] <= 1
 
 
 def test_a_registered_model_appears_in_the_train_page_picker(settings, monkeypatch) -> None:
@@ -239,7 +328,8 @@ def test_contributing_names_files_that_exist() -> None:
     """Every recipe in CONTRIBUTING.md names the files it touches, and they exist."""
     text = (REPO / "CONTRIBUTING.md").read_text()
     for path in ("core/data/sources/", "core/models/registry.py", "core/training/config.py",
-                 "core/anomaly/scores.py", "core/anomaly/strategies.py", "dashboard/navigation.py"):
+                 "core/anomaly/scores.py", "core/anomaly/strategies.py", "dashboard/navigation.py",
+                 "core/models/output.py"):
         assert path in text and (REPO / path).exists(), path
 
 

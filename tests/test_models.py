@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import UserError
-from core.models import MODELS, build_model, count_parameters, model_kind
+from core.models import MODELS, Kind, build_model, count_parameters, model_kind
 from core.models.losses import (
     LOSS_NAMES,
     check_loss,
@@ -17,6 +17,8 @@ from core.models.losses import (
     make_loss,
     per_image_reconstruction_error,
 )
+from core.models.output import Batch, typed
+from core.models.output import ModelOutput as Out
 from core.training.augment import corrupt
 
 SHAPES = [(1, 8, 8), (3, 32, 32), (1, 28, 28), (1, 64, 64), (1, 16, 20)]
@@ -106,13 +108,14 @@ def test_vae_samples_repeatably_and_is_deterministic_in_eval() -> None:
 def test_classification_losses_match_functional() -> None:
     logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]])
     targets = torch.tensor([0, 2])
-    assert torch.allclose(make_loss("cross_entropy")(logits, targets), F.cross_entropy(logits, targets))
-    smoothed = make_loss("cross_entropy", label_smoothing=0.1)(logits, targets)
+    assert torch.allclose(make_loss("cross_entropy")(Out(logits=logits), Batch(None, targets)),
+                          F.cross_entropy(logits, targets))
+    smoothed = make_loss("cross_entropy", label_smoothing=0.1)(Out(logits=logits), Batch(None, targets))
     assert torch.allclose(smoothed, F.cross_entropy(logits, targets, label_smoothing=0.1))
     head = torch.tensor([[1.5], [-0.5]])
     p = torch.sigmoid(head[:, 0])
     expected = -(torch.log(1 - p[0]) + torch.log(p[1])) / 2  # targets 0 then 1
-    assert torch.allclose(make_loss("bce")(head, torch.tensor([0, 1])), expected)
+    assert torch.allclose(make_loss("bce")(Out(logits=head), Batch(None, torch.tensor([0, 1]))), expected)
 
 
 def test_reconstruction_losses_match_hand_computation() -> None:
@@ -120,10 +123,11 @@ def test_reconstruction_losses_match_hand_computation() -> None:
     x = torch.tensor([[[[0.0, 1.0], [0.5, 0.5]]]])
     diff = torch.tensor([0.2, -0.1, -0.1, -0.5])
     mse, l1 = (diff**2).mean(), diff.abs().mean()
-    assert torch.allclose(make_loss("mse")(recon, x), mse)
-    assert torch.allclose(make_loss("l1")(recon, x), l1)
-    assert torch.allclose(make_loss("mse_l1")(recon, x), 0.8 * mse + 0.2 * l1)
-    assert torch.allclose(make_loss("mse_l1", mse_weight=0.5, l1_weight=0.5)(recon, x), 0.5 * mse + 0.5 * l1)
+    assert torch.allclose(make_loss("mse")(Out(recon=recon), Batch(x, None)), mse)
+    assert torch.allclose(make_loss("l1")(Out(recon=recon), Batch(x, None)), l1)
+    assert torch.allclose(make_loss("mse_l1")(Out(recon=recon), Batch(x, None)), 0.8 * mse + 0.2 * l1)
+    assert torch.allclose(make_loss("mse_l1", mse_weight=0.5, l1_weight=0.5)(Out(recon=recon), Batch(x, None)),
+                          0.5 * mse + 0.5 * l1)
 
 
 def test_elbo_matches_hand_computation() -> None:
@@ -135,11 +139,13 @@ def test_elbo_matches_hand_computation() -> None:
     ])
     sse = ((recon - x) ** 2).sum(dim=(1, 2, 3))
     sse_loss = make_loss("elbo", reconstruction="sse")
-    assert torch.allclose(sse_loss((recon, mu, logvar), x), (sse + kl).mean())
-    assert torch.allclose(make_loss("elbo", beta=0.25, reconstruction="sse")((recon, mu, logvar), x),
+    assert torch.allclose(sse_loss(Out(recon=recon, mu=mu, logvar=logvar), Batch(x, None)), (sse + kl).mean())
+    assert torch.allclose(make_loss("elbo", beta=0.25, reconstruction="sse")(
+        Out(recon=recon, mu=mu, logvar=logvar), Batch(x, None)),
                           (sse + 0.25 * kl).mean())
     bce = F.binary_cross_entropy(recon, x, reduction="sum") / 3
-    assert torch.allclose(make_loss("elbo")((recon, mu, logvar), x), bce + kl.mean())  # the default
+    assert torch.allclose(make_loss("elbo")(Out(recon=recon, mu=mu, logvar=logvar), Batch(x, None)),
+                          bce + kl.mean())  # the default
 
 
 def test_per_image_error_and_class_probabilities() -> None:
@@ -175,7 +181,7 @@ def test_loss_checks_and_defaults() -> None:
     with pytest.raises(UserError, match="gamma"):
         make_loss("cross_entropy", gamma=2.0)
     with pytest.raises(UserError, match="binary head"):
-        make_loss("bce")(torch.randn(2, 3), torch.tensor([0, 1]))
+        make_loss("bce")(Out(logits=torch.randn(2, 3)), Batch(None, torch.tensor([0, 1])))
 
 
 def test_corrupt_noise_levels_and_repeatability() -> None:
@@ -244,7 +250,8 @@ def test_conv_autoencoder_halves_its_error_in_60_steps() -> None:
     images = digits()[0]
     model = build_model("conv_ae", (1, 8, 8), 0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = make_loss("mse")
+    mse = make_loss("mse")
+    loss_fn = lambda out, x: mse(typed(out, Kind.AUTOENCODER), Batch(x, None))
     with torch.no_grad():
         start = loss_fn(model(images), images).item()
     for step in range(60):

@@ -167,16 +167,12 @@ def saved_threshold_for(run: Run, settings: Settings, score: str,
 def reconstructions(run: Run, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(reconstructions, per-pixel squared error maps scaled to each image's largest error) as
     uint8 arrays, for a gallery."""
-    from core.inference import forward_batches, load_model, to_uint8
+    from core.anomaly.scores import pictures
+    from core.inference import forward_batches, load_model
+    from core.models import model_kind
+    from core.models.output import typed
 
-    model, _ = load_model(run)
-
-    def batch(x):
-        out = model(x)
-        recon = out[0] if isinstance(out, tuple) else out
-        err = ((recon - x) ** 2).mean(1, keepdim=True)
-        return {"recon": recon,
-                "err": err / err.flatten(1).max(1).values.clamp(min=1e-8).view(-1, 1, 1, 1)}
-
-    out = forward_batches(batch, images)
-    return to_uint8(out["recon"]), to_uint8(out["err"])
+    model, state = load_model(run)
+    kind = model_kind(state["config"]["model"])
+    out = forward_batches(lambda x: pictures(typed(model(x), kind).recon, x), images)
+    return out["recon"], out["err"]

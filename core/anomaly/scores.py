@@ -6,7 +6,8 @@ normal images (never validation or test ones). `compute_scores` caches every sco
 and test images per (checkpoint, dataset, normal classes); `Scorer` scores any other images.
 A fitted latent score gives its state as plain arrays (`state`/`from_state`), so an exported
 bundle carries it without pickle.
-Add a score: subclass `ReconstructionScore` or `LatentScore` with a `name` (CONTRIBUTING.md).
+Add a score: one file `core/anomaly/score_<name>.py` with a subclass of `ReconstructionScore` or
+`LatentScore` that has a `name` (CONTRIBUTING.md); such files are imported with this module.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from core.settings import Settings
 from core.training.config import run_config
 
 SCORES: dict[str, type[AnomalyScore]] = {}  # every score class by name, in definition order
-CACHE_VERSION = 2  # bump when a score's definition changes: cached scores are recomputed
+CACHE_VERSION = 3  # bump when a score's definition changes: cached scores are recomputed
+# (3: the gallery's reconstructions and error maps are cached with the scores)
 
 
 @dataclass
@@ -57,6 +59,20 @@ class ReconstructionScore(AnomalyScore):
 
     def per_image(self, f: Forward):
         raise NotImplementedError
+
+
+def pictures(recon, x) -> dict:
+    """uint8 (reconstruction, per-pixel squared error map scaled to each image's largest error)
+    of a batch, as tensors: what the Anomaly page's galleries show."""
+    err = ((recon - x) ** 2).mean(1, keepdim=True)
+    err = err / err.flatten(1).max(1).values.clamp(min=1e-8).view(-1, 1, 1, 1)
+    return {"recon": _uint8(recon), "err": _uint8(err)}
+
+
+def _uint8(images):
+    import torch
+
+    return (images.clamp(0.0, 1.0) * 255).round().to(torch.uint8)
 
 
 def _float64(codes) -> np.ndarray:
@@ -211,6 +227,21 @@ class Mahalanobis(LatentScore):
         return out
 
 
+def _discover() -> None:
+    """Import every `core/anomaly/score_*.py`: each file defines (and so registers) its scores."""
+    import importlib
+    import pkgutil
+
+    import core.anomaly as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("score_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+_discover()
+
+
 def score_names(kind: Kind) -> dict[str, str]:
     """{name: description} of the scores a model of this kind has; its own loss's score first."""
     names = {name: cls.description for name, cls in SCORES.items() if kind in cls.kinds}
@@ -244,8 +275,8 @@ class Scorer:
         self.model, self.kind, self.loss_params, self.device = model, kind, loss_params, device
         self.scores = [SCORES[name]() for name in score_names(kind)]
 
-    def _forward(self, images: np.ndarray, progress=None,
-                 names: set[str] | None = None) -> dict[str, np.ndarray]:
+    def _forward(self, images: np.ndarray, progress=None, names: set[str] | None = None,
+                 with_pictures: bool = False) -> dict[str, np.ndarray]:
         from core.inference import forward_batches
 
         reconstruction = [s for s in self.scores if isinstance(s, ReconstructionScore)
@@ -258,7 +289,8 @@ class Scorer:
             else:
                 code = self.model.encode(x)
                 f = Forward(x, self.model.decode(code), code, None, self.loss_params)
-            return {"code": f.code, **{s.name: s.per_image(f) for s in reconstruction}}
+            out = {"code": f.code, **{s.name: s.per_image(f) for s in reconstruction}}
+            return {**out, **pictures(f.recon, x)} if with_pictures else out
 
         return forward_batches(batch, images, device=self.device, progress=progress)
 
@@ -271,12 +303,13 @@ class Scorer:
                 s.fit(codes)
         return self
 
-    def score(self, images: np.ndarray, progress=None,
-              names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
-        """Every score (or only those named) of every image, as float64, in score_names order."""
+    def score(self, images: np.ndarray, progress=None, names: tuple[str, ...] | None = None,
+              with_pictures: bool = False) -> dict[str, np.ndarray]:
+        """Every score (or only those named) of every image, as float64, in score_names order;
+        with_pictures: also "recon" and "err", uint8 (see `pictures`), from the same pass."""
         wanted = None if names is None else set(names)
-        out = self._forward(images, progress, wanted)
-        result = {}
+        out = self._forward(images, progress, wanted, with_pictures)
+        result = {k: out[k] for k in ("recon", "err") if with_pictures}
         for s in self.scores:
             if wanted is not None and s.name not in wanted:
                 continue
@@ -297,6 +330,8 @@ class AnomalyScores:
     view: AnomalySplit
     trained_on_normal_only: bool
     from_cache: bool = False
+    recon: np.ndarray | None = None  # uint8 reconstruction of each image (the galleries')
+    err: np.ndarray | None = None  # uint8 error map of each image, scaled to its largest error
 
     def part(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.split == split)
@@ -336,10 +371,12 @@ def compute_scores(run: Run, settings: Settings, normal: tuple[str, ...] | None 
         scored = np.concatenate([ds.indices("val"), ds.indices("test")])
         scored = scored[keep[scored]]
         scorer = Scorer(run).fit(ds.images[normal_training_rows(ds, view)])
-        scores = scorer.score(ds.images[scored])
+        scores = scorer.score(ds.images[scored], with_pictures=True)
+        shown = {k: scores.pop(k) for k in ("recon", "err")}  # the galleries read these
         split_names = np.where(np.isin(scored, ds.indices("val")), "val", "test")
         return {"index": scored, "split": split_names, "labels": ds.labels[scored],
-                "is_anomaly": is_anomaly[scored], **{f"score_{k}": v for k, v in scores.items()}}
+                "is_anomaly": is_anomaly[scored], **shown,
+                **{f"score_{k}": v for k, v in scores.items()}}
 
     key = {"checkpoint": checkpoint_key(run), "dataset": config.dataset,
            "normal": list(view.normal_classes), "version": CACHE_VERSION,
@@ -347,4 +384,4 @@ def compute_scores(run: Run, settings: Settings, normal: tuple[str, ...] | None 
     arrays, hit = cached_arrays(run, settings, "anomaly-scores", key, compute)
     scores = {k[len("score_"):]: v for k, v in arrays.items() if k.startswith("score_")}
     return AnomalyScores(arrays["index"], arrays["split"], arrays["labels"], arrays["is_anomaly"],
-                         scores, view, normal_only, hit)
+                         scores, view, normal_only, hit, arrays["recon"], arrays["err"])

@@ -34,6 +34,13 @@ class Kind(StrEnum):
         return self is Kind.VAE
 
     @property
+    def output_fields(self) -> tuple[str, ...]:
+        """What a model of this kind's forward returns, in order (core.models.output.ModelOutput
+        field names)."""
+        return {Kind.CLASSIFIER: ("logits",), Kind.AUTOENCODER: ("recon",),
+                Kind.VAE: ("recon", "mu", "logvar")}[self]
+
+    @property
     def monitor(self) -> str:
         """The validation metric that picks the best checkpoint."""
         return "val_acc" if self.predicts_classes else "val_loss"

@@ -1,7 +1,9 @@
 """Training losses by name, per-image reconstruction errors and class probabilities.
 
-Call conventions: classification losses take (logits, int64 targets); reconstruction losses
-take (reconstruction, target images); "elbo" takes ((reconstruction, mu, logvar), target images).
+Every loss takes (output, batch): a core.models.output.ModelOutput and a Batch (clean images x,
+labels y). Classification losses read output.logits and batch.y, reconstruction losses
+output.recon and batch.x, "elbo" also output.mu and output.logvar. A model's own penalty terms
+(output.penalties) are added by the training loop, not here.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import torch.nn.functional as F
 
 from core.errors import UserError
 from core.models.kinds import Kind
+from core.models.output import Batch, ModelOutput
 
 # The first loss of each kind is its default ("auto").
 LOSSES_BY_KIND: dict[Kind, tuple[str, ...]] = {
@@ -35,7 +38,7 @@ LOSS_OPTIONS: dict[str, dict[str, object]] = {
     "elbo": {"beta": 1.0, "reconstruction": "bce"},
 }
 
-Loss = Callable[..., torch.Tensor]
+Loss = Callable[[ModelOutput, Batch], torch.Tensor]
 
 
 def as_kind(kind: Kind | str) -> Kind:
@@ -75,21 +78,22 @@ def make_loss(name: str, **opts) -> Loss:
 
     if name == "cross_entropy":
         smoothing = _number(o["label_smoothing"], "label_smoothing", 0.0, 1.0)
-        return lambda logits, targets: F.cross_entropy(logits, targets, label_smoothing=smoothing)
+        return lambda out, b: F.cross_entropy(out.logits, b.y, label_smoothing=smoothing)
     if name == "bce":
-        return _bce
+        return lambda out, b: _bce(out.logits, b.y)
     if name == "mse":
-        return F.mse_loss
+        return lambda out, b: F.mse_loss(out.recon, b.x)
     if name == "l1":
-        return F.l1_loss
+        return lambda out, b: F.l1_loss(out.recon, b.x)
     if name == "mse_l1":
         w_mse = _number(o["mse_weight"], "mse_weight", 0.0, None)
         w_l1 = _number(o["l1_weight"], "l1_weight", 0.0, None)
-        return lambda recon, x: w_mse * F.mse_loss(recon, x) + w_l1 * F.l1_loss(recon, x)
+        return lambda out, b: w_mse * F.mse_loss(out.recon, b.x) + w_l1 * F.l1_loss(out.recon, b.x)
     beta = _number(o["beta"], "beta", 0.0, None)
     if o["reconstruction"] not in ELBO_RECONSTRUCTIONS:
         raise UserError(f"elbo reconstruction must be one of {', '.join(ELBO_RECONSTRUCTIONS)}")
-    return lambda output, x: elbo(*output, x, beta=beta, reconstruction=str(o["reconstruction"]))
+    return lambda out, b: elbo(out.recon, out.mu, out.logvar, b.x, beta=beta,
+                               reconstruction=str(o["reconstruction"]))
 
 
 def elbo(

@@ -108,7 +108,7 @@ def _discover() -> None:
 
     import core.models as package
 
-    infrastructure = {"registry", "kinds", "layers", "losses", "classifiers", "autoencoders"}
+    infrastructure = {"registry", "kinds", "layers", "losses", "output", "classifiers", "autoencoders"}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name not in infrastructure and not info.name.startswith("_"):
             importlib.import_module(f"{package.__name__}.{info.name}")

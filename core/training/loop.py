@@ -1,5 +1,9 @@
 """The one training loop: index slices over in-memory tensors, seeded, resumable, reporting
-through callbacks so the CLI prints a table and the dashboard reads the run folder."""
+through callbacks so the CLI prints a table and the dashboard reads the run folder.
+
+It knows models only through their contract (core.models.output): the model gives a ModelOutput,
+the loss takes (output, batch), penalties are added; what is measured follows the output's
+fields (logits: accuracy, recon: per-pixel MSE), never the model's kind."""
 from __future__ import annotations
 
 import math
@@ -11,13 +15,15 @@ import torch
 
 from core.errors import UserError
 from core.models import build_model, count_parameters, model_kind
-from core.models.losses import check_loss, default_loss, make_loss
+from core.models.losses import default_loss, make_loss
+from core.models.output import Batch, ModelOutput, TypedModel
 from core.runs.metrics import RecordType
 from core.runs.status import RunState
 from core.training.augment import corrupt, random_shift
 from core.training.config import TrainConfig
 from core.training.data import TrainData
 from core.training.distributed import DistContext
+from core.training.preflight import loss_problems
 
 EVAL_BATCH = 1024
 # A loss this many times its first logged value has blown up even if it is still finite: with
@@ -65,19 +71,25 @@ class Trainer:
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
         self.kind = model_kind(config.model)
+        problems = loss_problems(config, self.kind, data.n_classes)  # the rules live in preflight
+        if problems:
+            raise UserError(problems[0])
         self.loss_name = default_loss(self.kind, data.n_classes) if config.loss == "auto" else config.loss
-        check_loss(self.loss_name, self.kind)
-        if self.loss_name == "bce" and data.n_classes != 2:
-            raise UserError(f"binary cross-entropy needs two classes, this dataset has {data.n_classes}")
         self.loss_fn = make_loss(self.loss_name, **config.loss_params)
         self.model = build_model(config.model, data.in_shape, data.n_classes, config.model_params,
                                  binary_head=self.loss_name == "bce", batch_size=config.batch_size).to(device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.n_parameters = count_parameters(self.model)
-        self.net = self.model
+        self.typed = TypedModel(self.model, self.kind)  # forward(x) -> ModelOutput
+        self.net = self.typed
         if ctx.enabled:
-            self.net = torch.nn.parallel.DistributedDataParallel(self.model)
+            self.net = torch.nn.parallel.DistributedDataParallel(self.typed)
+        # what the inputs go through, by what the model can use: shifts for a classifier,
+        # corruption for a model that reconstructs
+        self.shift = config.augment and self.kind.predicts_classes
+        self.denoise = config.denoise if self.kind.has_decoder else ""
+        self.gives_logits = "logits" in self.kind.output_fields  # accuracy is measured
         self.batch_size = max(1, config.batch_size // ctx.world_size)  # global batch stays the same
         n_local = math.ceil(len(data.y_train) / ctx.world_size)
         self.steps_per_epoch = max(1, math.ceil(n_local / self.batch_size))
@@ -97,10 +109,10 @@ class Trainer:
 
     # -- one epoch ---------------------------------------------------------------
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
-        if self.config.augment and self.kind.predicts_classes:
+        if self.shift:
             x = random_shift(x, max(1, x.shape[-1] // 8), self.noise_gen)
-        if self.config.denoise and self.kind.has_decoder:
-            kind, _, level = self.config.denoise.partition(":")
+        if self.denoise:
+            kind, _, level = self.denoise.partition(":")
             x = corrupt(x, kind, float(level), self.noise_gen)
         return x
 
@@ -115,10 +127,8 @@ class Trainer:
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def _loss(self, out, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self.kind.has_decoder:
-            return self.loss_fn(out, x)
-        return self.loss_fn(out, y)
+    def _loss(self, out: ModelOutput, batch: Batch) -> torch.Tensor:
+        return self.loss_fn(out, batch) + out.penalty()
 
     def train_one_epoch(self) -> dict:
         """Returns train_loss, train_acc (classifiers), images_per_s, and stop/diverged flags."""
@@ -149,9 +159,9 @@ class Trainer:
             with self._autocast():
                 out = self.net(self._inputs(x))
                 try:
-                    loss = self._loss(out, x, y)
+                    loss = self._loss(out, Batch(x, y))
                 except RuntimeError:  # e.g. binary_cross_entropy refusing NaN: the model blew up
-                    if _finite(out):
+                    if out.finite():
                         raise
                     diverged = True
                     break
@@ -163,9 +173,9 @@ class Trainer:
             self.step += 1
             total.add_(loss.detach(), alpha=len(idx))
             seen += len(idx)
-            if self.kind.predicts_classes:
+            if out.logits is not None:
                 # summed on the device, read once per epoch: a per-step int() costs ~4% of a step
-                correct += (predicted_class(out.detach()) == y).sum()
+                correct += (predicted_class(out.logits.detach()) == y).sum()
             # Step 1 too: a live chart gets its first point after one batch, not log_every.
             should_log = self.step % self.config.log_every == 0 or self.step == 1
             # Under DDP every rank joins the flag exchange at every step, or the collectives hang.
@@ -187,7 +197,7 @@ class Trainer:
         diverged = diverged or not math.isfinite(train_loss)
         result = {"train_loss": train_loss, "images_per_s": seen * self.ctx.world_size / seconds,
                   "seconds": seconds, "stopped": stopped, "diverged": diverged}
-        if self.kind.predicts_classes:
+        if self.gives_logits:
             result["train_acc"] = self.ctx.mean(int(correct) / max(seen, 1))
         if self.scheduler is not None and self.config.schedule == "step":
             self.scheduler.step()
@@ -208,19 +218,14 @@ class Trainer:
         for first in range(0, n, EVAL_BATCH):
             x = self.data.x_val[first:first + EVAL_BATCH].float().div_(255.0)
             y = self.data.y_val[first:first + EVAL_BATCH]
-            out = self.model(x)
-            total += float(self._loss(out, x, y)) * len(y)
-            if self.kind.predicts_classes:
-                correct += int((predicted_class(out) == y).sum())
-            else:
-                recon = out[0] if isinstance(out, tuple) else out
-                sq_err += float(((recon - x) ** 2).mean(dim=(1, 2, 3)).sum())
-        result = {"val_loss": total / n}
-        if self.kind.predicts_classes:
-            result["val_acc"] = correct / n
-        else:
-            result["val_mse"] = sq_err / n
-        return result
+            out = self.typed(x)
+            total += float(self._loss(out, Batch(x, y))) * len(y)
+            if out.logits is not None:
+                correct += int((predicted_class(out.logits) == y).sum())
+            if out.recon is not None:
+                sq_err += float(((out.recon - x) ** 2).mean(dim=(1, 2, 3)).sum())
+        return {"val_loss": total / n, **({"val_acc": correct / n} if self.gives_logits
+                                          else {"val_mse": sq_err / n})}
 
     # -- epochs ----------------------------------------------------------------
     def _improved(self, val: dict) -> bool:
@@ -315,10 +320,6 @@ def check_epochs_change(planned: int, config: TrainConfig) -> None:
     if planned != config.epochs and config.schedule in ("cosine", "onecycle"):
         raise UserError(f"this run's {config.schedule} learning-rate schedule was planned "
                         f"for {planned} epochs; it cannot be resumed for {config.epochs}")
-
-
-def _finite(out: torch.Tensor | tuple[torch.Tensor, ...]) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in (out if isinstance(out, tuple) else (out,)))
 
 
 def _optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
