@@ -15,7 +15,7 @@ def test_define_run_watch_and_open_the_best(page, app_server, app_workspace) -> 
 
     before = {s.id for s in list_sweeps(app_workspace)}
     page.goto(app_server + "/sweep")
-    expect(page.locator(MAIN).get_by_role("heading", level=1)).to_have_text("Sweep")
+    expect(page.locator(MAIN).get_by_role("heading", level=1)).to_have_text("Sweep", timeout=120_000)
     open_expander(page, "New sweep")
     epochs = page.locator(".st-key-sweep_epochs input")
     epochs.fill("1")
@@ -25,14 +25,15 @@ def test_define_run_watch_and_open_the_best(page, app_server, app_workspace) -> 
     axes.fill("lr=0.01,0.003\nparam.hidden=[16],[32]")
     axes.press("Tab")  # a text area commits its value when it loses focus
     settle(page)
-    expect(page.locator(MAIN)).to_contain_text("4 trials")
+    expect(page.locator(MAIN)).to_contain_text("4 trials", timeout=60_000)
     page.get_by_role("button", name="Start sweep").click()
     # watch: the view redraws itself until every trial has ended
     expect(page.locator(MAIN)).to_contain_text("4 of 4 trials ended", timeout=300_000)
     (sweep,) = [s for s in list_sweeps(app_workspace) if s.id not in before]
-    expect(page.locator(f".st-key-sweep_parcoords_{sweep.id} .js-plotly-plot")).to_be_visible()
+    settle(page)
+    expect(page.locator(f".st-key-sweep_parcoords_{sweep.id} .js-plotly-plot").first).to_be_visible()
     best = results.best(results.trials(app_workspace, sweep), maximize=True)
-    page.locator(f".st-key-open_evaluate_{best['run']} button").click()
+    page.locator(f".st-key-open_evaluate_{best['run']} button").first.click()
     expect(page.locator(MAIN).get_by_role("heading", level=1)).to_have_text("Evaluate", timeout=120_000)
     settle(page)
     expect(page.get_by_role("combobox", name="Classifier run")).to_have_value(
