@@ -210,8 +210,9 @@ def _cmd_work(args) -> int:
 def _warn_other_workers(settings, sweep) -> None:
     """Two workers on one study share it (each queued trial goes to one); say so."""
     from core.sweeps import study as studies
+    from core.sweeps.worker import live_workers
 
-    others = list((studies.folder(settings.workspace, sweep.id) / "workers").glob("*.json"))
+    others = live_workers(studies.folder(settings.workspace, sweep.id))
     if others:
         _echo(f"note: {len(others)} other worker(s) already work on sweep {sweep.id}; "
               "they share its trials, none runs twice")

@@ -257,15 +257,34 @@ class Worker:
         self.echo(f"trial {number} queued again")
 
     def _worker_alive(self, worker) -> bool:
-        if not isinstance(worker, str) or ":" not in worker:
-            return False
         if worker == self.me:
             return True  # ours, but not in self.active: left from a stop in this process
-        host, _, pid = worker.rpartition(":")
-        if host == socket.gethostname() and pid.isdigit():
-            return pid_alive(int(pid))
-        beat = read_json(self.folder / "workers" / f"{host}-{pid}.json") or {}
+        return worker_alive(self.folder, worker)
+
+
+def worker_alive(sweep_folder: Path, worker) -> bool:
+    """Whether the worker "host:pid" still runs: its process on this host, its heartbeat file
+    (fresh within WORKER_STALE_S) on another."""
+    if not isinstance(worker, str) or ":" not in worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return pid_alive(int(pid))
+    beat = read_json(sweep_folder / "workers" / f"{host}-{pid}.json") or {}
+    try:
         return time.time() - float(beat.get("heartbeat") or 0) < WORKER_STALE_S
+    except (TypeError, ValueError):
+        return False
+
+
+def live_workers(sweep_folder: Path) -> list[str]:
+    """The workers of a sweep that still run ("host:pid"), from their heartbeat files."""
+    out = []
+    for path in (sweep_folder / "workers").glob("*.json"):
+        worker = (read_json(path) or {}).get("worker")
+        if worker_alive(sweep_folder, worker):
+            out.append(worker)
+    return out
 
 
 def counted(trials) -> int:
