@@ -188,7 +188,7 @@ def _cmd_run(args) -> int:
     else:
         sweep = _create(args)
     _echo(f"sweep {sweep.id}: {sweep.n_trials} trials")
-    Worker(settings, sweep, args.parallel or 0, echo=None if args.json else _echo).work()
+    Worker(settings, sweep, args.parallel or 0, echo=None if args.json else _echo, wait_all=True).work()
     return _report(settings, sweep, args.json)
 
 

@@ -62,7 +62,9 @@ class Active:
 
 class Worker:
     def __init__(self, settings: Settings, sweep: SweepDef, parallel: int = 0,
-                 echo=None):
+                 echo=None, wait_all: bool = False):
+        """wait_all: return only once no trial runs anywhere (`sweep run` reports them all)."""
+        self.wait_all = wait_all
         self.settings, self.sweep, self.echo = settings, sweep, echo or (lambda line: None)
         self.folder = studies.folder(settings.workspace, sweep.id)
         self.store = RunStore(settings.runs_dir)
@@ -94,7 +96,7 @@ class Worker:
                 if not self.active:
                     with self._locked():
                         self._recover()
-                        if stopping or not self._has_work():
+                        if stopping or not (self._has_work() or self.wait_all and self._running()):
                             return
                 time.sleep(POLL_S)
         finally:
@@ -114,6 +116,12 @@ class Worker:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     # -- starting ----------------------------------------------------------------------------
+    def _running(self) -> bool:
+        """Whether any trial still runs (another worker's: it is adopted if that worker dies)."""
+        from optuna.trial import TrialState
+
+        return any(t.state == TrialState.RUNNING for t in self.study.get_trials(deepcopy=False))
+
     def _has_work(self) -> bool:
         from optuna.trial import TrialState
 
@@ -130,7 +138,7 @@ class Worker:
             if not self._has_work():
                 return False
             trial = self.study.ask(fixed_distributions=studies.distributions(self.sweep))
-        trial.set_user_attr("worker", self.me)
+            trial.set_user_attr("worker", self.me)  # before another worker's recovery can look
         params = studies.decode(self.sweep.all_axes, trial.params)
         attrs = self.study.get_trials(deepcopy=False)[trial.number].user_attrs
         try:
