@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from core.runs.store import open_store
 from core.sweeps import results
 from core.sweeps.study import list_sweeps
 from core.sweeps.worker import worker_running
@@ -45,6 +46,9 @@ def test_define_count_start_watch_and_open_the_best(settings) -> None:
     labels = [d["label"] for d in parcoords["data"][0]["dimensions"]]
     assert labels == ["lr", "param.hidden", "val_acc"]
     best = results.best(rows, maximize=True)
+    at.text_input(key=f"sweep_promote_{best['run']}").set_value("best of the sweep")
+    next(b for b in at.button if b.key == f"sweep_promote_go_{best['run']}").click().run()
+    assert open_store(settings).get(best["run"]).name() == "best of the sweep"
     next(b for b in at.button if b.key == f"open_evaluate_{best['run']}").click().run()
     assert not at.exception
     assert at.selectbox(key="run_picker").value == best["run"]

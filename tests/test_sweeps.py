@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -99,10 +100,19 @@ def test_two_workers_share_one_journal_and_a_killed_worker_loses_nothing(setting
                  timeout=120, every=0.2)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
-        second, third = _work(sweep_id, "--parallel", "1"), _work(sweep_id, "--parallel", "1")
+        second = _work(sweep_id, "--parallel", "1")
+        wait_for(lambda: (settings.workspace / "sweeps" / sweep_id / "workers" /
+                          f"{socket.gethostname()}-{second.pid}.json").exists(), timeout=120, every=0.1)
+        third = _work(sweep_id, "--parallel", "1")
+        errs = []
         for proc in (second, third):
             _, err = proc.communicate(timeout=600)
             assert proc.returncode == 0, err
+            errs.append(err)
+        # the killed worker is not counted; the third is told the second shares the study
+        assert "other worker" not in errs[0].splitlines()[0]
+        assert errs[1].splitlines()[0] == (f"note: 1 other worker(s) already work on sweep {sweep_id}; "
+                                           "they share its trials, none runs twice")
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)

@@ -112,12 +112,12 @@ def split_values(text: str) -> list[str]:
 
 def _joint(name: str, value) -> list:
     """One value of a joint axis: a list with one value per option, or text `a/b`."""
-    n = name.count("+") + 1
+    n, given = name.count("+") + 1, value
     if isinstance(value, str):
         value = [parse_value(v) for v in value.split("/")]
     if not isinstance(value, (list, tuple)) or len(value) != n:
         raise UserError(f"axis {name}: each value sets {n} options, e.g. "
-                        f"{'/'.join(['...'] * n)}; not {str(value)[:60]!r}")
+                        f"{'/'.join(['...'] * n)}; not {str(given)[:60]!r}")
     return list(value)
 
 

@@ -188,7 +188,7 @@ def _cmd_run(args) -> int:
     else:
         sweep = _create(args)
     _echo(f"sweep {sweep.id}: {sweep.n_trials} trials")
-    Worker(settings, sweep, args.parallel or 0, echo=None if args.json else _echo).work()
+    Worker(settings, sweep, args.parallel or 0, echo=None if args.json else _echo, wait_all=True).work()
     return _report(settings, sweep, args.json)
 
 
@@ -210,8 +210,9 @@ def _cmd_work(args) -> int:
 def _warn_other_workers(settings, sweep) -> None:
     """Two workers on one study share it (each queued trial goes to one); say so."""
     from core.sweeps import study as studies
+    from core.sweeps.worker import live_workers
 
-    others = list((studies.folder(settings.workspace, sweep.id) / "workers").glob("*.json"))
+    others = live_workers(studies.folder(settings.workspace, sweep.id))
     if others:
         _echo(f"note: {len(others)} other worker(s) already work on sweep {sweep.id}; "
               "they share its trials, none runs twice")

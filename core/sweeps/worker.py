@@ -62,7 +62,9 @@ class Active:
 
 class Worker:
     def __init__(self, settings: Settings, sweep: SweepDef, parallel: int = 0,
-                 echo=None):
+                 echo=None, wait_all: bool = False):
+        """wait_all: return only once no trial runs anywhere (`sweep run` reports them all)."""
+        self.wait_all = wait_all
         self.settings, self.sweep, self.echo = settings, sweep, echo or (lambda line: None)
         self.folder = studies.folder(settings.workspace, sweep.id)
         self.store = RunStore(settings.runs_dir)
@@ -94,7 +96,7 @@ class Worker:
                 if not self.active:
                     with self._locked():
                         self._recover()
-                        if stopping or not self._has_work():
+                        if stopping or not (self._has_work() or self.wait_all and self._running()):
                             return
                 time.sleep(POLL_S)
         finally:
@@ -114,6 +116,12 @@ class Worker:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
     # -- starting ----------------------------------------------------------------------------
+    def _running(self) -> bool:
+        """Whether any trial still runs (another worker's: it is adopted if that worker dies)."""
+        from optuna.trial import TrialState
+
+        return any(t.state == TrialState.RUNNING for t in self.study.get_trials(deepcopy=False))
+
     def _has_work(self) -> bool:
         from optuna.trial import TrialState
 
@@ -130,7 +138,7 @@ class Worker:
             if not self._has_work():
                 return False
             trial = self.study.ask(fixed_distributions=studies.distributions(self.sweep))
-        trial.set_user_attr("worker", self.me)
+            trial.set_user_attr("worker", self.me)  # before another worker's recovery can look
         params = studies.decode(self.sweep.all_axes, trial.params)
         attrs = self.study.get_trials(deepcopy=False)[trial.number].user_attrs
         try:
@@ -257,15 +265,34 @@ class Worker:
         self.echo(f"trial {number} queued again")
 
     def _worker_alive(self, worker) -> bool:
-        if not isinstance(worker, str) or ":" not in worker:
-            return False
         if worker == self.me:
             return True  # ours, but not in self.active: left from a stop in this process
-        host, _, pid = worker.rpartition(":")
-        if host == socket.gethostname() and pid.isdigit():
-            return pid_alive(int(pid))
-        beat = read_json(self.folder / "workers" / f"{host}-{pid}.json") or {}
+        return worker_alive(self.folder, worker)
+
+
+def worker_alive(sweep_folder: Path, worker) -> bool:
+    """Whether the worker "host:pid" still runs: its process on this host, its heartbeat file
+    (fresh within WORKER_STALE_S) on another."""
+    if not isinstance(worker, str) or ":" not in worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return pid_alive(int(pid))
+    beat = read_json(sweep_folder / "workers" / f"{host}-{pid}.json") or {}
+    try:
         return time.time() - float(beat.get("heartbeat") or 0) < WORKER_STALE_S
+    except (TypeError, ValueError):
+        return False
+
+
+def live_workers(sweep_folder: Path) -> list[str]:
+    """The workers of a sweep that still run ("host:pid"), from their heartbeat files."""
+    out = []
+    for path in (sweep_folder / "workers").glob("*.json"):
+        worker = (read_json(path) or {}).get("worker")
+        if worker_alive(sweep_folder, worker):
+            out.append(worker)
+    return out
 
 
 def counted(trials) -> int:

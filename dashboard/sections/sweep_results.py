@@ -46,7 +46,7 @@ def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
             progress = (run.status().get("progress") or {}) if run else {}
             st.progress(float(progress.get("fraction") or 0.0),
                         text=f"trial {r['number']}: {plain(_params(r['params']))}")
-    running = worker_running(state.settings(), sweep.id)
+    running = worker_running(state.settings(), sweep.id) or any(r["state"] == "running" for r in rows)
     cols = st.columns(4)
     if running and cols[0].button("Stop sweep", key=f"sweep_stop_{sweep.id}"):
         request_stop(state.settings().workspace, sweep.id)
@@ -83,6 +83,7 @@ def render_results(sweep: SweepDef, rows: list[dict]) -> None:
     run = open_store(state.settings()).find(best["run"] or "")
     if run is not None:
         render_open_in(run)
+        _render_promote(run)
     if differ:
         st.plotly_chart(parcoords_figure(complete, differ, sweep.metric), key=f"sweep_parcoords_{sweep.id}")
     cols = st.columns(2)
@@ -95,3 +96,15 @@ def render_results(sweep: SweepDef, rows: list[dict]) -> None:
     with cols[1]:
         st.plotly_chart(best_so_far_figure(results.best_so_far(rows, sweep.maximize), complete,
                                            sweep.metric), key=f"sweep_best_{sweep.id}")
+
+
+def _render_promote(run) -> None:
+    """Give the best run a name of its own (it stays in the sweep)."""
+    cols = st.columns([3, 1])
+    name = cols[0].text_input("Name the best run", value=run.name(), key=f"sweep_promote_{run.id}")
+    if cols[1].button("Rename", key=f"sweep_promote_go_{run.id}") and name.strip():
+        try:
+            run.rename(name)
+            st.toast(f"Renamed to {plain(name.strip())}")
+        except UserError as exc:
+            st.error(sentence(str(exc)))

@@ -22,10 +22,10 @@ from pathlib import Path
 from tests.bench.common import Figure, env_vars, tmp_dir
 
 REPO = Path(__file__).resolve().parents[2]
-EPOCHS = 3
-GRID = ["--grid", "model=mlp,default_cnn,lenet", "--grid", "lr=0.001,0.003",
+EPOCHS = 2
+GRID = ["--grid", "model=mlp,NN_2,default_cnn", "--grid", "lr=0.001,0.003",
         "--grid", "batch_size=32,64"]
-POINTS = [(m, lr, b) for m in ("mlp", "default_cnn", "lenet") for lr in (0.001, 0.003) for b in (32, 64)]
+POINTS = [(m, lr, b) for m in ("mlp", "NN_2", "default_cnn") for lr in (0.001, 0.003) for b in (32, 64)]
 
 
 def _cli(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
