@@ -50,8 +50,9 @@ def core_result(settings, folder, score="mse", threshold="f1", run_id=RUN):
 
 def test_a_dropped_zip_is_predicted_as_core_predicts_it(settings) -> None:
     at = open_page("predict", run=RUN)
-    assert any("No threshold saved" in i.value for i in at.info)
-    assert at.radio(key=f"predict_how_{RUN}_mse").value == "strategy"
+    assert any("by ship" in shown(s.value) for s in at.success)  # the threshold weights/ ships
+    assert at.radio(key=f"predict_how_{RUN}_mse").value == "saved"
+    at.radio(key=f"predict_how_{RUN}_mse").set_value("strategy").run()
     assert at.selectbox(key="predict_strategy").value == "f1"
     at.file_uploader(key="predict_upload").set_value(("camera.zip", digits_zip(settings),
                                                       "application/zip")).run()
