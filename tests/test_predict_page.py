@@ -80,6 +80,11 @@ def test_a_dropped_zip_is_predicted_as_core_predicts_it(settings) -> None:
     assert at.session_state["predict_result"][1] is kept  # re-decided, not scored again
     k = int((expected.values[expected.scored] >= 0.03).sum())
     assert metric(at, "Flagged as anomalies") == f"{k:,}"
+    at.toggle(key="predict_fdr_on").set_value(True).run()
+    at.number_input(key="predict_fdr").set_value(0.1).run()  # Benjamini-Hochberg on p-values
+    assert not at.exception, at.exception
+    assert metric(at, "Flagged as anomalies") == f"{expected.with_fdr(0.1).flagged():,}"
+    assert any("false alarms among flagged <= 0.1 x" in shown(c.value) for c in at.caption)
 
 
 def test_the_saved_threshold_is_shown_and_used(settings) -> None:
