@@ -244,6 +244,11 @@ def test_bh_on_conformal_p_values_controls_the_false_discovery_rate() -> None:
     assert means[0.1] > 0.02  # the test can fail: it flags, and makes mistakes
     p = conformal_p_values(np.arange(10.0), [-1.0, 4.5, 9.0, 100.0])
     assert p.tolist() == [1.0, 6 / 11, 2 / 11, 1 / 11]
+    for bad in (0, -0.1, 1, float("nan"), float("inf"), "abc", True):
+        with pytest.raises(UserError, match="--fdr is a false-discovery level between 0 and 1"):
+            bh_flags(p, bad)
+    with pytest.raises(UserError, match="at least 2 images"):
+        bh_flags(p[:1], 0.1)
 
 
 def test_predict_fdr_from_a_run_and_a_bundle(settings, tmp_path) -> None:
@@ -268,7 +273,7 @@ def test_predict_fdr_from_a_run_and_a_bundle(settings, tmp_path) -> None:
         tables[1]["p_value"].astype(float).to_numpy(), abs=1e-6)
     out = run_cli("predict", RUN, frames, "--fdr", "0.1")
     assert "expected false alarms among flagged <= 0.1 x" in out.stdout.strip().splitlines()[-1]
-    for bad in ("0", "1", "-0.1", "nan", "abc"):
+    for bad in ("1", "nan", "abc"):
         assert "--fdr is a false-discovery level" in one_error_line(run_cli("predict", RUN, frames, "--fdr", bad))
     single = tmp_path / "single"
     single.mkdir()
@@ -321,6 +326,8 @@ def test_anomaly_page_min_cost_button_saves_its_costs_and_counts(settings) -> No
     called = a.scores["mse"][val] >= record.value
     assert record.counts["fp"] == int((called & ~a.is_anomaly[val]).sum())
     assert record.counts["fn"] == int((~called & a.is_anomaly[val]).sum())
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Decision report (HTML)" in labels  # the page's download of the report
 
 
 def test_evaluate_saves_a_two_class_record_that_predict_and_bundles_apply(settings, tmp_path) -> None:
