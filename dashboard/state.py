@@ -145,24 +145,13 @@ def forget_runs(run_ids: set[str]) -> None:
     put(WATCHED, [r for r in watched_runs() if r not in run_ids])
 
 
-# -- the anomaly threshold, per run + score + normal classes -----------------------------------------
+# -- a kept threshold (the Anomaly page, Evaluate's two classes) ------------------------------------------
 @dataclass(frozen=True)
 class Threshold:
+    """A kept threshold (dashboard.widgets.threshold_binding keys it per run and view)."""
+
     value: float
     source: str  # "manual", a strategy name, or where a default came from
-
-
-def _threshold_name(run_id: str, score: str, normal: tuple[str, ...]) -> str:
-    return keyed(f"anomaly.threshold.{score}.{','.join(normal)}", run_id)
-
-
-def threshold(run_id: str, score: str, normal: tuple[str, ...]) -> Threshold | None:
-    return get(_threshold_name(run_id, score, normal))
-
-
-def set_threshold(run_id: str, score: str, normal: tuple[str, ...], value: float,
-                  source: str) -> None:
-    put(_threshold_name(run_id, score, normal), Threshold(float(value), source))
 
 
 # -- widgets drawn by code that takes no on_change (the threshold panel) ----------------------------

@@ -51,8 +51,9 @@ def core_result(settings, folder, score="mse", threshold="f1", run_id=RUN):
 
 def test_a_dropped_zip_is_predicted_as_core_predicts_it(settings) -> None:
     at = open_page("predict", run=RUN)
-    assert any("No threshold saved" in i.value for i in at.info)
-    assert at.radio(key=f"predict_how_{RUN}_mse").value == "strategy"
+    assert any("by ship" in shown(s.value) for s in at.success)  # the threshold weights/ ships
+    assert at.radio(key=f"predict_how_{RUN}_mse").value == "saved"
+    at.radio(key=f"predict_how_{RUN}_mse").set_value("strategy").run()
     assert at.selectbox(key="predict_strategy").value == "f1"
     at.file_uploader(key="predict_upload").set_value(("camera.zip", digits_zip(settings),
                                                       "application/zip")).run()
@@ -80,6 +81,11 @@ def test_a_dropped_zip_is_predicted_as_core_predicts_it(settings) -> None:
     assert at.session_state["predict_result"][1] is kept  # re-decided, not scored again
     k = int((expected.values[expected.scored] >= 0.03).sum())
     assert metric(at, "Flagged as anomalies") == f"{k:,}"
+    at.toggle(key="predict_fdr_on").set_value(True).run()
+    at.number_input(key="predict_fdr").set_value(0.1).run()  # Benjamini-Hochberg on p-values
+    assert not at.exception, at.exception
+    assert metric(at, "Flagged as anomalies") == f"{expected.with_fdr(0.1).flagged():,}"
+    assert any("false alarms among flagged <= 0.1 x" in shown(c.value) for c in at.caption)
 
 
 def test_the_saved_threshold_is_shown_and_used(settings) -> None:

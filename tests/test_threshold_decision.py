@@ -244,32 +244,36 @@ def test_bh_on_conformal_p_values_controls_the_false_discovery_rate() -> None:
     assert means[0.1] > 0.02  # the test can fail: it flags, and makes mistakes
     p = conformal_p_values(np.arange(10.0), [-1.0, 4.5, 9.0, 100.0])
     assert p.tolist() == [1.0, 6 / 11, 2 / 11, 1 / 11]
+    for bad in (0, -0.1, 1, float("nan"), float("inf"), "abc", True):
+        with pytest.raises(UserError, match="--fdr is a false-discovery level between 0 and 1"):
+            bh_flags(p, bad)
+    with pytest.raises(UserError, match="at least 2 images"):
+        bh_flags(p[:1], 0.1)
 
 
 def test_predict_fdr_from_a_run_and_a_bundle(settings, tmp_path) -> None:
+    from scipy.stats import false_discovery_control
+
     frames = write_frames(tmp_path / "frames", settings, step=30)
     assert run_cli("export", RUN, tmp_path / "bundle").returncode == 0
-    tables = []
-    for source in (RUN, tmp_path / "bundle"):
-        out = run_cli("predict", source, frames, "--fdr", "0.1", "--csv", tmp_path / "out.csv", "--json")
-        assert out.returncode == 0, out.stderr
-        report = json.loads(out.stdout)
-        csv = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    on_run = run_cli("predict", RUN, frames, "--fdr", "0.1", "--csv", tmp_path / "run.csv", "--json")
+    on_bundle = run_cli("predict", tmp_path / "bundle", frames, "--fdr", "0.1", "--csv", tmp_path / "b.csv")
+    assert on_run.returncode == 0 and on_bundle.returncode == 0, (on_run.stderr, on_bundle.stderr)
+    tables = [pd.read_csv(tmp_path / name, keep_default_na=False) for name in ("run.csv", "b.csv")]
+    for csv in tables:
         p = csv["p_value"].astype(float).to_numpy()
         assert ((p > 0) & (p <= 1)).all()
-        from scipy.stats import false_discovery_control
         want = false_discovery_control(p, method="bh") <= 0.1
         assert list(csv["decision"] == "anomaly") == want.tolist()
-        assert report["fdr"] == 0.1 and report["expected_false_alarms_at_most"] == pytest.approx(
-            0.1 * want.sum())
-        assert [r["p_value"] for r in report["rows"]] == pytest.approx(p.tolist())
-        tables.append(csv)
+    report = json.loads(on_run.stdout)
+    assert report["fdr"] == 0.1 and report["expected_false_alarms_at_most"] == pytest.approx(
+        0.1 * report["flagged"])
+    assert [r["p_value"] for r in report["rows"]] == pytest.approx(tables[0]["p_value"].astype(float).tolist())
     assert tables[0]["p_value"].astype(float).to_numpy() == pytest.approx(
         tables[1]["p_value"].astype(float).to_numpy(), abs=1e-6)
-    out = run_cli("predict", RUN, frames, "--fdr", "0.1")
-    assert "expected false alarms among flagged <= 0.1 x" in out.stdout.strip().splitlines()[-1]
-    for bad in ("0", "1", "-0.1", "nan", "abc"):
-        assert "--fdr is a false-discovery level" in one_error_line(run_cli("predict", RUN, frames, "--fdr", bad))
+    last = on_bundle.stdout.strip().splitlines()[-1]
+    assert f"expected false alarms among flagged <= 0.1 x {(tables[1]['decision'] == 'anomaly').sum()}" in last
+    assert "--fdr is a false-discovery level" in one_error_line(run_cli("predict", RUN, frames, "--fdr", "abc"))
     single = tmp_path / "single"
     single.mkdir()
     shutil.copy(next(frames.iterdir()), single / "one.png")
@@ -321,6 +325,8 @@ def test_anomaly_page_min_cost_button_saves_its_costs_and_counts(settings) -> No
     called = a.scores["mse"][val] >= record.value
     assert record.counts["fp"] == int((called & ~a.is_anomaly[val]).sum())
     assert record.counts["fn"] == int((~called & a.is_anomaly[val]).sum())
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Decision report (HTML)" in labels  # the page's download of the report
 
 
 def test_evaluate_saves_a_two_class_record_that_predict_and_bundles_apply(settings, tmp_path) -> None:

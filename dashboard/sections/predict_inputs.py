@@ -14,6 +14,7 @@ from core.anomaly.strategies import title as strategy_title
 from core.data.sources.folder import IMAGE_SUFFIXES
 from core.errors import UserError
 from core.predict.apply import predict_images
+from core.predict.conformal import fdr_sentence
 from core.predict.detector import PROBABILITY, RunDetector
 from core.predict.inputs import NewImages, from_folder
 from core.predict.result import PredictResult
@@ -156,7 +157,7 @@ def predict_or_stop(run: Run, detector: RunDetector, images: NewImages,
         st.session_state.pop(RESULT, None)
     kept = st.session_state.get(RESULT)
     if kept is not None and kept[0] == key:
-        return kept[1].with_threshold(choice)
+        return _fdr_ui(kept[1].with_threshold(choice))
     bar = st.progress(0.0, text="Reading and scoring the images…")
     try:
         result = predict_images(detector, images, choice,
@@ -167,4 +168,25 @@ def predict_or_stop(run: Run, detector: RunDetector, images: NewImages,
     finally:
         bar.empty()
     st.session_state[RESULT] = (key, result, images)
+    return _fdr_ui(result)
+
+
+def _fdr_ui(result: PredictResult) -> PredictResult:
+    """Optionally flag by Benjamini-Hochberg on the images' conformal p-values (against the
+    normal validation scores) instead of the threshold, saying what that promises."""
+    if not result.kind.has_decoder or result.calibration is None:
+        return result
+    if not st.toggle("Flag by false-discovery rate instead (Benjamini-Hochberg on p-values)",
+                     key="predict_fdr_on", help="Each image's p-value says how unusual its score "
+                     "would be for a normal image of the validation split."):
+        return result
+    q = st.number_input("False-discovery level Q", min_value=0.001, max_value=0.5, value=0.05,
+                        step=0.01, format="%.3g", key="predict_fdr")
+    try:
+        result = result.with_fdr(float(q))
+    except UserError as exc:
+        st.error(plain(exc))
+        return result
+    sentence = fdr_sentence(float(q), result.flagged())
+    st.caption(plain(sentence[0].upper() + sentence[1:] + "."))
     return result
