@@ -2,6 +2,7 @@
 galleries, save decisions, train a sibling run on them and see the comparison."""
 from __future__ import annotations
 
+import numpy as np
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
 from core.audit.report import AuditOptions, finished_report, job_file
@@ -56,3 +57,16 @@ def test_audit_page_find_decide_retrain_compare(settings) -> None:
     assert not at.exception, at.exception
     assert any("changed prediction" in c.value for c in at.caption)
     assert len(at.table) == 1
+
+
+def test_data_page_shows_the_decisions_applied(settings) -> None:
+    decided.save(decided.decisions_dir(settings.workspace) / "fixes.csv",
+                 [decided.Decision(0, decided.Action.EXCLUDE), decided.Decision(1, decided.Action.RELABEL, "7")])
+    ds = load_dataset("digits?labels=fixes.csv", settings)
+    before = load_dataset("digits", settings)
+    at = open_page("data", dataset="digits?labels=fixes.csv")
+    assert any("1 relabelled, 1 excluded" in m.value for m in at.markdown)
+    table = at.table[0].value
+    train = before.split == 0
+    assert table["train before"].tolist() == np.bincount(before.labels[train], minlength=10).tolist()
+    assert table["train after"].tolist() == np.bincount(ds.labels[ds.split == 0], minlength=10).tolist()
