@@ -82,30 +82,53 @@ def render_decide(report: dict, name: str) -> None:
         st.caption(f"{plain(name)}: " + ", ".join(f"{n} {a}" for a, n in counts.items()))
 
 
-def render_retrain(config: TrainConfig, run_id: str | None, name: str) -> None:
+def _sibling(store, config: TrainConfig, name: str):
+    """The newest run of this config on the fixed spec (found again after a reload), or None."""
+    wanted = sibling_config(config, name).to_dict()
+    for run in store.list():
+        try:
+            if not run.read_only and run.config().to_dict() == wanted:
+                return run
+        except UserError:
+            continue
+    return None
+
+
+def _follow(sibling) -> None:
+    if sibling.status().get("state") not in (RunState.QUEUED, RunState.RUNNING):
+        st.rerun(scope="app")
+    progress = sibling.status().get("progress") or {}
+    st.progress(float(progress.get("fraction") or 0.0),
+                text=f"sibling run {plain(sibling.name())}: epoch {progress.get('epoch', 0)}")
+
+
+_following = st.fragment(run_every=1)(_follow)
+
+
+def render_retrain(config: TrainConfig, run_id: str, name: str) -> None:
     store, cfg = open_store(state.settings()), state.settings()
-    sibling_id = state.get(state.keyed("audit.sibling", run_id, name))
     if st.button("Train again with these fixes", key="audit_retrain", disabled=not _path(name).exists()):
         try:
-            sibling = store.create(sibling_config(config, name))
-            launch_training(sibling, cfg)
-            state.put(state.keyed("audit.sibling", run_id, name), sibling.id)
-            sibling_id = sibling.id
+            launch_training(store.create(sibling_config(config, name)), cfg)
         except UserError as exc:
             st.error(plain(exc))
-    sibling = store.find(sibling_id) if sibling_id else None
-    if sibling is None or run_id is None:
+    sibling = _sibling(store, config, name)
+    if sibling is None:
         return
     status = sibling.status()
+    if status.get("state") in (RunState.QUEUED, RunState.RUNNING):
+        _following(sibling)
+        return
     if status.get("state") != RunState.DONE:
-        st.info(f"Sibling run {plain(sibling.name())}: {plain(status.get('state', '?'))} "
-                "(follow it on the Train or Runs page; this section compares it when done).")
+        st.warning(f"Sibling run {plain(sibling.name())}: {plain(status.get('state', '?'))} "
+                   f"{plain(status.get('error') or '')}")
         return
     try:
         result = compare_runs(store.get(run_id), sibling, cfg)
     except UserError as exc:
         st.error(plain(exc))
         return
+    st.caption(f"{plain(sibling.name())} against the original on the test split")
     st.table({"metric": [*HEADLINE, "test images"],
               "original": [f"{result['original'][k]:.4f}" for k in HEADLINE] + [result["original"]["n"]],
               "with fixes": [f"{result['sibling'][k]:.4f}" for k in HEADLINE] + [result["sibling"]["n"]]})
