@@ -46,4 +46,7 @@ PAGES = [
     PageInfo("pages/latent.py", "Latent", ":material/scatter_plot:", "latent",
              "See how a model organises the images: codes projected to 2-D to select from, class "
              "centres, disputable images, mixture clusters, and images generated between two classes."),
+    PageInfo("pages/audit.py", "Audit", ":material/rule:", "audit",
+             "Find likely label errors and copies of test images in train, decide keep / relabel / "
+             "exclude per image, train again with the fixes and compare."),
 ]

@@ -3,6 +3,7 @@ import streamlit as st
 
 from dashboard.sections.data import (
     render_balance,
+    render_decisions,
     render_load_warnings,
     render_preprocessing,
     render_samples,
@@ -17,6 +18,7 @@ render_load_warnings(ds)
 render_summary(ds)
 st.subheader("Class balance")
 render_balance(ds)
+render_decisions(ds)
 st.subheader("Samples")
 render_samples(ds)
 st.subheader("Preprocessing")

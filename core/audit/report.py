@@ -6,6 +6,7 @@ the same thing is read back at once.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -88,6 +89,45 @@ def run_audit(target: str, settings: Settings, options: AuditOptions = AuditOpti
     return report
 
 
+def job_file(settings: Settings, target: str, options: AuditOptions) -> Path:
+    """The status file of the background audit of target with options (one per pair)."""
+    name = hashlib.sha256(repr((target.strip(), options)).encode()).hexdigest()[:16]
+    return audit_dir(settings) / "jobs" / f"{name}.json"
+
+
+def audit_args(target: str, options: AuditOptions) -> list[str]:
+    """The `python -m core audit` arguments for target and options (what a user could type)."""
+    args = ["audit", target.strip(), "--folds", str(options.folds),
+            "--max-minutes", str(options.max_minutes)]
+    if options.epochs:
+        args += ["--epochs", str(options.epochs)]
+    if options.sample:
+        args += ["--sample", str(options.sample)]
+    if options.model:
+        args += ["--model", options.model]
+    return args
+
+
+def start_background(settings: Settings, target: str, options: AuditOptions) -> Path:
+    from core.runs.jobs import core_command, start_job
+
+    path = job_file(settings, target, options)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    start_job(path, core_command(*audit_args(target, options)), settings)
+    return path
+
+
+def finished_report(settings: Settings, target: str, options: AuditOptions) -> dict | None:
+    """The report of the background audit of target with options once it is done, else None."""
+    from core.runs.jobs import JOB_DONE, job_status
+
+    status = job_status(job_file(settings, target, options)) or {}
+    key = status.get("key")
+    if status.get("state") != JOB_DONE or not isinstance(key, str) or not key.isalnum():
+        return None
+    return read_json(audit_dir(settings) / key / "report.json")
+
+
 def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, rows: np.ndarray,
            progress, should_stop) -> dict:
     fit = cross_fit(ds, config, options.folds, rows, progress, should_stop,
@@ -103,9 +143,11 @@ def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, rows: n
     unusual = outliers(fit.features, rows)
     outliers_s = time.perf_counter() - t
     names = list(ds.classes)
+    # indices are rows of the dataset without its decisions file: what a decisions file names
+    origin = ds.decisions.origin if ds.decisions is not None else np.arange(len(ds.labels))
     listed = min(len(rows), MAX_LISTED_ISSUES,
                  max(int(issues.flagged.sum()), math.ceil(0.05 * len(rows)), 50))
-    label_rows = [{"index": int(rows[i]), "file": None, "given": names[given[i]],
+    label_rows = [{"index": int(origin[rows[i]]), "file": None, "given": names[given[i]],
                    "suggested": names[issues.suggested[i]], "score": float(issues.score[i]),
                    "issue": bool(issues.flagged[i])} for i in issues.order[:listed]]
     top = np.argsort(-unusual, kind="stable")[:MAX_OUTLIERS]
@@ -114,8 +156,9 @@ def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, rows: n
         "epochs": config.epochs, "classes": names, "audited": int(len(rows)),
         "of_train": int(len(ds.indices("train"))), "sampled": len(rows) < len(ds.indices("train")),
         "n_label_issues": int(issues.flagged.sum()), "leaks": dup.leaks,
-        "label_issues": label_rows, "duplicates": dup.rows(ds.split),
-        "outliers": [{"index": int(rows[i]), "label": names[given[i]], "score": float(unusual[i])}
+        "label_issues": label_rows, "duplicates": [{**d, "a": int(origin[d["a"]]), "b": int(origin[d["b"]])}
+                       for d in dup.rows(ds.split)],
+        "outliers": [{"index": int(origin[rows[i]]), "label": names[given[i]], "score": float(unusual[i])}
                      for i in top],
         "seconds": {"cross_fitting": fit.seconds, "scoring": scoring_s, "duplicates": duplicates_s,
                     "outliers": outliers_s, "one_training_estimate": fit.one_training_s},

@@ -4,8 +4,8 @@ A `render_*` (or `show_*`) function draws a section; a `*_or_stop` helper loads 
 something and stops the page with a message when it cannot. Everything shown is computed in core.
 
 Offers:
-- `data`: `render_load_warnings`, `render_summary`, `render_balance`, `render_samples`,
-  `render_preprocessing` (the Data page).
+- `data`: `render_load_warnings`, `render_summary`, `render_balance`, `render_decisions`,
+  `render_samples`, `render_preprocessing` (the Data page).
 - `train`: `render_live_runs` (runs started here plus every active one), `render_live_run`,
   `render_state_message`, `progress_text`, `safe_status`.
 - `runs`: `render_table`, `render_compare` (curves overlaid), `render_actions` (per run),
@@ -28,5 +28,9 @@ Offers:
   `render_download`, `selected_rows`, `colour_values`.
 - `latent_clusters`: `render_clusters`, `clusters_on`, `cluster_k`, `clusters_of`, `cluster_names_of`.
 - `latent_disputable`: `render_disputable` (centre distances, margins, mistakes).
+- `audit`: `options_ui`, `render_job` (start, progress, cancel; the report when done),
+  `render_summary` (leak count on top), `render_label_issues`, `render_duplicates`, `render_outliers`.
+- `audit_decide`: `decisions_name_ui`, `render_decide` (per image and in bulk, into the decisions
+  file), `render_retrain` (a sibling run on the fixed spec and the comparison).
 - `latent_generate`: `render_generation` (decoded between two centres, judged by a classifier).
 """

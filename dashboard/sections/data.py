@@ -79,6 +79,23 @@ def render_balance(ds: ImageDataset) -> None:
                    "big classes. Judge models by balanced accuracy and macro F1.")
 
 
+def render_decisions(ds: ImageDataset) -> None:
+    """With a decisions file: what it changed, training images per class before and after."""
+    if ds.decisions is None:
+        return
+    from core.data.dataset import load_dataset
+
+    d = ds.decisions
+    before = load_dataset(ds.spec.with_(labels=None), state.settings())
+    train = SPLITS.index("train")
+    counts = {name: np.bincount(x.labels[x.split == train], minlength=len(ds.classes))
+              for name, x in (("before", before), ("after", ds))}
+    st.markdown(f"**Decisions applied** ({plain(d.file)}): {d.relabelled} relabelled, "
+                f"{d.excluded} excluded; the files themselves are unchanged.")
+    st.table({"class": list(ds.classes), "train before": counts["before"].tolist(),
+              "train after": counts["after"].tolist()})
+
+
 def _show(ds: ImageDataset, images: np.ndarray, captions: list[str]) -> None:
     _, h, w = ds.shape
     st.image(framed(to_display(images)), caption=captions, width=display_width(h, w) + 2)

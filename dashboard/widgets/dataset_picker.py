@@ -42,6 +42,7 @@ def _seed_draft(spec: DatasetSpec) -> None:
     state.put("dataset.val", spec.val_fraction)
     state.put("dataset.seed", spec.seed)
     state.put("dataset.test_fraction", spec.test_fraction)
+    state.put("dataset.labels", spec.labels or "")
     state.put(DRAFT, True)
 
 
@@ -147,13 +148,17 @@ def dataset_picker_ui() -> DatasetSpec | None:
                               default=0.1, step=0.05)
             seed = state.bound(st.number_input, "ds_seed", "dataset.seed", "Split seed", 0,
                                10_000, default=0)
+            labels = state.bound(st.text_input, "ds_labels", "dataset.labels", "Decisions file",
+                                 default="", placeholder="none, e.g. fixes.csv",
+                                 help="keep / relabel / exclude per image, written on the Audit page")
     if source.needs_root and root is None:
         return None
     try:
         chosen = DatasetSpec(source=name, root=root, size=size, mode=mode,
                              classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
                              steps=tuple(steps), val_fraction=float(val), seed=int(seed),
-                             test_fraction=float(state.get("dataset.test_fraction", 0.2)))
+                             test_fraction=float(state.get("dataset.test_fraction", 0.2)),
+                             labels=labels.strip() or None)
     except UserError as exc:
         st.sidebar.error(plain(exc))
         return None

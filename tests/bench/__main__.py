@@ -15,6 +15,8 @@ import time
 
 from tests.bench.anomaly_quality import anomaly_digits
 from tests.bench.app_memory import app_memory
+from tests.bench.audit_digits import audit_digits
+from tests.bench.audit_mnist_size import audit_mnist_size
 from tests.bench.browser_pages import evaluate_cell, latent_selection
 from tests.bench.cold_start import cold_start
 from tests.bench.common import Figure
@@ -44,7 +46,8 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "predict_throughput": predict_throughput, "predict_memory": predict_memory,
               "scale_ladder": scale_ladder, "evaluate_scale": evaluate_scale,
               "two_runs": two_runs, "watched_run": watched_run, "metrics_poll": metrics_poll,
-              "sweep_grid": sweep_grid, "sweep_prune": sweep_prune, "two_workers": two_workers}
+              "sweep_grid": sweep_grid, "sweep_prune": sweep_prune, "two_workers": two_workers,
+              "audit_digits": audit_digits, "audit_mnist_size": audit_mnist_size}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
                  "threshold_drag", "threshold_commit", "latent_selection", "scale_ladder",
                  "watched_run"}
