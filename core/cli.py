@@ -236,9 +236,7 @@ def _cmd_embed(args) -> int:
 
     from core.latent.features import extract
     from core.latent.methods import numba_cache
-    from core.latent.projection import numba_dir, projection
-    from core.runs.jobs import progress_reporter
-    from core.runs.store import write_json
+    from core.latent.projection import numba_dir, projection, projection_job
 
     settings, run = _trained_run(args.run)
     numba_cache(numba_dir(settings))  # before umap (numba) is imported
@@ -260,21 +258,19 @@ def _cmd_embed(args) -> int:
             raise UserError(f"--params: {key} must be a number from {low:g} to {high:g}, "
                             f"not {value!r}")
     job = Path(args.job_file) if args.job_file else None
-    report = progress_reporter(job) if job else None
     if job and hasattr(os, "nice"):  # a page started it: its server and browser go first
         os.nice(10)
     started = time.time()
-    try:
+    if job:  # one process per job, one projection of a run at a time, none nobody reads
+        done = projection_job(run, settings, args.method, params, job)
+        if done is None:
+            print("not computed: another process runs this job, or nobody reads it any more")
+            return 0
+        rows, xy, hit, features = done
+    else:
         features = extract(run, settings)
-        rows, xy, hit = projection(run, settings, args.method, params, features, progress=report)
-    except Exception as exc:
-        if job:
-            write_json(job, {"state": "failed", "error": str(exc), "started": started})
-        raise
+        rows, xy, hit = projection(run, settings, args.method, params, features)
     seconds = time.time() - started
-    if job:
-        write_json(job, {"state": "done", "started": started, "seconds": seconds, "fraction": 1.0,
-                         "pid": os.getpid()})
     info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
             "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
     if args.json:
