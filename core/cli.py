@@ -340,12 +340,14 @@ def _cmd_export(args) -> int:
     return export_command(args)
 
 def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
+    from core.latent.warmup import register as register_warm_up
     from core.training.config import add_arguments
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
+    register_warm_up(sub)
     p = sub.add_parser("sources", help="list the dataset sources")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_sources)

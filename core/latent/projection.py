@@ -149,8 +149,14 @@ def projection_job(run: Run, settings: Settings, method: str, params: dict,
         write_json(job, {**(read_json(job) or {}), "state": jobs.JOB_RUNNING, "pid": os.getpid(),
                          "started": started})
         if method == Method.UMAP:
+            from core.latent import warmup
+
             held.append(joblock.wait_turn(warm_lock(settings), job, report,
                                           "queued: umap's one-time compilation goes first"))
+            if not warmup.is_warm(numba_dir(settings)):  # this job compiles it, and says so
+                report(0.0, warmup.STAGE)
+                numba_cache(numba_dir(settings))
+                warmup.warm(numba_dir(settings))
             joblock.release(held.pop())
         held.append(joblock.wait_turn(queue_lock(run, settings), job, report,
                                       "queued: another projection of this run goes first"))
