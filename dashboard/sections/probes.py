@@ -10,7 +10,7 @@ from core.errors import UserError
 from core.latent import film
 from core.runs.store import Run
 from dashboard import state
-from dashboard.figures import film_figure
+from dashboard.figures import compare_runs_figure, film_figure
 from dashboard.images import gallery_png, to_display
 from dashboard.presentation import chart
 from dashboard.text import plain
@@ -63,6 +63,18 @@ def render_probes(run: Run, epoch: int | None = None, width: int = 420) -> None:
     st.image(png, caption=f"After epoch {epoch}: {what}")
 
 
+def _loss_cursor(run: Run, epoch: int) -> None:
+    """The run's validation loss per epoch with a cursor at the scrubbed epoch."""
+    try:
+        records = run.metrics()
+    except Exception:  # a broken metrics file: the replay still shows what it has
+        return
+    fig = compare_runs_figure({"validation loss": records}, "val_loss")
+    fig.add_vline(x=epoch, line=dict(color="#E4572E", width=3))
+    fig.update_layout(height=220, showlegend=False, yaxis_title="val loss")
+    chart(fig, key=f"replay_cursor_{run.id}")
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _film(folder: str, _stamp: tuple) -> film.Film | None:
     return film.film_strip(folder)
@@ -89,6 +101,7 @@ def render_replay(run: Run) -> None:
     cols = st.columns([2, 3])
     with cols[0]:
         render_probes(run, epoch)
+        _loss_cursor(run, epoch)
     with cols[1]:
         if strip is None:
             st.caption("Codes of fewer than two dimensions: no map.")
