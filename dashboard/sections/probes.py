@@ -34,9 +34,10 @@ def _picture(folder: str, epoch: int, _mtime: float, width: int) -> tuple[bytes,
     if "predicted" in answers:
         predicted, confidence = answers["predicted"], answers["confidence"]
         right = predicted == probes.labels
-        labels = [f"{'✓' if ok else '✗'} {probes.classes[p] if p < len(probes.classes) else p} "
+        labels = [f"{'✓' if ok else '✗'} {probes.classes[p] if p < len(probes.classes) else p}\n"
                   f"{c:.2f}" for ok, p, c in zip(right, predicted, confidence)]
-        return gallery_png(shown, labels, max_width=width, gap=6), int(right.sum()), len(right)
+        return (gallery_png(shown, labels, max_width=width, gap=6, label_lines=2), int(right.sum()),
+                len(right))
     recon = to_display(answers["reconstructions"], MIN_SIDE)
     pairs = [np.concatenate([o, np.zeros((o.shape[0], 3) + o.shape[2:], np.uint8) + 128, r], axis=1)
              for o, r in zip(shown, recon)]
