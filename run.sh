@@ -30,6 +30,9 @@ case "${1:-}" in
     app)
         setup requirements.txt
         shift
+        # umap's numba functions, compiled once per workspace in the background (seconds when
+        # done already), so the first UMAP on a fresh clone does not spend ~90 s compiling.
+        "$VENV/bin/python" -m core warm-up >/dev/null 2>&1 &
         exec "$VENV/bin/python" -m streamlit run dashboard/app.py "$@"
         ;;
     test)

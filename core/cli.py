@@ -261,10 +261,7 @@ def _cmd_embed(args) -> int:
 
     from core.latent.features import extract
     from core.latent.methods import check_params, numba_cache
-    from core.latent.projection import numba_dir, projection
-    from core.runs.jobs import progress_reporter
-    from core.runs.status import JobState
-    from core.runs.store import write_json
+    from core.latent.projection import numba_dir, projection, projection_job
 
     settings, run = _trained_run(args.run)
     numba_cache(numba_dir(settings))  # before umap (numba) is imported
@@ -276,21 +273,19 @@ def _cmd_embed(args) -> int:
     except UserError as exc:
         raise UserError(f"--params: {exc}") from None
     job = Path(args.job_file) if args.job_file else None
-    report = progress_reporter(job) if job else None
     if job and hasattr(os, "nice"):  # a page started it: its server and browser go first
         os.nice(10)
     started = time.time()
-    try:
+    if job:  # one process per job, one projection of a run at a time, none nobody reads
+        done = projection_job(run, settings, args.method, params, job)
+        if done is None:
+            print("not computed: another process runs this job, or nobody reads it any more")
+            return 0
+        rows, xy, hit, features = done
+    else:
         features = extract(run, settings)
-        rows, xy, hit = projection(run, settings, args.method, params, features, progress=report)
-    except Exception as exc:
-        if job:
-            write_json(job, {"state": JobState.FAILED, "error": str(exc), "started": started})
-        raise
+        rows, xy, hit = projection(run, settings, args.method, params, features)
     seconds = time.time() - started
-    if job:
-        write_json(job, {"state": JobState.DONE, "started": started, "seconds": seconds, "fraction": 1.0,
-                         "pid": os.getpid()})
     info = {"run": run.id, "method": args.method, "params": params, "layer": features.layer,
             "points": int(len(rows)), "of": features.n, "from_cache": hit, "seconds": round(seconds, 3)}
     if args.json:
@@ -374,12 +369,14 @@ def _cmd_export(args) -> int:
 
 def build_parser(prog: str = "python -m core") -> argparse.ArgumentParser:
     from core.latent.methods import Method, params_help
+    from core.latent.warmup import register as register_warm_up
     from core.training.config import add_arguments
 
     parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
+    register_warm_up(sub)
     p = sub.add_parser("sources", help="list the dataset sources")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_sources)

@@ -1,6 +1,7 @@
 """Watch it learn: the probe set's answers per epoch, and the film strip aligned across epochs."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -90,5 +91,7 @@ def test_runs_page_replays_answers_and_film(settings) -> None:
     assert len(film_chart) == 1
     slider.set_value(1).run()
     assert not at.exception
+    cursor = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(f"replay_cursor_{run.id}"))
+    assert [s["x0"] for s in json.loads(cursor.proto.spec)["layout"]["shapes"]] == [1]
     assert any("After epoch 1:" in (i.proto.imgs[0].caption if i.proto.imgs else "")
                for i in at.get("image"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.io.atomic import read_json, write_json
 from core.latent.features import Features, extract, sample_rows
 from core.latent.geometry import LatentSpace
 from core.latent.methods import Method, Progress, numba_cache, project
@@ -104,10 +105,79 @@ def start_background(run: Run, settings: Settings, method: str, params: dict) ->
                    env={"OMP_NUM_THREADS": "1", "NUMBA_CACHE_DIR": str(numba_dir(settings))})
 
 
-def job_status(run: Run, settings: Settings, method: str, params: dict) -> dict | None:
+def job_status(run: Run, settings: Settings, method: str, params: dict,
+               reader: bool = False) -> dict | None:
     """The job's status file (state, fraction, stage); a "running" job whose process is gone
-    reads as failed."""
-    return jobs.job_status(job_file(run, settings, method, params))
+    reads as failed. reader=True: a page shows it (a job nobody reads cancels itself)."""
+    return jobs.job_status(job_file(run, settings, method, params), reader)
+
+
+def cancel_if_queued(job: Path) -> bool:
+    """Cancel a job still waiting its turn (its page moved on to another run); True if it was."""
+    status = jobs.job_status(job) or {}
+    if status.get("state") == jobs.JOB_RUNNING and str(status.get("stage", "")).startswith("queued"):
+        return jobs.cancel_job(job)
+    return False
+
+
+def queue_lock(run: Run, settings: Settings) -> Path:
+    """Held by the projection of this run being computed: the others wait their turn, so two
+    never share the cores."""
+    return cache_dir(run, settings) / "projections.lock"
+
+
+def warm_lock(settings: Settings) -> Path:
+    """Held while umap's numba functions are compiled into the workspace cache."""
+    return numba_dir(settings) / "warm.lock"
+
+
+def projection_job(run: Run, settings: Settings, method: str, params: dict,
+                   job: Path) -> tuple[np.ndarray, np.ndarray, bool, Features] | None:
+    """The background job behind the Latent page: owns the job (None at once when another
+    process does), waits for the run's other projections (and umap's compilation), computes
+    and records done, failed or cancelled in the job file. None when it did not compute."""
+    import os
+    import time
+
+    from core.runs import joblock
+
+    owner = joblock.claim(job)
+    if owner is None:
+        return None
+    started, held = time.time(), []
+    report = jobs.progress_reporter(job)
+    try:
+        write_json(job, {**(read_json(job) or {}), "state": jobs.JOB_RUNNING, "pid": os.getpid(),
+                         "started": started})
+        if method == Method.UMAP:
+            from core.latent import warmup
+
+            held.append(joblock.wait_turn(warm_lock(settings), job, report,
+                                          "queued: umap's one-time compilation goes first"))
+            if not warmup.is_warm(numba_dir(settings)):  # this job compiles it, and says so
+                report(0.0, warmup.STAGE)
+                numba_cache(numba_dir(settings))
+                warmup.warm(numba_dir(settings))
+            joblock.release(held.pop())
+        held.append(joblock.wait_turn(queue_lock(run, settings), job, report,
+                                      "queued: another projection of this run goes first"))
+        features = extract(run, settings)
+        rows, xy, hit = projection(run, settings, method, params, features, progress=report)
+        # written while the job's lock is still held: a reader never sees it dead in between
+        write_json(job, {"state": jobs.JOB_DONE, "started": started, "fraction": 1.0,
+                         "seconds": time.time() - started, "pid": os.getpid()})
+        return rows, xy, hit, features
+    except joblock.JobAbandoned as exc:
+        write_json(job, {"state": jobs.JOB_CANCELLED, "started": started, "finished": time.time(),
+                         "error": f"cancelled: {exc}"})
+        return None
+    except Exception as exc:
+        write_json(job, {"state": jobs.JOB_FAILED, "error": str(exc), "started": started})
+        raise
+    finally:
+        for fd in held:
+            joblock.release(fd)
+        joblock.release(owner)
 
 
 def cancel_background(run: Run, settings: Settings, method: str, params: dict) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
+from core.runs import joblock
 from core.runs.process import identity, pid_alive, same_process
 from core.runs.status import JobState, RunState
 from core.runs.threads import ThreadBudget
@@ -93,6 +94,7 @@ def start_job(status_path: Path, command: list[str], settings: Settings,
     """Run command in the background unless the job is already running; it reports its end by
     rewriting status_path (the CLI's --job-file)."""
     status = job_status(status_path)
+    joblock.note_wanted(status_path)  # the caller reads it: not abandoned before it starts
     if status and status.get("state") == JobState.RUNNING:
         return
     pid = spawn([*command, "--job-file", str(status_path)], settings,
@@ -101,12 +103,28 @@ def start_job(status_path: Path, command: list[str], settings: Settings,
                              "host": socket.gethostname()})
 
 
-def job_status(status_path: Path) -> dict | None:
-    """The job's status file; a "running" job whose process is gone reads as failed."""
+def job_status(status_path: Path, reader: bool = False) -> dict | None:
+    """The job's status file; a "running" job whose process is gone reads as failed. Alive is
+    its lock held (core.runs.joblock), or, before the job took it, its process running. A page
+    that shows the job passes reader=True, which keeps the job from being abandoned."""
+    if reader:
+        joblock.note_wanted(status_path)
     status = read_json(status_path)
-    if status and status.get("state") == JobState.RUNNING and process_gone(status):
+    if status and status.get("state") == JobState.RUNNING and not _alive(status_path, status):
         status = {**status, "state": JobState.FAILED, "error": "the background process died"}
     return status
+
+
+def _alive(status_path: Path, status: dict) -> bool:
+    lock = joblock.lock_path(status_path)
+    if joblock.holder(lock) is not None:
+        return True
+    try:  # taken since this job started, and released: its process is over
+        if lock.stat().st_mtime >= float(status.get("started", 0)):
+            return False
+    except (OSError, TypeError, ValueError):
+        pass
+    return not process_gone(status)
 
 
 # -- progress and cancelling -------------------------------------------------------------------
@@ -128,6 +146,7 @@ def progress_reporter(status_path: Path, every_s: float = 0.5):
         status = read_json(status_path) or {}
         if status.get("state") != JOB_RUNNING:
             return
+        joblock.check_wanted(status_path, queued=stage.startswith("queued"))
         write_json(status_path, {**status, "fraction": round(min(max(float(fraction), 0.0), 1.0), 4),
                                  "stage": stage, "updated": time.time()})
 
@@ -142,7 +161,8 @@ def cancel_job(status_path: Path, wait_s: float = 5.0) -> bool:
     status = read_json(status_path)
     if not status or status.get("state") != JOB_RUNNING:
         return False
-    pid = status.get("pid")
+    owner = joblock.holder(joblock.lock_path(status_path))  # the process that runs it
+    pid = owner if owner and owner > 0 else status.get("pid")
     if status.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
         return False
     # never signal a stranger that got the pid: only the process that was recorded

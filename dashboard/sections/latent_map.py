@@ -10,6 +10,7 @@ import streamlit as st
 from core.errors import UserError
 from core.latent.generation import centre_images
 from core.latent.geometry import class_centres
+from core.latent.neighbours import neighbours_of
 from core.latent.projection import projection_frame
 from core.latent.selection import class_counts, stratified_sample
 from dashboard.figures import latent_scatter_figure
@@ -19,6 +20,7 @@ from dashboard.sections.latent_projection import TITLES, Projection
 from dashboard.sections.latent_space import GALLERY, Space, show_gallery
 from dashboard.text import count
 
+NEIGHBOURS = 8  # shown for a clicked point
 COLOURS = {"class": "true class", "predicted": "predicted class",
            "distance": "distance to own class centre", "cluster": "mixture cluster"}
 
@@ -89,12 +91,33 @@ def _map_figure(key: str, xy_digest: str, colour: str, clusters_k, _space: Space
                                  hover=hover, centres=centres, axis_title=TITLES[_proj.method])
 
 
+def _render_neighbours(space: Space, row: int, k: int = NEIGHBOURS) -> None:
+    """One clicked image: its k nearest neighbours in code space (not on the map: the map's 2-D
+    distances distort them) and its nearest image of another class."""
+    names = np.asarray(space.classes, dtype=object)
+    near = neighbours_of(space.features.codes, space.labels, row, k)
+    rows = [row, *near.rows.tolist()] + ([near.other_row] if near.other_row is not None else [])
+    parts = [(f"#{row} clicked", names[space.labels[row]], "")]
+    parts += [(f"#{r}", names[space.labels[r]], f"d {d:.3g}") for r, d in zip(near.rows, near.distances)]
+    if near.other_row is not None:
+        parts.append((f"#{near.other_row}", names[space.labels[near.other_row]],
+                      f"other · d {near.other_distance:.3g}"))
+    same = int((space.labels[near.rows] == space.labels[row]).sum())
+    st.markdown(f"**Nearest neighbours in code space**: {same} of the {len(near.rows)} nearest "
+                "share its class; the last picture is the nearest image of another class.")
+    show_gallery(space.ds, np.asarray(rows), parts)
+    st.text(f"Nearest to #{row}: " + ", ".join(f"#{r}" for r in near.rows.tolist())
+            + (f"; of another class: #{near.other_row}" if near.other_row is not None else ""))
+
+
 def _render_selection(space: Space, chosen: np.ndarray) -> None:
     """The selected images: all of them up to GALLERY, else a sample stratified by class."""
     names = np.asarray(space.classes, dtype=object)
     if not len(chosen):
         st.caption("No points selected yet.")
         return
+    if len(chosen) == 1:
+        _render_neighbours(space, int(chosen[0]))
     shown = stratified_sample(chosen, space.labels, GALLERY)
     st.markdown(f"**{count(len(chosen), 'image')} selected**" + (
         f"; showing {len(shown)} drawn at random from each class in proportion to its share "
@@ -132,7 +155,9 @@ def render_map(space: Space, proj: Projection) -> None:
     with left:
         event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso", "points"),
                                 key="latent_map")
-        st.caption("Drag a box (or pick lasso in the chart's toolbar) to see those images below. "
+        st.caption("Drag a box (or pick lasso in the chart's toolbar) to see those images below; "
+                   "one point alone (a small box round it, or a click with the toolbar's pan tool) "
+                   "shows its nearest neighbours in code space. "
                    "Black crosses mark each class centre: the mean map position of the class's "
                    "points; the codes' own centres (mean training code) are pictured on the right.")
     with right:

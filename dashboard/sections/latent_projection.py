@@ -19,6 +19,8 @@ from core.latent.methods import PARAMS, Method, form_defaults
 from core.latent.projection import (
     cached_projection,
     cancel_background,
+    cancel_if_queued,
+    job_file,
     job_status,
     projection,
     start_background,
@@ -74,7 +76,7 @@ def _draw_progress(run: Run, chosen: dict[Method, dict], live: bool) -> None:
     cfg = settings()
     drawn = False
     for method, params in chosen.items():
-        status = job_status(run, cfg, method, params) or {}
+        status = job_status(run, cfg, method, params, reader=True) or {}
         if status.get("state") != jobs.JOB_RUNNING:
             if st.session_state.get(f"latent_job_{method}") == jobs.JOB_RUNNING:
                 st.session_state[f"latent_job_{method}"] = status.get("state")
@@ -94,10 +96,23 @@ def _draw_progress(run: Run, chosen: dict[Method, dict], live: bool) -> None:
         st.caption("Choose one as the projection to follow it live and see it drawn when done.")
 
 
-# A rerun every second only while the map waits for the chosen projection; otherwise the bars
-# show the state of the last rerun.
+# A rerun every second while the map waits for the chosen projection; otherwise every 10 s, which
+# also tells the jobs someone still reads them (a job nobody reads cancels itself).
 _render_ticking = st.fragment(run_every=1)(_draw_progress)
-_render_once = st.fragment(_draw_progress)
+_render_once = st.fragment(run_every=10)(_draw_progress)
+SEEN = "latent_jobs_seen"  # {run id: job files this session showed}
+
+
+def _cancel_other_runs_queued(run: Run, chosen: dict[Method, dict]) -> None:
+    """Switching runs cancels the old run's projections still waiting their turn: nobody will
+    look at them (one being computed finishes, or gives up when nobody reads it)."""
+    seen = st.session_state.setdefault(SEEN, {})
+    for other, files in list(seen.items()):
+        if other != run.id:
+            for path in files:
+                cancel_if_queued(path)
+            del seen[other]
+    seen[run.id] = [job_file(run, settings(), m, p) for m, p in chosen.items()]
 
 
 def _background_jobs(space: Space, method: Method, params: dict) -> dict[Method, dict]:
@@ -110,7 +125,7 @@ def _background_jobs(space: Space, method: Method, params: dict) -> dict[Method,
         if cached_projection(run, cfg, m, p, space.features) is not None:
             continue
         pending[m] = p
-        status = job_status(run, cfg, m, p)
+        status = job_status(run, cfg, m, p, reader=True)
         if _auto_start() and (status is None or (status.get("state") == jobs.JOB_DONE
                                                  and _stale(status, run))):
             start_background(run, cfg, m, p)
@@ -133,6 +148,7 @@ def load_projection_or_stop(space: Space) -> Projection:
     except UserError as exc:
         st.error(plain(exc))
         st.stop()
+    _cancel_other_runs_queued(run, pending)
     if pending:  # in the sidebar: above the map, bars coming and going moved it under the pointer
         waiting = method in pending and found is None
         with st.sidebar:

@@ -10,7 +10,7 @@ from core.errors import UserError
 from core.latent import film
 from core.runs.store import Run
 from dashboard import state
-from dashboard.figures import film_figure
+from dashboard.figures import compare_runs_figure, film_figure
 from dashboard.images import gallery_png, to_display
 from dashboard.presentation import chart
 from dashboard.text import plain
@@ -34,9 +34,10 @@ def _picture(folder: str, epoch: int, _mtime: float, width: int) -> tuple[bytes,
     if "predicted" in answers:
         predicted, confidence = answers["predicted"], answers["confidence"]
         right = predicted == probes.labels
-        labels = [f"{'✓' if ok else '✗'} {probes.classes[p] if p < len(probes.classes) else p} "
+        labels = [f"{'✓' if ok else '✗'} {probes.classes[p] if p < len(probes.classes) else p}\n"
                   f"{c:.2f}" for ok, p, c in zip(right, predicted, confidence)]
-        return gallery_png(shown, labels, max_width=width, gap=6), int(right.sum()), len(right)
+        return (gallery_png(shown, labels, max_width=width, gap=6, label_lines=2), int(right.sum()),
+                len(right))
     recon = to_display(answers["reconstructions"], MIN_SIDE)
     pairs = [np.concatenate([o, np.zeros((o.shape[0], 3) + o.shape[2:], np.uint8) + 128, r], axis=1)
              for o, r in zip(shown, recon)]
@@ -61,6 +62,18 @@ def render_probes(run: Run, epoch: int | None = None, width: int = 420) -> None:
     what = (f"{right} of {n} right, with the model's confidence" if right >= 0
             else "original | reconstruction, with the mean squared error")
     st.image(png, caption=f"After epoch {epoch}: {what}")
+
+
+def _loss_cursor(run: Run, epoch: int) -> None:
+    """The run's validation loss per epoch with a cursor at the scrubbed epoch."""
+    try:
+        records = run.metrics()
+    except Exception:  # a broken metrics file: the replay still shows what it has
+        return
+    fig = compare_runs_figure({"validation loss": records}, "val_loss")
+    fig.add_vline(x=epoch, line=dict(color="#E4572E", width=3))
+    fig.update_layout(height=220, showlegend=False, yaxis_title="val loss")
+    chart(fig, key=f"replay_cursor_{run.id}")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -89,6 +102,7 @@ def render_replay(run: Run) -> None:
     cols = st.columns([2, 3])
     with cols[0]:
         render_probes(run, epoch)
+        _loss_cursor(run, epoch)
     with cols[1]:
         if strip is None:
             st.caption("Codes of fewer than two dimensions: no map.")
