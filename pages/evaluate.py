@@ -32,6 +32,8 @@ except UserError as exc:
     st.error(plain(exc))
     st.stop()
 metrics = classification_metrics(p)
+for note in p.notes:  # e.g. a full disk: the results are shown, only not kept
+    st.caption(plain(note))
 
 sections.render_headline(metrics)
 st.subheader("Per class")
