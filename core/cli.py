@@ -243,6 +243,8 @@ def _cmd_evaluate(args) -> int:
 
     settings, run = _trained_run(args.run)
     p = predict(run, args.split, settings)
+    for note in p.notes:
+        print(f"warning: {note}", file=sys.stderr)
     metrics = classification_metrics(p)
     if args.json:
         print(dumps({**metrics, "run": run.id, "split": args.split,

@@ -33,6 +33,8 @@ except UserError as exc:
     st.error(plain(exc))
     st.stop()
 metrics = classification_metrics(p)
+for note in p.notes:  # e.g. a full disk: the results are shown, only not kept
+    st.caption(plain(note))
 
 if presentation.on():  # for a class: the matrix with its images first, on the first screen
     render_confusion(ds, p, run)

@@ -22,6 +22,7 @@ import textwrap
 import pytest
 
 from core.data.dataset import load_dataset
+from core.runs.lock import RunLock
 from core.runs.store import open_store
 from core.training.config import TrainConfig
 from tests.hostile import REPO, assert_one_line, tree
@@ -131,3 +132,25 @@ def test_a_read_only_workspace_is_one_line_or_a_note_that_nothing_was_cached(set
         assert "unexpected" not in result["err"]
     assert "balanced_accuracy" in evaluate["out"] and "TPR" in threshold["out"]
     assert predict["code"] in (0, 2) and "unexpected" not in predict["err"], predict
+
+
+def test_a_run_whose_first_status_write_fails_does_not_sit_queued(settings) -> None:
+    """The run folder takes no new file (read-only), its own files can still be rewritten in
+    place: the atomic status write fails at once, and the failure is still recorded."""
+    run = open_store(settings).create(TrainConfig(**TINY))
+    with RunLock(run.path):  # train.lock exists, as once a launcher has held it
+        pass
+    before = {p: p.read_bytes() for p in (run.path / "config.json", run.path / "meta.json") if p.exists()}
+    mode = run.path.stat().st_mode
+    run.path.chmod(mode & ~0o222)
+    try:
+        (train,) = _run_children([["train", "--run", str(run.path)]], read_only=True)
+    finally:
+        run.path.chmod(mode)
+    line = _error_line(train)
+    assert "Permission denied" in line and str(run.path) in line
+    status = json.loads((run.path / "status.json").read_text())
+    assert status["state"] == "failed" and "Permission denied" in status["error"]
+    assert run.status()["state"] == "failed"
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(tree(run.path)) == ["config.json", "status.json", "train.lock"]

@@ -23,7 +23,9 @@ def test_keep_until_streams_and_keeps_every_earlier_line(tmp_path, monkeypatch) 
                          "note": "x" * 40}).encode() for i in range(30_000)]
     junk = b"not json at all"
     overlong = json.dumps({"type": "step", "step": 1, "pad": "y" * (metrics.MAX_LINE_BYTES + 10)}).encode()
-    body = lines[:100] + [junk, overlong] + lines[100:]
+    nested = b'{"type": "step", "x": {"step": 1}, "step": 25000}'  # a later record, however it is spelled
+    escaped = b'{"type": "epoch", "\\u0073tep": 7, "epoch": 1}'  # "step" spelled with an escape: kept
+    body = lines[:100] + [junk, overlong, nested, escaped] + lines[100:]
     path.write_bytes(b"\n".join(body) + b"\n" + b'{"type": "step", "st')  # a killed write at the end
     assert path.stat().st_size > 4_000_000
     tracemalloc.start()
@@ -31,7 +33,7 @@ def test_keep_until_streams_and_keeps_every_earlier_line(tmp_path, monkeypatch) 
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 1_000_000, peak  # a few chunks, not the 4 MB file
-    expected = lines[:100] + [junk] + lines[100:20_001]
+    expected = lines[:100] + [junk, escaped] + lines[100:20_001]
     assert path.read_bytes() == b"\n".join(expected) + b"\n"
 
 

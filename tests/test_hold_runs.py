@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.cli import main
 from core.data.spec import DatasetSpec
@@ -109,3 +110,14 @@ def test_a_shipped_run_is_never_trained(settings, capsys, tmp_path, monkeypatch)
         assert_one_line(err, "error:")
         assert "shipped" in err or "never trained over" in err, err
     assert _files(shipped) == before
+
+
+def test_the_data_page_never_shows_a_phantom_class_from_its_url(settings) -> None:
+    """A link naming a class twice is refused like any broken link (the page starts from digits,
+    as state.get_spec does for every unusable link): never a 3-class dataset with a phantom."""
+    at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=60)
+    at.query_params["dataset"] = "digits?classes=0,1,0"
+    at.run()
+    at.switch_page("../pages/data.py").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["classes"] == "10"

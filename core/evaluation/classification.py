@@ -41,6 +41,7 @@ class Predictions:
     classes: tuple[str, ...]
     from_cache: bool = False
     key: str | None = None  # what the arrays were computed for; None: not remembered in memory
+    notes: tuple[str, ...] = ()  # e.g. the predictions could not be cached (a full disk)
 
     @cached_property
     def y_pred(self) -> np.ndarray:
@@ -76,9 +77,10 @@ def predict(run: Run, split: str, settings: Settings, ds: ImageDataset | None = 
         return {"index": index, "y_true": ds.labels[index], "proba": out["proba"]}
 
     key = {"checkpoint": checkpoint_key(run), "dataset": config.dataset, "split": split}
-    arrays, hit = cached_arrays(run, settings, f"predictions-{split}", key, compute)
+    notes: list[str] = []
+    arrays, hit = cached_arrays(run, settings, f"predictions-{split}", key, compute, notes)
     return Predictions(arrays["index"], arrays["y_true"], arrays["proba"], ds.classes, hit,
-                       f"{run.path}|{key}")
+                       f"{run.path}|{key}", tuple(notes))
 
 
 _MEMO: OrderedDict = OrderedDict()

@@ -27,12 +27,16 @@ class CacheNotSaved(UserWarning):
     the work goes on, and the CLI says so in one line."""
 
 
-def cache_not_saved(what: str, where: Path, exc: BaseException) -> None:
+def cache_not_saved(what: str, where: Path, exc: BaseException, notes: list[str] | None = None) -> None:
+    """Say that `what` was computed but not cached: appended to notes when given, else warned."""
     import warnings
 
     reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
-    warnings.warn(f"{what} computed but not cached in {where} ({reason}); it will be computed "
-                  "again next time", CacheNotSaved, stacklevel=3)
+    note = f"{what} computed but not cached in {where} ({reason}); it will be computed again next time"
+    if notes is not None:
+        notes.append(note)
+    else:
+        warnings.warn(note, CacheNotSaved, stacklevel=3)
 
 
 _STREAM_FOLDERS = ("/dev/fd", "/proc/self/fd")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from core.io.files import open_regular
 MAX_LINE_BYTES = 64 * 1024  # a real record is ~200 bytes
 MAX_READ_BYTES = 256 * 1024 * 1024  # past this, only the newest part of the file is read
 COPY_CHUNK = 1 << 20  # what keep_until holds at a time, whatever the size of the file
+_STEP = re.compile(rb'"step"\s*:\s*(-?\d+)')  # every "step" key of a line, however nested
 
 
 class RecordType(StrEnum):
@@ -140,9 +142,14 @@ def keep_until(path: Path, after_step: int) -> None:
 
 
 def _kept(line: bytes, after_step: int) -> bool:
-    """Everything but a record logged after after_step and a line over MAX_LINE_BYTES (no record is
-    that long, and a buffer must not be); other lines that are not records stay as they are."""
+    """False for a record logged after after_step, and for a line over MAX_LINE_BYTES (no record
+    is that long, and a buffer must not be). Decided from the line's "step" keys without parsing
+    it (a big file has millions of lines): a line whose every step is at most after_step stays,
+    record or not; one with a later step is a record to redo, or junk that no reader uses.
+    A line that spells a key with escapes is parsed, as a reader would."""
     if len(line) > MAX_LINE_BYTES:
         return False
-    record = parse_line(line)
-    return record is None or record["step"] <= after_step
+    if b"\\u" in line:
+        record = parse_line(line)
+        return record is None or record["step"] <= after_step
+    return all(int(n) <= after_step for n in _STEP.findall(line))

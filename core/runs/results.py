@@ -39,15 +39,17 @@ def checkpoint_key(run: Run, which: str = "best") -> str:
 
 
 def cached_arrays(run: Run, settings: Settings, name: str, key: dict,
-                  compute: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
+                  compute: Callable[[], dict[str, np.ndarray]],
+                  notes: list[str] | None = None) -> tuple[dict[str, np.ndarray], bool]:
     """(arrays, from_cache). Recomputes when the stored key differs from `key`; a cache that
     cannot be written (a full disk, a read-only folder) costs the next call a recompute, never
-    this call its result."""
+    this call its result: that is said in `notes` when given (a page shows it), else as a
+    CacheNotSaved warning."""
     try:
         folder = cache_dir(run, settings)
     except OSError as exc:
         arrays = compute()
-        cache_not_saved(name, settings.cache_dir if run.read_only else run.path, exc)
+        cache_not_saved(name, settings.cache_dir if run.read_only else run.path, exc, notes)
         return arrays, False
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = folder / f"{name}-{digest}.npz"
@@ -62,5 +64,5 @@ def cached_arrays(run: Run, settings: Settings, name: str, key: dict,
         with atomic_path(path) as tmp:
             np.savez(tmp, **arrays)
     except OSError as exc:
-        cache_not_saved(name, folder, exc)
+        cache_not_saved(name, folder, exc, notes)
     return arrays, False
