@@ -31,7 +31,7 @@ from core.data.dataset import load_dataset
 from core.errors import UserError
 from core.evaluation.intervals import f1_interval, rate_intervals, too_few, wilson
 from core.predict.conformal import bh_flags, conformal_p_values
-from core.runs.shipping import ship_thresholds, verify
+from core.shipping import ship_thresholds, verify
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = "digits-anomaly-ae"

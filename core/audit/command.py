@@ -40,7 +40,8 @@ def audit_command(args) -> int:
         return _compare(args, settings)
     from core.audit.report import AuditOptions, run_audit
     from core.io.atomic import write_json
-    from core.runs.jobs import JOB_RUNNING, progress_reporter
+    from core.runs.jobs import progress_reporter
+    from core.runs.status import JobState
     from core.runs.threads import ThreadBudget, ThreadShare
 
     if args.epochs is not None and not 1 <= args.epochs <= 1000:
@@ -61,7 +62,7 @@ def audit_command(args) -> int:
         if job:
             from core.io.atomic import read_json
 
-            if (read_json(job) or {}).get("state") == JOB_RUNNING:
+            if (read_json(job) or {}).get("state") == JobState.RUNNING:
                 write_json(job, {"state": "failed", "error": " ".join(str(exc).split())[:500] or
                                  type(exc).__name__, "started": started})
         raise

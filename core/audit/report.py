@@ -119,11 +119,12 @@ def start_background(settings: Settings, target: str, options: AuditOptions) -> 
 
 def finished_report(settings: Settings, target: str, options: AuditOptions) -> dict | None:
     """The report of the background audit of target with options once it is done, else None."""
-    from core.runs.jobs import JOB_DONE, job_status
+    from core.runs.jobs import job_status
+    from core.runs.status import JobState
 
     status = job_status(job_file(settings, target, options)) or {}
     key = status.get("key")
-    if status.get("state") != JOB_DONE or not isinstance(key, str) or not key.isalnum():
+    if status.get("state") != JobState.DONE or not isinstance(key, str) or not key.isalnum():
         return None
     return read_json(audit_dir(settings) / key / "report.json")
 

@@ -19,6 +19,7 @@ from core.latent.geometry import LatentSpace
 from core.latent.methods import Method, Progress, numba_cache, project
 from core.runs import jobs
 from core.runs.results import cache_dir, cached_arrays, checkpoint_key
+from core.runs.status import JobState
 from core.runs.store import Run
 from core.settings import Settings
 from core.training.config import run_config
@@ -115,7 +116,7 @@ def job_status(run: Run, settings: Settings, method: str, params: dict,
 def cancel_if_queued(job: Path) -> bool:
     """Cancel a job still waiting its turn (its page moved on to another run); True if it was."""
     status = jobs.job_status(job) or {}
-    if status.get("state") == jobs.JOB_RUNNING and str(status.get("stage", "")).startswith("queued"):
+    if status.get("state") == JobState.RUNNING and str(status.get("stage", "")).startswith("queued"):
         return jobs.cancel_job(job)
     return False
 
@@ -147,7 +148,7 @@ def projection_job(run: Run, settings: Settings, method: str, params: dict,
     started, held = time.time(), []
     report = jobs.progress_reporter(job)
     try:
-        write_json(job, {**(read_json(job) or {}), "state": jobs.JOB_RUNNING, "pid": os.getpid(),
+        write_json(job, {**(read_json(job) or {}), "state": JobState.RUNNING, "pid": os.getpid(),
                          "started": started})
         if method == Method.UMAP:
             from core.latent import warmup
@@ -164,15 +165,15 @@ def projection_job(run: Run, settings: Settings, method: str, params: dict,
         features = extract(run, settings)
         rows, xy, hit = projection(run, settings, method, params, features, progress=report)
         # written while the job's lock is still held: a reader never sees it dead in between
-        write_json(job, {"state": jobs.JOB_DONE, "started": started, "fraction": 1.0,
+        write_json(job, {"state": JobState.DONE, "started": started, "fraction": 1.0,
                          "seconds": time.time() - started, "pid": os.getpid()})
         return rows, xy, hit, features
     except joblock.JobAbandoned as exc:
-        write_json(job, {"state": jobs.JOB_CANCELLED, "started": started, "finished": time.time(),
+        write_json(job, {"state": JobState.CANCELLED, "started": started, "finished": time.time(),
                          "error": f"cancelled: {exc}"})
         return None
     except Exception as exc:
-        write_json(job, {"state": jobs.JOB_FAILED, "error": str(exc), "started": started})
+        write_json(job, {"state": JobState.FAILED, "error": str(exc), "started": started})
         raise
     finally:
         for fd in held:
