@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 WALK_CORE_WITHOUT_STREAMLIT = """
@@ -98,15 +100,20 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return found
 
 
-def test_run_and_job_state_names_live_in_their_enums() -> None:
-    """"running", "done", ... as string literals only in core/runs/status.py: code says
-    RunState.RUNNING / JobState.DONE. Docstrings, dict keys and subscripts are not states."""
-    from core.runs.status import JobState, RunState
+@pytest.mark.parametrize("home, enums", [
+    ("core/runs/status.py", ("core.runs.status", ("RunState", "JobState"))),
+    ("core/anomaly/outcomes.py", ("core.anomaly.outcomes", ("Cell", "View"))),
+], ids=["run-and-job-states", "cells-and-views"])
+def test_enum_names_live_in_their_enums(home: str, enums) -> None:
+    """"running", "done", "TP", "balanced", ... as string literals only in their enum's module:
+    code says RunState.RUNNING, Cell.TP. Docstrings, dict keys and subscripts are not values."""
+    import importlib
 
-    names = {str(s) for s in (*RunState, *JobState)}
+    module, classes = enums
+    names = {str(m) for c in classes for m in getattr(importlib.import_module(module), c)}
     found = []
     for path in [*REPO.glob("core/**/*.py"), *REPO.glob("dashboard/**/*.py"), *REPO.glob("pages/*.py")]:
-        if path == REPO / "core/runs/status.py":
+        if path == REPO / home:
             continue
         tree = ast.parse(path.read_text())
         skip = _docstrings(tree)

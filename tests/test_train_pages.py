@@ -98,7 +98,10 @@ def _fake_run(settings, state: str, **status):
 
     store = open_store(settings)
     run = store.create(TrainConfig(dataset="digits", model="mlp", epochs=1))
-    fields = {"state": state, "host": socket.gethostname(), "pid": os.getpid(), **status}
+    from core.runs.process import identity
+
+    # pid and start time: a bare pid is never taken as proof of life
+    fields = {"state": state, "host": socket.gethostname(), **identity(os.getpid()), **status}
     (run.path / "status.json").write_text(json.dumps(fields))
     return run
 

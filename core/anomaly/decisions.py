@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from core.anomaly.outcomes import Cell, View  # noqa: F401 (offered here too)
 from core.anomaly.record import Lookup, ThresholdRecord, find_record
 from core.errors import UserError
 from core.runs.results import cache_dir
@@ -30,15 +31,15 @@ def view_rows(is_anomaly: np.ndarray, view: str, seed: int = 0,
     cracks project's 970/30 set): subsampled with a fixed seed, so every view is repeatable."""
     rng = np.random.default_rng(seed)
     normal, anomalous = np.flatnonzero(~is_anomaly), np.flatnonzero(is_anomaly)
-    if view == "as is":
+    if view == View.AS_IS:
         return np.arange(len(is_anomaly))
-    if view == "balanced":
+    if view == View.BALANCED:
         n = min(len(normal), len(anomalous))
         return np.sort(np.concatenate([rng.permutation(normal)[:n], rng.permutation(anomalous)[:n]]))
-    if view == "imbalanced":
+    if view == View.IMBALANCED:
         n_anomalies = max(1, int(round(anomaly_share / (1 - anomaly_share) * len(normal))))
         return np.sort(np.concatenate([normal, rng.permutation(anomalous)[:n_anomalies]]))
-    raise UserError(f"unknown test view {view!r}: as is, balanced or imbalanced")
+    raise UserError(f"unknown test view {view!r}: {', '.join(View)}")
 
 
 # -- the threshold's range and default ----------------------------------------------------------
@@ -66,12 +67,12 @@ def default_threshold(fitted: dict[str, FittedThreshold], saved: SavedThreshold 
 
 
 # -- decisions per image -----------------------------------------------------------------------
-def outcome(score: float, is_anomaly: bool, threshold: float) -> str:
+def outcome(score: float, is_anomaly: bool, threshold: float) -> Cell:
     """TP, FP, TN or FN: an image scoring at or above the threshold is called an anomaly."""
     called = score >= threshold
     if is_anomaly:
-        return "TP" if called else "FN"
-    return "FP" if called else "TN"
+        return Cell.TP if called else Cell.FN
+    return Cell.FP if called else Cell.TN
 
 
 def decisions_frame(a: AnomalyScores, score: str, threshold: float, classes,
@@ -130,10 +131,10 @@ def cell_rows(rows: np.ndarray, scores: np.ndarray, is_anomaly: np.ndarray, thre
     most clear-cut first (farthest from the threshold)."""
     rows, scores = np.asarray(rows), np.asarray(scores, dtype=float)
     truth, called = np.asarray(is_anomaly, dtype=bool), scores >= threshold
-    masks = {"TP": called & truth, "FP": called & ~truth, "TN": ~called & ~truth,
-             "FN": ~called & truth}
+    masks = {Cell.TP: called & truth, Cell.FP: called & ~truth, Cell.TN: ~called & ~truth,
+             Cell.FN: ~called & truth}
     if cell not in masks:
-        raise UserError(f"unknown cell {cell!r}: TP, FP, TN or FN")
+        raise UserError(f"unknown cell {cell!r}: {', '.join(Cell)}")
     mask = masks[cell]
     return rows[mask][np.argsort(-np.abs(scores[mask] - threshold), kind="stable")]
 

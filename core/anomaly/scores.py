@@ -42,7 +42,13 @@ class Forward:
 
 
 class AnomalyScore:
-    """Base of every score; a subclass with a name registers itself in SCORES."""
+    """Base of every score; a subclass with a name registers itself in SCORES.
+
+    One protocol, three steps, each with a default that does nothing, so the Scorer, export and
+    bundles never ask which family a score is: `fit(train_codes)` on the normal training codes,
+    `in_batch(f)` a per-image tensor during the forward pass (or None), `final(codes, in_batch)`
+    the per-image values from the codes and the in-batch value. `state()`/`from_state` carry a
+    fitted score in an exported bundle as plain arrays."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -53,12 +59,33 @@ class AnomalyScore:
         if cls.name:
             SCORES[cls.name] = cls
 
+    def fit(self, train_codes: np.ndarray) -> AnomalyScore:
+        return self
+
+    def in_batch(self, f: Forward):
+        return None
+
+    def final(self, codes: np.ndarray, in_batch: np.ndarray | None) -> np.ndarray:
+        return in_batch
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The fitted state as plain numeric arrays (what an exported bundle stores)."""
+        return {}
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray]) -> AnomalyScore:
+        """The score fitted as it was when state() was taken."""
+        return cls()
+
 
 class ReconstructionScore(AnomalyScore):
-    """A per-image value computed from the forward pass of a batch."""
+    """A per-image value computed from the forward pass of a batch: define per_image(f)."""
 
     def per_image(self, f: Forward):
         raise NotImplementedError
+
+    def in_batch(self, f: Forward):
+        return self.per_image(f)
 
 
 def pictures(recon, x) -> dict:
@@ -80,13 +107,16 @@ def _float64(codes) -> np.ndarray:
 
 
 class LatentScore(AnomalyScore):
-    """Fitted on the normal training codes, then asked about any codes."""
+    """Fitted on the normal training codes, then asked about any codes: define fit and score."""
 
     def fit(self, train_codes: np.ndarray) -> LatentScore:
         raise NotImplementedError
 
     def score(self, codes: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def final(self, codes: np.ndarray, in_batch: np.ndarray | None) -> np.ndarray:
+        return self.score(codes)
 
     def state(self) -> dict[str, np.ndarray]:
         """The fitted state as plain numeric arrays (what an exported bundle stores)."""
@@ -279,8 +309,7 @@ class Scorer:
                  with_pictures: bool = False) -> dict[str, np.ndarray]:
         from core.inference import forward_batches
 
-        reconstruction = [s for s in self.scores if isinstance(s, ReconstructionScore)
-                          and (names is None or s.name in names)]
+        wanted = [s for s in self.scores if names is None or s.name in names]
 
         def batch(x):
             if self.kind.has_elbo:
@@ -289,7 +318,11 @@ class Scorer:
             else:
                 code = self.model.encode(x)
                 f = Forward(x, self.model.decode(code), code, None, self.loss_params)
-            out = {"code": f.code, **{s.name: s.per_image(f) for s in reconstruction}}
+            out = {"code": f.code}
+            for s in wanted:
+                value = s.in_batch(f)
+                if value is not None:
+                    out[s.name] = value
             return {**out, **pictures(f.recon, x)} if with_pictures else out
 
         return forward_batches(batch, images, device=self.device, progress=progress)
@@ -299,8 +332,7 @@ class Scorer:
             raise UserError("fewer than 10 normal training images: too few to fit latent scores")
         codes = self._forward(train_images, names=set())["code"]
         for s in self.scores:
-            if isinstance(s, LatentScore):
-                s.fit(codes)
+            s.fit(codes)  # a no-op for a score with nothing to learn
         return self
 
     def score(self, images: np.ndarray, progress=None, names: tuple[str, ...] | None = None,
@@ -313,7 +345,7 @@ class Scorer:
         for s in self.scores:
             if wanted is not None and s.name not in wanted:
                 continue
-            value = s.score(out["code"]) if isinstance(s, LatentScore) else out[s.name]
+            value = s.final(out["code"], out.get(s.name))
             result[s.name] = np.asarray(value, dtype=np.float64)
         return result
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.anomaly.record import Lookup, ThresholdRecord
-from core.anomaly.scores import SCORES, LatentScore, Scorer
+from core.anomaly.scores import SCORES, Scorer
 from core.errors import UserError
 from core.io.files import load_json_file, open_regular
 from core.models import Kind
@@ -113,9 +113,8 @@ class BundleDetector(Detector):
         self._names = tuple(n for n in m["scores"] if n in SCORES)
         if self.kind.has_decoder:
             self.scorer = Scorer.for_model(self.model, self.kind, m["loss_params"], device)
-            self.scorer.scores = [s if not isinstance(s, LatentScore) else
-                                  type(s).from_state(self._state(s.name))
-                                  for s in self.scorer.scores if s.name in self._names]
+            self.scorer.scores = [self._fitted(type(s)) for s in self.scorer.scores
+                                  if s.name in self._names]
         self._probe()
 
     def _probe(self) -> None:
@@ -131,12 +130,15 @@ class BundleDetector(Detector):
             raise UserError(f"the bundle's model and fitted scores do not fit its preprocessing "
                             f"({type(exc).__name__}: {exc}); export it again") from None
 
-    def _state(self, score: str) -> dict[str, np.ndarray]:
-        prefix = f"latent.{score}."
+    def _fitted(self, cls):
+        """The score as fitted when exported (a score with nothing fitted has an empty state)."""
+        prefix = f"latent.{cls.name}."
         state = {k[len(prefix):]: v for k, v in self.arrays.items() if k.startswith(prefix)}
-        if not state:
-            raise UserError(f"the bundle offers score {score} but holds no fitted state for it")
-        return state
+        try:
+            return cls.from_state(state)
+        except KeyError:
+            raise UserError(f"the bundle offers score {cls.name} but holds no fitted state for "
+                            "it") from None
 
     def score_names(self) -> tuple[str, ...]:
         return self._names if self.kind.has_decoder else ()

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.anomaly.scores import LatentScore
 from core.errors import UserError
 from core.io.atomic import atomic_dir, write_json
 from core.predict.bundle import ARRAYS, FORMAT, FORMAT_VERSION, MANIFEST, sha256
@@ -101,12 +100,11 @@ def _arrays(detector: RunDetector) -> tuple[dict[str, np.ndarray], tuple[str, ..
     arrays: dict[str, np.ndarray] = {}
     offered = []
     for s in detector.fitted_scorer.scores:
-        if isinstance(s, LatentScore):
-            try:
-                state = s.state()
-            except NotImplementedError:
-                continue  # this score cannot travel without pickle: the bundle leaves it out
-            arrays.update({f"latent.{s.name}.{k}": np.asarray(v) for k, v in state.items()})
+        try:
+            state = s.state()  # {} for a score with nothing fitted
+        except NotImplementedError:
+            continue  # this score cannot travel without pickle: the bundle leaves it out
+        arrays.update({f"latent.{s.name}.{k}": np.asarray(v) for k, v in state.items()})
         offered.append(s.name)
     for split in ("val", "test"):
         rows = a.part(split)

@@ -25,7 +25,7 @@ def loss_problems(config: TrainConfig, kind: Kind, n_classes: int) -> list[str]:
     except UserError as exc:
         return [str(exc)]
     if name == "bce" and n_classes != 2:
-        return [f"binary cross-entropy needs two classes, this dataset has {n_classes}"]
+        return [f"a binary head needs exactly 2 classes, the data has {n_classes}"]
     return []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.anomaly.decisions import cell_rows, gallery_rows, outcome
+from core.anomaly.decisions import Cell, cell_rows, gallery_rows, outcome
 from core.data.sampling import stratified
 from core.runs.results import checkpoint_key
 from dashboard.images import gallery_png, triptychs
@@ -60,8 +60,8 @@ def render_gallery(an: Analysis, threshold: float) -> None:
         _render_group(an, title, group, threshold)
 
 
-CELLS = {"TP": "anomalies caught (TP)", "FP": "false alarms (FP)", "TN": "normal images passed (TN)",
-         "FN": "anomalies missed (FN)"}
+CELLS = {Cell.TP: "anomalies caught (TP)", Cell.FP: "false alarms (FP)",
+         Cell.TN: "normal images passed (TN)", Cell.FN: "anomalies missed (FN)"}
 
 
 def render_cell(an: Analysis, threshold: float, cell: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from core.anomaly.decisions import threshold_bounds, view_rows
+from core.anomaly.decisions import View, threshold_bounds, view_rows
 from core.anomaly.scores import AnomalyScores, compute_scores, score_names
 from core.anomaly.strategies import FittedThreshold, fit_all, offered_strategies
 from core.data.dataset import ImageDataset
@@ -21,7 +21,7 @@ from dashboard import presentation, state, url
 from dashboard.state import settings
 from dashboard.text import plain
 
-VIEWS = {"as is": "as is", "balanced": "balanced", "imbalanced": "imbalanced (3% anomalies)"}
+VIEWS = {**{view: str(view) for view in View}, View.IMBALANCED: f"{View.IMBALANCED} (3% anomalies)"}
 
 
 def score_ui(kind: Kind, run: Run) -> str:
@@ -42,12 +42,12 @@ def view_ui() -> str:
     """The test view: as is, balanced or imbalanced; in the URL unless it is "as is"."""
     linked = url.take("view")
     view = state.bound(st.radio, "anomaly_view", "anomaly.view", "Test set", list(VIEWS),
-                       default=linked if linked in VIEWS else "as is", valid=lambda v: v in VIEWS,
+                       default=linked if linked in VIEWS else View.AS_IS, valid=lambda v: v in VIEWS,
                        horizontal=True, format_func=VIEWS.get)
     if not presentation.on():
         st.caption("Balanced: as many normal test images as anomalies. Imbalanced: every normal image "
                    "and anomalies subsampled to 3% (rare, as in production). Fixed seed.")
-    url.show(view=None if view == "as is" else view)
+    url.show(view=None if view == View.AS_IS else str(view))
     return view
 
 
@@ -111,7 +111,7 @@ class Analysis:
 def _test_rows(a: AnomalyScores, view: str) -> np.ndarray:
     test = a.part("test")
     flags = a.is_anomaly[test]
-    if view != "as is" and not (flags.any() and (~flags).any()):
+    if view != View.AS_IS and not (flags.any() and (~flags).any()):
         st.info(f"The {view} view needs both normal and anomalous test images; showing the test "
                 "split as is.")
         return test

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core.anomaly.outcomes import Cell
 from core.errors import UserError
 from core.evaluation.sweep import ThresholdSweep
 from dashboard import presentation
@@ -83,7 +84,7 @@ def _on_commit(key: str, panel_key: str, bounds: tuple[float, float]) -> None:
 def _on_cell(panel_key: str, on_cell) -> None:
     """A click on a matrix cell: "TP", "FP", "TN" or "FN" (anything else is ignored)."""
     value = (st.session_state.get(panel_key) or {}).get("cell")
-    if value in ("TP", "FP", "TN", "FN"):
+    if value in tuple(Cell):
         on_cell(value)
 
 
