@@ -258,7 +258,9 @@ def sampler(sweep: SweepDef):
                                             for a in sweep.all_axes}, seed=0)
     if sweep.search == Search.RANDOM:
         return optuna.samplers.RandomSampler(seed=int(sweep.base.get("seed", 0)))
-    return optuna.samplers.TPESampler(seed=int(sweep.base.get("seed", 0)))
+    # TPE's default of 10 random trials first would make a short sweep a random one
+    return optuna.samplers.TPESampler(seed=int(sweep.base.get("seed", 0)),
+                                      n_startup_trials=min(10, max(2, sweep.n_trials // 3)))
 
 
 def pruner(sweep: SweepDef):
