@@ -24,7 +24,7 @@ from tests.bench.folder_scale import folder_scale
 from tests.bench.latent_projection import latent_projection
 from tests.bench.predict import predict_memory, predict_throughput
 from tests.bench.scale_ladder import scale_ladder
-from tests.bench.teaching import eta_error, probe_overhead, time_to_first_point
+from tests.bench.teaching import eta_error, first_umap_fresh_clone, probe_overhead, time_to_first_point
 from tests.bench.threshold_commit import threshold_commit
 from tests.bench.threshold_drag import threshold_drag
 from tests.bench.thresholds import threshold_sweep
@@ -44,7 +44,7 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "scale_ladder": scale_ladder, "evaluate_scale": evaluate_scale,
               "two_runs": two_runs, "watched_run": watched_run, "metrics_poll": metrics_poll,
               "time_to_first_point": time_to_first_point, "probe_overhead": probe_overhead,
-              "eta_error": eta_error}
+              "eta_error": eta_error, "first_umap_fresh_clone": first_umap_fresh_clone}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
                  "threshold_drag", "threshold_commit", "latent_selection", "scale_ladder",
                  "watched_run"}
