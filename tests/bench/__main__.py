@@ -28,7 +28,7 @@ from tests.bench.latent_projection import latent_projection
 from tests.bench.predict import predict_memory, predict_throughput
 from tests.bench.scale_ladder import scale_ladder
 from tests.bench.sweeps import sweep_grid, sweep_prune, two_workers
-from tests.bench.teaching import eta_error, probe_overhead, time_to_first_point
+from tests.bench.teaching import eta_error, first_umap_fresh_clone, probe_overhead, time_to_first_point
 from tests.bench.threshold_commit import threshold_commit
 from tests.bench.threshold_drag import threshold_drag
 from tests.bench.thresholds import threshold_sweep
@@ -50,7 +50,7 @@ BENCHMARKS = {"cold_start": cold_start, "digits_load": digits_load, "idx_60k": i
               "sweep_grid": sweep_grid, "sweep_prune": sweep_prune, "two_workers": two_workers,
               "audit_digits": audit_digits, "audit_mnist_size": audit_mnist_size,
               "time_to_first_point": time_to_first_point, "probe_overhead": probe_overhead,
-              "eta_error": eta_error}
+              "eta_error": eta_error, "first_umap_fresh_clone": first_umap_fresh_clone}
 NEEDS_BROWSER = {"cold_start", "app_memory", "metric_to_browser", "evaluate_cell",
                  "threshold_drag", "threshold_commit", "latent_selection", "scale_ladder",
                  "watched_run"}

@@ -112,3 +112,26 @@ def eta_error(repeats: int = 1) -> list[Figure]:
                 n.values.append(abs(eta - left) / left)
                 o.values.append(abs(elapsed / fraction * (1 - fraction) - left) / left)
     return [*new, *old]
+
+
+def _cli_s(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "core", *args], cwd=srv.REPO, check=True,
+                   capture_output=True)
+    return time.perf_counter() - started
+
+
+def first_umap_fresh_clone(repeats: int = 1) -> list[Figure]:
+    """A fresh workspace: set-up's warm-up, then the first UMAP (a new process, codes computed),
+    against a warm UMAP (same process kind, numba cache and codes already there)."""
+    warm = Figure("first_umap_fresh_clone", "warm UMAP (new parameters)")
+    setup = Figure("first_umap_fresh_clone", "set-up: warm-up (numba compile)")
+    first = Figure("first_umap_fresh_clone", "first UMAP after set-up", baseline=warm.name,
+                   ratio_goal=2.0)
+    for i in range(repeats):
+        with tmp_dir("fresh-clone") as ws, env_vars(DASH_WORKSPACE=str(ws)):
+            setup.values.append(_cli_s("warm-up"))
+            first.values.append(_cli_s("embed", "digits-classifier", "--method", "umap"))
+            warm.values.append(_cli_s("embed", "digits-classifier", "--method", "umap", "--params",
+                                      json.dumps({"n_neighbors": 16 + i})))
+    return [warm, setup, first]
