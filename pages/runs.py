@@ -6,7 +6,7 @@ from core.runs.store import ACTIVE, open_store
 from dashboard import state, url
 from dashboard.sections import runs as sections
 from dashboard.sections.probes import render_replay
-from dashboard.sections.runs_filter import render_config_diff, sweep_filter_ui
+from dashboard.sections.runs_filter import query_filter_ui, render_config_diff, sweep_filter_ui
 from dashboard.text import plain
 from dashboard.widgets.run_picker import run_title
 
@@ -22,7 +22,10 @@ def draw() -> None:
     if not runs:
         st.info("No runs yet. Train one on the Train page.")
         return
-    runs = {r.id: r for r in sweep_filter_ui(list(runs.values()))}
+    runs = {r.id: r for r in query_filter_ui(sweep_filter_ui(list(runs.values())))}
+    if not runs:
+        st.info("No run matches the filter.")
+        return
     sections.render_table(list(runs.values()))
     linked = [i for i in (url.take("runs") or "").split(",") if i in runs]
     if state.has("runs.compared"):  # drop deleted runs, keep the rest of the choice

@@ -57,6 +57,16 @@ def test_define_count_start_watch_and_open_the_best(settings) -> None:
     at.selectbox(key="runs_sweep").set_value(sweep.id).run()
     assert not at.exception
     assert set(at.dataframe[0].value["id"]) == {r["run"] for r in rows}
+    at.text_input(key="runs_query").set_value("lr<0.005 param.hidden=[32]").run()
+    assert list(at.dataframe[0].value["id"]) == [rows[3]["run"]]  # lr 0.001, hidden [32]
+    cut = sorted(r["value"] for r in rows)[2]
+    at.text_input(key="runs_query").set_value(f"best>={cut!r}").run()
+    assert set(at.dataframe[0].value["id"]) == {r["run"] for r in rows if r["value"] >= cut}
+    at.text_input(key="runs_query").set_value("lr<").run()
+    assert at.error[0].value.startswith("Cannot read")
+    at.text_input(key="runs_query").set_value("model=nothing").run()
+    assert any(i.value == "No run matches the filter." for i in at.info)
+    at.text_input(key="runs_query").set_value("").run()
     first, second = rows[0]["run"], rows[2]["run"]  # lr 0.01 and 0.001, the same hidden size
     at.multiselect(key="runs_selected").set_value([first, second]).run()
     diff = at.dataframe[-1].value  # the config diff, below the table

@@ -1,4 +1,5 @@
-"""Runs page additions: keep only one sweep's runs, and the config fields two runs differ in."""
+"""Runs page additions: keep one sweep's runs or those a filter text matches (config fields,
+best metric), and the config fields two runs differ in."""
 from __future__ import annotations
 
 import json
@@ -6,9 +7,12 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.errors import UserError
+from core.runs.query import matching, parse
 from core.runs.store import Run
 from core.training.config import run_config
 from dashboard import state
+from dashboard.text import sentence
 from dashboard.widgets.run_picker import run_title
 
 ALL = "all runs"
@@ -33,6 +37,19 @@ def sweep_filter_ui(runs: list[Run]) -> list[Run]:
     chosen = state.bound(st.selectbox, "runs_sweep", "runs.sweep", "Sweep", options, default=ALL,
                          valid=lambda v: v in options)
     return runs if chosen == ALL else [r for r in runs if tags[r.id] == chosen]
+
+
+def query_filter_ui(runs: list[Run]) -> list[Run]:
+    """A text filter on config fields and the best metric (core.runs.query)."""
+    text = state.bound(st.text_input, "runs_query", "runs.query", "Filter", default="",
+                       placeholder="model=mlp lr<0.01 best>=0.9",
+                       help="config fields, param.NAME, best (validation metric) and state; "
+                            "= != < <= > >=, conditions separated by spaces")
+    try:
+        return matching(runs, parse(text))
+    except UserError as exc:
+        st.error(sentence(str(exc)))
+        return runs
 
 
 def config_diff(a: Run, b: Run) -> pd.DataFrame:
