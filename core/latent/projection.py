@@ -116,7 +116,7 @@ def job_status(run: Run, settings: Settings, method: str, params: dict,
 def cancel_if_queued(job: Path) -> bool:
     """Cancel a job still waiting its turn (its page moved on to another run); True if it was."""
     status = jobs.job_status(job) or {}
-    if status.get("state") == JobState.RUNNING and str(status.get("stage", "")).startswith("queued"):
+    if status.get("state") == JobState.RUNNING and str(status.get("stage", "")).startswith(jobs.QUEUED_STAGE):
         return jobs.cancel_job(job)
     return False
 
@@ -154,14 +154,14 @@ def projection_job(run: Run, settings: Settings, method: str, params: dict,
             from core.latent import warmup
 
             held.append(joblock.wait_turn(warm_lock(settings), job, report,
-                                          "queued: umap's one-time compilation goes first"))
+                                          f"{jobs.QUEUED_STAGE}: umap's one-time compilation goes first"))
             if not warmup.is_warm(numba_dir(settings)):  # this job compiles it, and says so
                 report(0.0, warmup.STAGE)
                 numba_cache(numba_dir(settings))
                 warmup.warm(numba_dir(settings))
             joblock.release(held.pop())
         held.append(joblock.wait_turn(queue_lock(run, settings), job, report,
-                                      "queued: another projection of this run goes first"))
+                                      f"{jobs.QUEUED_STAGE}: another projection of this run goes first"))
         features = extract(run, settings)
         rows, xy, hit = projection(run, settings, method, params, features, progress=report)
         # written while the job's lock is still held: a reader never sees it dead in between

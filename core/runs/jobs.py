@@ -128,6 +128,8 @@ def _alive(status_path: Path, status: dict) -> bool:
 
 
 # -- progress and cancelling -------------------------------------------------------------------
+# A running job whose stage starts with this still waits its turn (it is queued, like a run).
+QUEUED_STAGE = str(RunState.QUEUED)
 JOB_DONE, JOB_FAILED, JOB_CANCELLED, JOB_RUNNING = (JobState.DONE, JobState.FAILED, JobState.CANCELLED,
                                                    JobState.RUNNING)
 
@@ -146,7 +148,7 @@ def progress_reporter(status_path: Path, every_s: float = 0.5):
         status = read_json(status_path) or {}
         if status.get("state") != JOB_RUNNING:
             return
-        joblock.check_wanted(status_path, queued=stage.startswith("queued"))
+        joblock.check_wanted(status_path, queued=stage.startswith(QUEUED_STAGE))
         write_json(status_path, {**status, "fraction": round(min(max(float(fraction), 0.0), 1.0), 4),
                                  "stage": stage, "updated": time.time()})
 

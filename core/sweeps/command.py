@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.console import dumps
 from core.errors import UserError
+from core.runs.status import JobState
 
 MAX_AXES_FILE_BYTES = 1 << 20
 FILE_KEYS = {"axes", "search", "trials", "repeats", "metric", "prune", "storage", "parallel"}
@@ -203,7 +204,7 @@ def _cmd_work(args) -> int:
     if args.job_file:
         from core.io.atomic import read_json, write_json
 
-        write_json(Path(args.job_file), {**(read_json(Path(args.job_file)) or {}), "state": "done"})
+        write_json(Path(args.job_file), {**(read_json(Path(args.job_file)) or {}), "state": JobState.DONE})
     return 0
 
 

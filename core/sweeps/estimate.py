@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from statistics import median
 
+from core.runs.status import RunState
 from core.runs.store import RunStore
 from core.runs.threads import machine_cores
 
@@ -19,7 +20,7 @@ def measured_images_per_s(store: RunStore, model: str | None = None) -> float | 
     for run in store.list()[:200]:
         status = run.status()
         ips = status.get("images_per_s")
-        if status.get("state") != "done" or not isinstance(ips, (int, float)) or ips <= 0:
+        if status.get("state") != RunState.DONE or not isinstance(ips, (int, float)) or ips <= 0:
             continue
         seen.append(ips)
         try:

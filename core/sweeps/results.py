@@ -3,13 +3,25 @@ from __future__ import annotations
 
 import json
 import math
+from enum import StrEnum
 from pathlib import Path
 from statistics import mean, stdev
 
 from core.sweeps import study as studies
 from core.sweeps.study import SweepDef
 
-STATES = ("waiting", "running", "complete", "pruned", "fail")
+
+class TrialState(StrEnum):
+    """A trial's state as the table shows it (Optuna's, in its own words)."""
+
+    WAITING = "waiting"
+    RUNNING = "running"
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAIL = "fail"
+
+
+STATES = tuple(TrialState)
 
 
 def trials(workspace: Path, sweep: SweepDef, study=None) -> list[dict]:

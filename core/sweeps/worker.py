@@ -19,18 +19,20 @@ import socket
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
 from core.runs.jobs import launch_training, pid_alive
-from core.runs.status import ACTIVE, RunState
+from core.runs.status import ACTIVE, JobState, RunState
 from core.runs.store import Run, RunStore
 from core.runs.threads import ThreadBudget, machine_cores
 from core.settings import Settings
 from core.sweeps import prune
 from core.sweeps import study as studies
 from core.sweeps.axes import Search, apply
+from core.sweeps.results import TrialState
 from core.sweeps.study import SweepDef
 
 POLL_S = 0.2
@@ -39,7 +41,7 @@ BEAT_EVERY_S = 2.0
 MAX_PARALLEL_AUTO = 4
 
 
-class Reason:
+class Reason(StrEnum):
     """Why a trial ended without a value (its user attr "ended")."""
 
     INTERRUPTED = "interrupted"
@@ -207,7 +209,7 @@ class Worker:
              failed: bool = False) -> None:
         self._tell(a.trial, value, pruned, failed)
         self.active.pop(a.trial.number, None)
-        shown = "pruned" if pruned else "failed" if failed else f"{self.sweep.metric} {value:.4f}"
+        shown = TrialState.PRUNED if pruned else Reason.FAILED if failed else f"{self.sweep.metric} {value:.4f}"
         self.echo(f"trial {a.trial.number} ended: {shown}")
 
     def _tell(self, trial, value=None, pruned=False, failed=False) -> None:
@@ -328,4 +330,4 @@ def worker_running(settings: Settings, sweep_id: str) -> bool:
     from core.runs.jobs import job_status
 
     status = job_status(studies.folder(settings.workspace, sweep_id) / "work.json")
-    return bool(status and status.get("state") == "running")
+    return bool(status and status.get("state") == JobState.RUNNING)

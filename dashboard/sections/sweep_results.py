@@ -7,6 +7,7 @@ import streamlit as st
 from core.errors import UserError
 from core.runs.store import open_store
 from core.sweeps import results
+from core.sweeps.results import TrialState
 from core.sweeps.study import SweepDef
 from core.sweeps.worker import request_stop, start_worker, worker_running
 from dashboard import state
@@ -32,7 +33,7 @@ def trial_rows(sweep: SweepDef) -> list[dict] | None:
 
 def is_active(sweep: SweepDef, rows: list[dict]) -> bool:
     return worker_running(state.settings(), sweep.id) or any(
-        r["state"] in ("running", "waiting") for r in rows)
+        r["state"] in (TrialState.RUNNING, TrialState.WAITING) for r in rows)
 
 
 def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
@@ -41,12 +42,12 @@ def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
     st.progress(s["fraction"], text=f"{s['ended']} of {s['trials']} trials ended ({counts or 'none yet'})")
     store = open_store(state.settings())
     for r in rows:
-        if r["state"] == "running" and r["run"]:
+        if r["state"] == TrialState.RUNNING and r["run"]:
             run = store.find(r["run"])
             progress = (run.status().get("progress") or {}) if run else {}
             st.progress(float(progress.get("fraction") or 0.0),
                         text=f"trial {r['number']}: {plain(_params(r['params']))}")
-    running = worker_running(state.settings(), sweep.id) or any(r["state"] == "running" for r in rows)
+    running = worker_running(state.settings(), sweep.id) or any(r["state"] == TrialState.RUNNING for r in rows)
     cols = st.columns(4)
     if running and cols[0].button("Stop sweep", key=f"sweep_stop_{sweep.id}"):
         request_stop(state.settings().workspace, sweep.id)
