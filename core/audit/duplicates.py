@@ -69,18 +69,18 @@ def _normalised(features: np.ndarray) -> np.ndarray:
     return f / np.maximum(norms, 1e-12)
 
 
-def neighbours(features: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def neighbours(features: np.ndarray, k: int, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(cosine distances, indices) of each row's k nearest other rows."""
-    return _search(_normalised(features), k)
+    return _search(_normalised(features), k, n_jobs)
 
 
-def _search(f: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _search(f: np.ndarray, k: int, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.neighbors import NearestNeighbors
 
     k = min(k, len(f) - 1)
     # On unit vectors the Euclidean order is the cosine order (d^2 = 2 - 2 cos); a tree search in
     # a few dimensions is far quicker than brute force at 60,000 images.
-    nn = NearestNeighbors(n_neighbors=k + 1, algorithm="kd_tree").fit(f)
+    nn = NearestNeighbors(n_neighbors=k + 1, algorithm="kd_tree", n_jobs=n_jobs).fit(f)
     dist, idx = nn.kneighbors(f)
     return dist[:, 1:] ** 2 / 2, idx[:, 1:]
 
@@ -116,7 +116,7 @@ def _shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 
 def _leak_candidates(images: np.ndarray, split: np.ndarray, max_diff: float,
-                     k: int = 4) -> set[tuple[int, int]]:
+                     k: int = 4, n_jobs: int = 1) -> set[tuple[int, int]]:
     """Pairs (a < b) of a test image and a non-test image: each test image moved by each shift
     of <= 1 pixel, with its k nearest non-test images in a PCA of the pixels, kept when the
     pixels agree at that shift."""
@@ -127,7 +127,7 @@ def _leak_candidates(images: np.ndarray, split: np.ndarray, max_diff: float,
         return set()
     flat = images.reshape(len(images), -1)
     pca = _pca(flat.astype(np.float32), rest)
-    nn = NearestNeighbors(n_neighbors=min(k, len(rest)), algorithm="kd_tree")
+    nn = NearestNeighbors(n_neighbors=min(k, len(rest)), algorithm="kd_tree", n_jobs=n_jobs)
     nn.fit(pca.transform(flat[rest].astype(np.float32)))
     out = set()
     for dy, dx in SHIFTS:
@@ -141,8 +141,9 @@ def _leak_candidates(images: np.ndarray, split: np.ndarray, max_diff: float,
 
 
 def find_duplicates(images: np.ndarray, split: np.ndarray, features: np.ndarray,
-                    k: int = NEIGHBOURS, max_diff: float = MAX_DIFF) -> Duplicates:
-    """Exact and near duplicates among all images of a dataset (every split)."""
+                    k: int = NEIGHBOURS, max_diff: float = MAX_DIFF, n_jobs: int = 1) -> Duplicates:
+    """Exact and near duplicates among all images of a dataset (every split); the neighbour
+    searches use n_jobs threads (the caller's share of the cores)."""
     n = len(images)
     flat = images.reshape(n, -1)
     digests = np.array([hashlib.blake2b(r.tobytes(), digest_size=16).digest() for r in flat])
@@ -151,7 +152,7 @@ def find_duplicates(images: np.ndarray, split: np.ndarray, features: np.ndarray,
     pairs = {(int(first_of[group[i]]), int(i)) for i in exact_b}
     exact = set(pairs)
     f = _normalised(features)
-    _, idx = _search(f, k)
+    _, idx = _search(f, k, n_jobs)
     a = np.repeat(np.arange(n), idx.shape[1])
     b = idx.ravel()
     candidates = {(min(i, j), max(i, j)) for i, j in zip(a.tolist(), b.tolist()) if i != j} - exact
@@ -161,7 +162,7 @@ def find_duplicates(images: np.ndarray, split: np.ndarray, features: np.ndarray,
     diffs = pixel_diff(images, cand[:, 0], cand[:, 1], shifts=((0, 0),)) if len(cand) \
         else np.empty(0, np.float32)
     near = {tuple(p) for p in cand[diffs <= max_diff].tolist()}
-    near = np.array(sorted((near | _leak_candidates(images, split, max_diff)) - exact),
+    near = np.array(sorted((near | _leak_candidates(images, split, max_diff, n_jobs=n_jobs)) - exact),
                     dtype=np.int64).reshape(-1, 2)
     all_pairs = np.array(sorted(exact) + [tuple(p) for p in near.tolist()], dtype=np.int64).reshape(-1, 2)
     is_exact = np.array([tuple(p) in exact for p in all_pairs.tolist()], dtype=bool)
@@ -171,8 +172,8 @@ def find_duplicates(images: np.ndarray, split: np.ndarray, features: np.ndarray,
     return Duplicates(all_pairs, is_exact, np.asarray(cosine, dtype=np.float32), pix, len(leak_rows))
 
 
-def outliers(features: np.ndarray, rows: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
+def outliers(features: np.ndarray, rows: np.ndarray, k: int = NEIGHBOURS, n_jobs: int = 1) -> np.ndarray:
     """Mean cosine distance of each of rows to its k nearest neighbours among rows (larger =
     more unusual): the kNN distance on the model's codes."""
-    dist, _ = neighbours(features[rows], k)
+    dist, _ = neighbours(features[rows], k, n_jobs)
     return dist.mean(axis=1)

@@ -142,6 +142,13 @@ def finished_report(settings: Settings, target: str, options: AuditOptions) -> d
     return read_json(audit_dir(settings) / key / "report.json")
 
 
+def _threads() -> int:
+    """This process's share of the cores (the CLI's ThreadShare sets torch's count to it)."""
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
 def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, fit: CrossFit) -> dict:
     rows = fit.rows
     t = time.perf_counter()
@@ -149,10 +156,11 @@ def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, fit: Cr
     issues = label_issues(given, fit.probs)
     scoring_s = time.perf_counter() - t
     t = time.perf_counter()
-    dup = find_duplicates(ds.images, ds.split, fit.features)
+    threads = _threads()
+    dup = find_duplicates(ds.images, ds.split, fit.features, n_jobs=threads)
     duplicates_s = time.perf_counter() - t
     t = time.perf_counter()
-    unusual = outliers(fit.features, rows)
+    unusual = outliers(fit.features, rows, n_jobs=threads)
     outliers_s = time.perf_counter() - t
     names = list(ds.classes)
     # indices are rows of the dataset without its decisions file: what a decisions file names
