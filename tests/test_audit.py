@@ -102,6 +102,15 @@ def test_excluding_the_flips_and_retraining_is_compared(settings, capsys) -> Non
     assert code == 0 and json.loads(capsys.readouterr().out)["n_changed"] == result["n_changed"]
 
 
+def test_an_autoencoder_run_is_audited_through_its_codes(settings) -> None:
+    """No classifier: a cross-fitted logistic regression on the shipped conv AE's codes."""
+    report = run_audit("digits-conv-ae", settings, AuditOptions(folds=3))
+    assert report["probabilities"] == "logistic regression on the run's codes"
+    scores = [r["score"] for r in report["label_issues"]]
+    assert scores == sorted(scores) and len(scores) >= 0.05 * report["audited"]
+    assert report["leaks"] == 0 and report["audited"] == len(load_dataset("digits", settings).indices("train"))
+
+
 @pytest.mark.parametrize("rows, message", [
     ("index,action,label\n5,relabel,x\n", "not a class"),
     ("index,action,label\n5,exclude,\n5,exclude,\n", "decided twice"),

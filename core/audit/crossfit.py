@@ -40,9 +40,10 @@ class CrossFit:
     one_training_s: float  # the mean fold's training time (a fold trains on (K-1)/K of the rows)
 
 
-def check_auditable(ds: ImageDataset, config: TrainConfig, folds: int, rows: np.ndarray) -> None:
-    """One clear line for what cannot be audited."""
-    if not model_kind(config.model).predicts_classes:
+def check_auditable(ds: ImageDataset, config: TrainConfig, folds: int, rows: np.ndarray,
+                    codes: bool = False) -> None:
+    """One clear line for what cannot be audited (codes: from a run's embeddings)."""
+    if not codes and not model_kind(config.model).predicts_classes:
         raise UserError(f"{config.model} is not a classifier; audit labels with a classifier "
                         "config (e.g. --model mlp) or a classifier run")
     if not 2 <= folds <= 20:
@@ -69,14 +70,15 @@ def folds_of(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return out
 
 
-def cache_key(ds: ImageDataset, config: TrainConfig, folds: int, rows: np.ndarray) -> str:
+def cache_key(ds: ImageDataset, config: TrainConfig, folds: int, rows: np.ndarray,
+              extra: str = "") -> str:
     """Names the data (pixels, labels, splits) and what the trainings depend on."""
     h = hashlib.sha256()
     for a in (ds.images, ds.labels, ds.split, rows):
         h.update(np.ascontiguousarray(a).data)
     settings = {k: v for k, v in config.to_dict().items()
                 if k not in ("name", "threads", "device", "log_every", "dataset")}
-    h.update(json.dumps({"config": settings, "folds": folds, "classes": ds.classes},
+    h.update(json.dumps({"config": settings, "folds": folds, "classes": ds.classes, "extra": extra},
                         sort_keys=True).encode())
     return h.hexdigest()[:20]
 
@@ -132,6 +134,27 @@ def cross_fit(ds: ImageDataset, config: TrainConfig, folds: int, rows: np.ndarra
     say(1.0, "cross-fitting done")
     return CrossFit(rows, probs, features, time.perf_counter() - started,
                     float(np.mean(fold_seconds)) * folds / max(folds - 1, 1))
+
+
+def from_codes(codes: np.ndarray, ds: ImageDataset, rows: np.ndarray, folds: int, seed: int,
+               progress: Progress | None = None) -> CrossFit:
+    """Without a classifier: a logistic regression on a run's codes, cross-fitted with
+    scikit-learn. The codes were learnt without labels, so the probabilities are out of sample."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    started = time.perf_counter()
+    fold = folds_of(ds.labels[rows], folds, seed)
+    probs = np.zeros((len(rows), len(ds.classes)), dtype=np.float32)
+    for k in range(folds):
+        if progress:
+            progress(k / folds, f"fold {k + 1}/{folds} (logistic regression on the codes)")
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+        model.fit(codes[rows[fold != k]], ds.labels[rows[fold != k]])
+        probs[np.ix_(fold == k, model[-1].classes_)] = model.predict_proba(codes[rows[fold == k]])
+    seconds = time.perf_counter() - started
+    return CrossFit(rows, probs + 1e-6, codes, seconds, seconds / folds)
 
 
 def _check_estimate(estimate_s: float, limit_s: float, folds: int, epochs: int, n: int) -> None:

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audit.crossfit import cache_key, check_auditable, cross_fit
+from core.audit.crossfit import CrossFit, cache_key, check_auditable, cross_fit, from_codes
 from core.audit.duplicates import find_duplicates, outliers
 from core.audit.issues import label_issues
 from core.data.dataset import ImageDataset, load_dataset
 from core.data.spec import DatasetSpec
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
+from core.models import model_kind
+from core.runs.results import checkpoint_key
 from core.runs.store import open_store
 from core.settings import Settings
 from core.training.config import TrainConfig, run_config
@@ -76,13 +78,25 @@ def run_audit(target: str, settings: Settings, options: AuditOptions = AuditOpti
     config = TrainConfig.from_dict({**config.to_dict(), **changes})
     ds = load_dataset(config.dataset, settings)
     rows = audited_rows(ds, options.sample, config.seed)
-    check_auditable(ds, config, options.folds, rows)
-    key = cache_key(ds, config, options.folds, rows)
+    codes_of = None  # an autoencoder run: its codes stand in for a classifier's probabilities
+    if run_id is not None and not model_kind(config.model).predicts_classes:
+        codes_of = open_store(settings).get(run_id)
+    check_auditable(ds, config, options.folds, rows, codes=codes_of is not None)
+    key = cache_key(ds, config, options.folds, rows,
+                    checkpoint_key(codes_of) if codes_of is not None else "")
     folder = audit_dir(settings) / key
     cached = read_json(folder / "report.json")
     if cached and cached.get("key") == key:
         return {**cached, "from_cache": True, "target": target, "run": run_id}
-    report = _audit(ds, config, options, rows, progress, should_stop)
+    if codes_of is not None:
+        from core.latent.features import extract
+
+        fit = from_codes(extract(codes_of, settings, ds).codes, ds, rows, options.folds, config.seed,
+                         progress)
+    else:
+        fit = cross_fit(ds, config, options.folds, rows, progress, should_stop,
+                        max_seconds=options.max_minutes * 60)
+    report = _audit(ds, config, options, fit)
     report.update(key=key, target=target, run=run_id, from_cache=False)
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "report.json", report)
@@ -129,19 +143,25 @@ def finished_report(settings: Settings, target: str, options: AuditOptions) -> d
     return read_json(audit_dir(settings) / key / "report.json")
 
 
-def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, rows: np.ndarray,
-           progress, should_stop) -> dict:
-    fit = cross_fit(ds, config, options.folds, rows, progress, should_stop,
-                    max_seconds=options.max_minutes * 60)
+def _threads() -> int:
+    """This process's share of the cores (the CLI's ThreadShare sets torch's count to it)."""
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
+def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, fit: CrossFit) -> dict:
+    rows = fit.rows
     t = time.perf_counter()
     given = ds.labels[rows]
     issues = label_issues(given, fit.probs)
     scoring_s = time.perf_counter() - t
     t = time.perf_counter()
-    dup = find_duplicates(ds.images, ds.split, fit.features)
+    threads = _threads()
+    dup = find_duplicates(ds.images, ds.split, fit.features, n_jobs=threads)
     duplicates_s = time.perf_counter() - t
     t = time.perf_counter()
-    unusual = outliers(fit.features, rows)
+    unusual = outliers(fit.features, rows, n_jobs=threads)
     outliers_s = time.perf_counter() - t
     names = list(ds.classes)
     # indices are rows of the dataset without its decisions file: what a decisions file names
@@ -154,6 +174,8 @@ def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, rows: n
     top = np.argsort(-unusual, kind="stable")[:MAX_OUTLIERS]
     return {
         "dataset": config.dataset, "config": config.to_dict(), "folds": options.folds,
+        "probabilities": "cross-fitted trainings" if model_kind(config.model).predicts_classes
+        else "logistic regression on the run's codes",
         "epochs": config.epochs, "classes": names, "audited": int(len(rows)),
         "of_train": int(len(ds.indices("train"))), "sampled": len(rows) < len(ds.indices("train")),
         "n_label_issues": int(issues.flagged.sum()), "leaks": dup.leaks,
