@@ -20,9 +20,8 @@ from core.anomaly import command as threshold_command
 from core.anomaly.command import scores_help, strategies_help
 from core.console import GeneratedHelp, OutputThatOutlivesItsReader, dumps, printable
 from core.errors import UserError
-from core.training.config import run_config
+from core.training.config import config_from_flags, run_config
 
-MAX_CONFIG_BYTES = 1 << 20
 # Commands that live with their feature: each module's register(sub) adds its subparser.
 COMMAND_MODULES = ("core.sweeps.command", "core.audit.command")
 
@@ -148,25 +147,6 @@ def _cmd_describe(args) -> int:
     return 0
 
 
-def _config_from_args(args):
-    from core.training.config import TrainConfig, config_from_args
-
-    base = {}
-    if args.config:
-        from core.io.files import read_regular
-
-        shown = "--config " + args.config.encode("utf-8", "backslashreplace").decode()
-        try:  # a regular file only: --config /dev/zero or a FIFO must not hang
-            text = read_regular(args.config, MAX_CONFIG_BYTES, shown).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UserError(f"cannot read {shown}: {exc}") from None
-        try:
-            base = TrainConfig.from_json(text).to_dict()
-        except UserError as exc:
-            raise UserError(f"{shown}: {exc}") from None
-    return config_from_args(args, base)
-
-
 def _print_epoch(record: dict) -> None:
     keys = [k for k in ("train_loss", "train_acc", "val_loss", "val_acc", "val_mse") if k in record]
     if record["epoch"] == 1 or not getattr(_print_epoch, "header", False):
@@ -206,7 +186,7 @@ def _cmd_train(args) -> int:
         from core.training.loop import resolve_device
         from core.training.preflight import training_problems
 
-        config = _config_from_args(args)
+        config = config_from_flags(args)
         # Everything that can refuse the config (device, dataset, model, loss) runs before the
         # run folder exists, so a refused command leaves nothing behind: the Train page's checks.
         resolve_device(config.device)
@@ -214,7 +194,7 @@ def _cmd_train(args) -> int:
         if problems:
             raise UserError(problems[0])
         run = store.create(config)
-    config = run_config(run) if run else _config_from_args(args)
+    config = run_config(run) if run else config_from_flags(args)
     if run and run.read_only:
         raise UserError("shipped runs are read-only; train a new run instead")
     if run and resume and args.epochs:

@@ -12,15 +12,16 @@ REPO = Path(__file__).resolve().parent.parent
 LEVELS = [
     {"errors"},
     {"settings"},
-    {"io"},
+    {"io", "console"},  # console: how text and JSON reach a terminal (commands at every level print)
     {"data", "models"},
     {"runs"},  # reads run folders; knows nothing of training
     {"training"},
     {"inference"},
     {"evaluation"},
     {"anomaly", "latent"},
-    {"predict"},
-    {"shipping", "console"},
+    {"predict", "audit"},  # audit trains folds and reads predictions, as predict applies runs
+    {"sweeps"},  # a study whose trials are runs launched like any other
+    {"shipping"},
     {"cli"},
     {"__main__"},
 ]

@@ -63,14 +63,14 @@ def audit_command(args) -> int:
             from core.io.atomic import read_json
 
             if (read_json(job) or {}).get("state") == JobState.RUNNING:
-                write_json(job, {"state": "failed", "error": " ".join(str(exc).split())[:500] or
+                write_json(job, {"state": JobState.FAILED, "error": " ".join(str(exc).split())[:500] or
                                  type(exc).__name__, "started": started})
         raise
     finally:
         if not job and sys.stderr.isatty():
             print("\r\033[K", end="", file=sys.stderr, flush=True)
     if job:
-        write_json(job, {"state": "done", "started": started, "seconds": time.time() - started,
+        write_json(job, {"state": JobState.DONE, "started": started, "seconds": time.time() - started,
                          "fraction": 1.0, "key": result["key"], "pid": os.getpid()})
     if args.json:
         print(dumps(result, indent=1, ensure_ascii=False))

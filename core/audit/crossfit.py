@@ -17,6 +17,7 @@ from core.errors import UserError
 from core.inference import forward_batches
 from core.models import model_kind
 from core.models.losses import class_probabilities
+from core.runs.status import RunState
 from core.training.config import TrainConfig
 from core.training.data import TrainData
 from core.training.loop import Callbacks, Trainer
@@ -121,9 +122,9 @@ def cross_fit(ds: ImageDataset, config: TrainConfig, folds: int, rows: np.ndarra
 
         trainer.callbacks = Callbacks(should_stop=poll)
         state = trainer.fit()
-        if state == "stopped":
+        if state == RunState.STOPPED:
             raise Cancelled("the audit was cancelled; nothing was kept")
-        if state == "diverged":
+        if state == RunState.DIVERGED:
             raise UserError(f"fold {k + 1} diverged (the loss blew up); lower the learning rate")
         fold_seconds.append(time.perf_counter() - fold_start)
         model = trainer.model.eval()

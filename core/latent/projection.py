@@ -17,6 +17,7 @@ from core.io.atomic import read_json, write_json
 from core.latent.features import Features, extract, sample_rows
 from core.latent.geometry import LatentSpace
 from core.latent.methods import Method, Progress, numba_cache, project
+from core.latent.warmup import numba_dir, warm_lock  # noqa: F401 (offered here too)
 from core.runs import jobs
 from core.runs.results import cache_dir, cached_arrays, checkpoint_key
 from core.runs.status import JobState
@@ -88,11 +89,6 @@ def projection_frame(space: LatentSpace, rows: np.ndarray, xy: np.ndarray,
 
 
 # -- background jobs ------------------------------------------------------------------
-def numba_dir(settings: Settings) -> Path:
-    """Where numba keeps umap's compiled functions: in the workspace, shared by every run."""
-    return settings.cache_dir / "numba"
-
-
 def job_file(run: Run, settings: Settings, method: str, params: dict) -> Path:
     tag = "-".join(f"{k}{float(v):g}" for k, v in sorted(params.items()))
     return cache_dir(run, settings) / f"job-{method}-{tag}.json"
@@ -125,11 +121,6 @@ def queue_lock(run: Run, settings: Settings) -> Path:
     """Held by the projection of this run being computed: the others wait their turn, so two
     never share the cores."""
     return cache_dir(run, settings) / "projections.lock"
-
-
-def warm_lock(settings: Settings) -> Path:
-    """Held while umap's numba functions are compiled into the workspace cache."""
-    return numba_dir(settings) / "warm.lock"
 
 
 def projection_job(run: Run, settings: Settings, method: str, params: dict,

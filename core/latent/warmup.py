@@ -1,7 +1,7 @@
 """umap's numba functions compiled once per workspace, ahead of the first UMAP a user asks for.
 
 Importing umap the first time compiles its numba functions (about 90 s on two busy cores), and
-numba keeps them in the workspace's cache (core.latent.projection.numba_dir). `python -m core
+numba keeps them in the workspace's cache (numba_dir below). `python -m core
 warm-up` (run by `./run.sh app` after an install) does it during set-up; otherwise the first
 UMAP job does it under the same lock and says so in its progress. A marker records the umap and
 numba versions it was compiled for.
@@ -20,6 +20,16 @@ from core.settings import Settings
 
 MARKER = "warm.json"
 STAGE = "compiling umap's numba functions (once per workspace; a minute or two on 2 cores)"
+
+
+def numba_dir(settings: Settings) -> Path:
+    """Where numba keeps umap's compiled functions: in the workspace, shared by every run."""
+    return settings.cache_dir / "numba"
+
+
+def warm_lock(settings: Settings) -> Path:
+    """Held while umap's numba functions are compiled into the workspace cache."""
+    return numba_dir(settings) / "warm.lock"
 
 
 def _versions() -> dict[str, str]:
@@ -54,7 +64,6 @@ def warm(folder: Path) -> float:
 
 def _cmd_warm_up(args) -> int:
     from core.latent.methods import numba_cache
-    from core.latent.projection import numba_dir, warm_lock
     from core.runs import joblock
 
     settings = Settings.from_env()

@@ -102,13 +102,13 @@ def _read_axes_file(path: str) -> dict:
 
 def definition_from_args(args):
     """The checked sweep definition the flags (and --axes file) describe."""
-    from core.cli import _config_from_args
     from core.sweeps import axes as ax
     from core.sweeps.study import Pruner, define
+    from core.training.config import config_from_flags
 
     if args.dataset is None:
         args.dataset = "digits"
-    base = _config_from_args(args)
+    base = config_from_flags(args)
     spec = _read_axes_file(args.axes) if args.axes else {"axes": {}}
     axes = []
     for name, values in spec["axes"].items():

@@ -257,3 +257,25 @@ def _all_finite(value) -> bool:
     if isinstance(value, dict):
         return all(_all_finite(v) for v in value.values())
     return True
+
+
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def config_from_flags(args) -> TrainConfig:
+    """The TrainConfig that `train`'s flags describe: a `--config` JSON file (a regular file of at
+    most 1 MiB) as the base, the flags over it. Shared by `train` and `sweep`."""
+    from core.io.files import read_regular
+
+    base = {}
+    if getattr(args, "config", None):
+        shown = "--config " + args.config.encode("utf-8", "backslashreplace").decode()
+        try:  # a regular file only: --config /dev/zero or a FIFO must not hang
+            text = read_regular(args.config, MAX_CONFIG_BYTES, shown).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"cannot read {shown}: {exc}") from None
+        try:
+            base = TrainConfig.from_json(text).to_dict()
+        except UserError as exc:
+            raise UserError(f"{shown}: {exc}") from None
+    return config_from_args(args, base)
