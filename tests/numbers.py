@@ -27,6 +27,14 @@ def _same(a, b, rel: float) -> bool:
     return a == b
 
 
+TIMINGS = ("time", "seconds", "images_per_s")  # and any key ending in _seconds (probe_seconds)
+
+
+def without_timings(records: list[dict]) -> list[dict]:
+    """Records less what the clock measures: wall times and speeds differ between any two runs."""
+    return [{k: v for k, v in r.items() if k not in TIMINGS and not k.endswith("_seconds")} for r in records]
+
+
 def assert_records_match(a, b, rel: float = REL) -> None:
     """Two metric histories (lists of dicts) agree: integers and strings exactly, floats to `rel`."""
     assert _same(a, b, rel), f"records differ beyond rel {rel}:\n{a}\n{b}"

@@ -358,7 +358,6 @@ def test_the_train_form_draws_every_training_option(settings) -> None:
 def test_a_new_score_and_strategy_reach_the_cli_help_without_edits(max_error_score, median_strategy,
                                                                      capsys) -> None:
     for command in ("threshold", "predict"):
-        with pytest.raises(SystemExit):
-            cli_main([command, "--help"])
+        assert cli_main([command, "--help"]) == 0  # help is an answer, not an error
         shown = " ".join(capsys.readouterr().out.split())
         assert "max_error" in shown and "median" in shown, command

@@ -223,7 +223,7 @@ def test_ship_writes_the_same_record_and_verify_checks_it(settings, tmp_path) ->
     again = ThresholdRecord.load(copy / RUN / "threshold-mse.json")
     assert (again.value, again.counts, again.strategy, again.by) == (
         shipped.value, shipped.counts, "f1", "ship")
-    assert "unknown shipped run 'nosuch'" in one_error_line(run_cli("ship", "nosuch", "--thresholds"))
+    assert "no shipped run named nosuch" in one_error_line(run_cli("ship", "nosuch", "--thresholds"))
 
 
 # -- new batches: conformal p-values and Benjamini-Hochberg -------------------------------------------

@@ -15,7 +15,7 @@ from core.runs.store import RunStore, open_store
 from core.training import checkpoint
 from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
-from tests.numbers import assert_records_match, assert_state_dicts_match
+from tests.numbers import assert_records_match, assert_state_dicts_match, without_timings
 from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,8 +64,7 @@ def test_same_seed_same_metrics_other_seed_differs(settings) -> None:
     a, b, c = (store.create(TrainConfig(**SMALL, seed=s)) for s in (1, 1, 2))
     for run in (a, b, c):
         train_run(run, run_config(run))
-    strip = lambda r: [{k: v for k, v in m.items() if k not in ("time", "seconds", "images_per_s")}
-                       for m in epochs(r)]
+    strip = lambda r: without_timings(epochs(r))
     assert_records_match(strip(a), strip(b))
     assert strip(a) != strip(c)
 
@@ -91,8 +90,7 @@ def test_resume_equals_an_unbroken_run(settings, extra: dict) -> None:
     (broken.path / "stop").unlink()
     state, _ = train_run(broken, config, resume=True)
     assert state == "done"
-    strip = lambda r: [{k: v for k, v in m.items() if k not in ("time", "seconds", "images_per_s")}
-                       for m in epochs(r)]
+    strip = lambda r: without_timings(epochs(r))
     assert_records_match(strip(broken), strip(unbroken))
     assert_state_dicts_match(checkpoint.load(unbroken.checkpoint("last"))["model"],
                              checkpoint.load(broken.checkpoint("last"))["model"])
@@ -116,8 +114,7 @@ def test_resume_in_a_new_process_is_exact_with_pinned_threads(settings, monkeypa
                          capture_output=True, text=True, timeout=300,
                          env={**os.environ, "DASH_JOB_CORES": "1", "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
-    strip = lambda r: [{k: v for k, v in m.items() if k not in ("time", "seconds", "images_per_s")}
-                       for m in epochs(r)]
+    strip = lambda r: without_timings(epochs(r))
     assert {m["threads"] for m in epochs(broken)} == {2}
     assert_records_match(strip(broken), strip(unbroken))
     assert_state_dicts_match(checkpoint.load(unbroken.checkpoint("last"))["model"],
