@@ -115,6 +115,7 @@ class Purpose(StrEnum):
     ANOMALY = "anomaly"
     LATENT = "latent"
     PREDICT = "predict"
+    AUDIT = "audit"
 
 
 def run_choice(purpose: Purpose) -> str:

@@ -4,10 +4,10 @@ import streamlit as st
 from core.audit.report import resolve_target
 from core.data.spec import DatasetSpec
 from core.errors import UserError
-from core.models import Kind
 from dashboard import state
 from dashboard.sections import audit as sections
 from dashboard.sections.audit_decide import decisions_name_ui, render_decide, render_retrain
+from dashboard.state import Purpose
 from dashboard.text import plain
 from dashboard.widgets.dataset_picker import load_dataset_or_stop
 from dashboard.widgets.run_picker import run_picker_ui
@@ -15,7 +15,7 @@ from dashboard.widgets.run_picker import run_picker_ui
 st.title("Audit")
 st.caption("Out-of-sample probabilities from K short trainings of the run's own config rank the "
            "training labels (cleanlab); copies of test images in train are leaks.")
-run = run_picker_ui(Kind.classifiers(), "Classifier run")
+run = run_picker_ui(Purpose.AUDIT, "Classifier run")
 if run is None:
     st.info("No classifier run yet: train one on the Train page.")
     st.stop()

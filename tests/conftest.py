@@ -22,3 +22,12 @@ def settings(tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DASH_WORKSPACE", str(workspace))
     monkeypatch.setenv("DASH_DATA_ROOTS", str(data_root))
     return Settings.from_env()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under `pytest -n N --dist loadgroup` (./run.sh test): each test file stays on one worker
+    (its module fixtures are built once) and the browser tests run one after another on one
+    worker (one app server, one Chromium), beside the other files on the other workers."""
+    for item in items:
+        group = "browser" if "e2e" in item.path.parts else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))

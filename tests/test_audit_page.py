@@ -10,7 +10,7 @@ from core.data import labels as decided
 from core.data.dataset import load_dataset
 from core.runs import jobs
 from core.runs.store import RunState, open_store
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from dashboard.images import gallery_png, to_display
 from dashboard.sections.audit import GALLERY
@@ -49,7 +49,7 @@ def test_audit_page_find_decide_retrain_compare(settings) -> None:
     assert len(saved) == 40 and all(d.action == decided.Action.KEEP for d in saved)
     at.button(key="audit_retrain").click().run()
     sibling = next(r for r in store.list() if r.id != run.id and not r.read_only)
-    assert sibling.config().dataset == "digits?labels=fixes.csv"
+    assert run_config(sibling).dataset == "digits?labels=fixes.csv"
     wait_for(lambda: sibling.status()["state"] not in (RunState.QUEUED, RunState.RUNNING),
              timeout=300, every=0.5)
     assert sibling.status()["state"] == RunState.DONE

@@ -58,7 +58,7 @@ def parse(text: str) -> list[Condition]:
 
 def record(run) -> dict:
     """What conditions look at: the config's fields, param.NAME, best and state."""
-    config = run.config().to_dict()
+    config = run.config_dict()  # as written: runs/ reads folders without training
     status = run.status()
     params = {f"param.{k}": v for k, v in (config.get("model_params") or {}).items()}
     return {**config, **params, "best": status.get("best_metric"), "state": status.get("state")}

@@ -10,7 +10,7 @@ from core.data.spec import DECISIONS_NAME
 from core.errors import UserError
 from core.runs.jobs import launch_training
 from core.runs.store import RunState, open_store
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from dashboard import state
 from dashboard.text import plain
 
@@ -87,7 +87,7 @@ def _sibling(store, config: TrainConfig, name: str):
     wanted = sibling_config(config, name).to_dict()
     for run in store.list():
         try:
-            if not run.read_only and run.config().to_dict() == wanted:
+            if not run.read_only and run_config(run).to_dict() == wanted:
                 return run
         except UserError:
             continue

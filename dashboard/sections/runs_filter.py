@@ -24,7 +24,7 @@ def sweep_of(run: Run) -> str | None:
         tag = run.config_dict().get("sweep")
     except Exception:  # a broken folder belongs to no sweep
         return None
-    return tag.partition("#")[0] or None
+    return tag.partition("#")[0] or None if isinstance(tag, str) else None
 
 
 def sweep_filter_ui(runs: list[Run]) -> list[Run]:

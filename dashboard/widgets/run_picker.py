@@ -15,7 +15,8 @@ from dashboard.text import plain
 
 PAGE_PATHS = {p.url_path: p.path for p in PAGES}
 KINDS = {Purpose.EVALUATE: Kind.classifiers(), Purpose.ANOMALY: Kind.with_decoder(),
-         Purpose.LATENT: tuple(Kind), Purpose.PREDICT: tuple(Kind)}
+         Purpose.LATENT: tuple(Kind), Purpose.PREDICT: tuple(Kind),
+         Purpose.AUDIT: Kind.classifiers()}
 # The pages a run can be opened in (each page's url_path is its purpose).
 OPEN_IN = (("Evaluate", Purpose.EVALUATE), ("Anomaly", Purpose.ANOMALY),
            ("Latent space", Purpose.LATENT))

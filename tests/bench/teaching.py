@@ -21,7 +21,7 @@ from core.runs.jobs import launch_training, pid_alive
 from core.runs.metrics import RecordType
 from core.runs.store import open_store
 from core.settings import Settings
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests.bench.common import Figure, env_vars, tmp_dir
 from tests.e2e import server as srv
@@ -76,7 +76,7 @@ def probe_overhead(repeats: int = 1) -> list[Figure]:
         for _ in range(repeats):
             run = store.create(TrainConfig(dataset="digits", model="default_cnn", epochs=2,
                                            device="cpu"))
-            train_run(run, run.config())
+            train_run(run, run_config(run))
             for record in run.metrics():
                 if record["type"] == RecordType.EPOCH:
                     epoch.values.append(record["seconds"])

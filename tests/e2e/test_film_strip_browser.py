@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from core.runs.store import open_store
 from core.settings import Settings
-from core.training.config import TrainConfig
+from core.training.config import TrainConfig, run_config
 from core.training.runner import train_run
 from tests.e2e import server as srv
 from tests.e2e.journey import settle
@@ -27,7 +27,7 @@ def test_scrubbing_the_film_strip(page, app_server, app_workspace):
     run = open_store(Settings(app_workspace, ())).create(TrainConfig(
         dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=3, schedule="none",
         name="film"))
-    assert train_run(run, run.config())[0] == "done"
+    assert train_run(run, run_config(run))[0] == "done"
     page.goto(app_server + f"/runs?runs={run.id}")
     film = f".st-key-film_{run.id}"
     expect(page.get_by_text("After epoch 3:")).to_be_visible(timeout=90_000)

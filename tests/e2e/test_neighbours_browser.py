@@ -13,6 +13,7 @@ from core.data.dataset import load_dataset
 from core.latent.features import extract
 from core.runs.store import open_store
 from core.settings import Settings
+from core.training.config import run_config
 from dashboard.sections.latent_map import NEIGHBOURS
 from tests.e2e import server as srv
 from tests.e2e.journey import settle
@@ -62,7 +63,7 @@ def test_one_point_neighbours_equal_sklearn(page, app_server, app_workspace):
 
     settings = Settings(app_workspace, ())
     run = open_store(settings).get(RUN)
-    ds = load_dataset(run.config().dataset, settings)
+    ds = load_dataset(run_config(run).dataset, settings)
     codes = extract(run, settings, ds).codes.astype(np.float64)
     _, idx = NearestNeighbors(n_neighbors=NEIGHBOURS + 1).fit(codes).kneighbors(codes[row:row + 1])
     assert rows == [i for i in idx[0].tolist() if i != row][:NEIGHBOURS]
