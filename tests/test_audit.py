@@ -4,6 +4,7 @@ without the flipped images compared with the original."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,6 +75,11 @@ def test_test_images_copied_into_train_are_leaks(settings, data_root, capsys) ->
     assert out["leaks"] == N_LEAKS
     assert out["duplicates"][:len(leak_pairs)] == leak_pairs  # leaks listed first
     assert {d["split_a"] for d in leak_pairs} | {d["split_b"] for d in leak_pairs} <= {"train", "val", "test"}
+    # each side of a pair names its file: the leaked test file, and a copy under train/ or val
+    leaked_files = {d["file_a"] if d["split_a"] == "test" else d["file_b"] for d in leak_pairs}
+    assert {Path(f).name for f in leaked_files} == set(folder.leaked)
+    assert all(f == ds.files[i] for d in leak_pairs for f, i in ((d["file_a"], d["a"]), (d["file_b"], d["b"])))
+    assert all(row["file"] == ds.files[row["index"]] for row in out["label_issues"])
 
 
 def test_excluding_the_flips_and_retraining_is_compared(settings, capsys) -> None:

@@ -168,7 +168,9 @@ def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, fit: Cr
     origin = ds.decisions.origin if ds.decisions is not None else np.arange(len(ds.labels))
     listed = min(len(rows), MAX_LISTED_ISSUES,
                  max(int(issues.flagged.sum()), math.ceil(0.05 * len(rows)), 50))
-    label_rows = [{"index": int(origin[rows[i]]), "file": None, "given": names[given[i]],
+    files = ds.files  # a folder's file per image (None for array sources)
+    file_of = (lambda row: files[row]) if files is not None else (lambda row: None)
+    label_rows = [{"index": int(origin[rows[i]]), "file": file_of(rows[i]), "given": names[given[i]],
                    "suggested": names[issues.suggested[i]], "score": float(issues.score[i]),
                    "issue": bool(issues.flagged[i])} for i in issues.order[:listed]]
     top = np.argsort(-unusual, kind="stable")[:MAX_OUTLIERS]
@@ -179,8 +181,8 @@ def _audit(ds: ImageDataset, config: TrainConfig, options: AuditOptions, fit: Cr
         "epochs": config.epochs, "classes": names, "audited": int(len(rows)),
         "of_train": int(len(ds.indices("train"))), "sampled": len(rows) < len(ds.indices("train")),
         "n_label_issues": int(issues.flagged.sum()), "leaks": dup.leaks,
-        "label_issues": label_rows, "duplicates": [{**d, "a": int(origin[d["a"]]), "b": int(origin[d["b"]])}
-                       for d in dup.rows(ds.split)],
+        "label_issues": label_rows, "duplicates": [{**d, "a": int(origin[d["a"]]), "b": int(origin[d["b"]]),
+                        "file_a": file_of(d["a"]), "file_b": file_of(d["b"])} for d in dup.rows(ds.split)],
         "outliers": [{"index": int(origin[rows[i]]), "label": names[given[i]], "score": float(unusual[i])}
                      for i in top],
         "seconds": {"cross_fitting": fit.seconds, "scoring": scoring_s, "duplicates": duplicates_s,
