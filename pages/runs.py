@@ -7,7 +7,6 @@ from dashboard import state, url
 from dashboard.sections import runs as sections
 from dashboard.sections.probes import render_replay
 from dashboard.sections.runs_filter import query_filter_ui, render_config_diff, sweep_filter_ui
-from dashboard.text import plain
 from dashboard.widgets.run_picker import run_title
 
 st.title("Runs")
@@ -41,11 +40,8 @@ def draw() -> None:
         chosen = [runs[i] for i in selected]
         sections.render_compare(chosen)
         render_config_diff(chosen)
-        for run in chosen:
-            sections.render_actions(run, expanded=len(chosen) == 1)
-            with st.expander(f"Watch {plain(run_title(run))} learn, epoch by epoch",
-                             expanded=len(chosen) == 1):
-                render_replay(run)
+        for run in chosen:  # its panel: actions, then its answers and film strip epoch by epoch
+            sections.render_actions(run, expanded=len(chosen) == 1, more=render_replay)
     if state.get("runs.ticking") and not _active(runs):
         state.put("runs.ticking", False)
         st.rerun()  # the last active run ended: redraw once without the timer

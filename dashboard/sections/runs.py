@@ -5,6 +5,8 @@ A run folder with junk in it (an unreadable config, a status that is not an obje
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -91,8 +93,9 @@ def _delete_ui(run: Run, col) -> None:
         st.rerun()
 
 
-def render_actions(run: Run, expanded: bool) -> None:
-    """Download, open in a page, and (for runs of this workspace) rename, resume, stop, delete."""
+def render_actions(run: Run, expanded: bool, more: Callable[[Run], None] | None = None) -> None:
+    """One panel per run: download, open in a page, and (for runs of this workspace) rename,
+    resume, stop, delete; then `more` (the epoch-by-epoch replay) for a readable run."""
     reason = problem(run)
     state_name = BROKEN if reason else safe_status(run).get("state")
     with st.expander(f"{plain(run_title(run))} · {state_name}", expanded=expanded):
@@ -102,29 +105,36 @@ def render_actions(run: Run, expanded: bool) -> None:
             if not run.read_only:
                 _delete_ui(run, cols[3])
             return
-        cols[0].download_button("Download checkpoint", export_zip(run), f"{run.id}.zip",
-                                key=f"dl_{run.id}", disabled=not run.checkpoint("best").exists())
-        render_open_in(run)
-        if run.read_only:
-            cols[1].caption("Shipped run: read-only.")
-            return
-        new_name = cols[1].text_input("Name", run.name(), key=f"name_{run.id}",
-                                      label_visibility="collapsed")
-        if new_name.strip() and new_name.strip() != run.name():
-            run.rename(new_name)
-            st.rerun()
-        if state_name in (RunState.STOPPED, RunState.INTERRUPTED) and run.resumable():
-            if cols[2].button("Resume", key=f"resume_{run.id}"):
-                try:  # another tab may have resumed it a moment ago
-                    launch_training(run, state.settings(), resume=True)
-                except UserError as exc:
-                    st.error(plain(exc))
-                else:
-                    st.rerun()
-        if state_name in ACTIVE:
-            if run.stop_requested():
-                cols[2].button("Stopping…", key=f"stop_{run.id}", disabled=True)
-            elif cols[2].button("Stop", key=f"stop_{run.id}"):
-                run.request_stop()
+        _act(run, cols, state_name)
+        if more is not None:
+            more(run)
+
+
+def _act(run: Run, cols, state_name) -> None:
+    """Download, open in, rename, resume, stop, delete: what a readable run offers."""
+    cols[0].download_button("Download checkpoint", export_zip(run), f"{run.id}.zip",
+                            key=f"dl_{run.id}", disabled=not run.checkpoint("best").exists())
+    render_open_in(run)
+    if run.read_only:
+        cols[1].caption("Shipped run: read-only.")
+        return
+    new_name = cols[1].text_input("Name", run.name(), key=f"name_{run.id}",
+                                  label_visibility="collapsed")
+    if new_name.strip() and new_name.strip() != run.name():
+        run.rename(new_name)
+        st.rerun()
+    if state_name in (RunState.STOPPED, RunState.INTERRUPTED) and run.resumable():
+        if cols[2].button("Resume", key=f"resume_{run.id}"):
+            try:  # another tab may have resumed it a moment ago
+                launch_training(run, state.settings(), resume=True)
+            except UserError as exc:
+                st.error(plain(exc))
+            else:
                 st.rerun()
-        _delete_ui(run, cols[3])
+    if state_name in ACTIVE:
+        if run.stop_requested():
+            cols[2].button("Stopping…", key=f"stop_{run.id}", disabled=True)
+        elif cols[2].button("Stop", key=f"stop_{run.id}"):
+            run.request_stop()
+            st.rerun()
+    _delete_ui(run, cols[3])

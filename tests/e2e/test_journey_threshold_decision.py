@@ -13,6 +13,7 @@ from core.predict.thresholds import resolve_threshold
 from core.runs.store import open_store
 from core.settings import Settings
 from tests.e2e import server as srv
+from tests.e2e.journey import settle
 
 pytestmark = pytest.mark.browser
 RUN = "digits-anomaly-ae"
@@ -38,6 +39,7 @@ def test_costs_drag_save_reload_and_predict(page, app_server, app_workspace) -> 
             box = page.get_by_role("spinbutton", name=label)
             box.fill(value)
             box.press("Enter")
+            settle(page)  # as a person reads the panel before the next cost
         panel = page.locator(".tp")
         expect(panel.locator(".tp-cost-now")).to_contain_text("false alarm 2, miss 7", timeout=60_000)
         panel.scroll_into_view_if_needed()

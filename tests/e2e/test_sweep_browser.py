@@ -37,4 +37,4 @@ def test_define_run_watch_and_open_the_best(page, app_server, app_workspace) -> 
     expect(page.locator(MAIN).get_by_role("heading", level=1)).to_have_text("Evaluate", timeout=120_000)
     settle(page)
     expect(page.get_by_role("combobox", name="Classifier run")).to_have_value(
-        f"sweep {sweep.id} #{best['number']} · mlp · done")
+        f"sweep {sweep.id} #{best['number']} ({best['run']}) · digits · mlp · done")
