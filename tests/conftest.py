@@ -1,11 +1,24 @@
 """Shared fixtures: a private workspace and data root per test, so tests never share caches."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from core.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """AppTest runs a page as the process's __main__ and leaves it there; a process pool started
+    later in the same test process (folder decoding under a forkserver) would re-run that page
+    script in each worker (an AppTest.from_function script fails there: no __args). Each test
+    gets back the __main__ it started with."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture
