@@ -44,3 +44,22 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         group = "browser" if "e2e" in item.path.parts else item.path.name
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+TINY_RUN = dict(dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=1,
+                batch_size=64, lr=1e-2, schedule="none", log_every=5)
+
+
+@pytest.fixture(scope="session")
+def finished_run_folder(tmp_path_factory) -> Path:
+    """One finished run folder (best.pt, last.pt, metrics) of TINY_RUN, trained once per test
+    process; tests copy it into their own workspace before touching it."""
+    from core.runs.store import RunStore
+    from core.training.config import TrainConfig, run_config
+    from core.training.runner import train_run
+
+    store = RunStore(tmp_path_factory.mktemp("trained") / "runs")
+    run = store.create(TrainConfig(**TINY_RUN))
+    state, _ = train_run(run, run_config(run))
+    assert state == "done"
+    return run.path

@@ -22,8 +22,7 @@ from core.models import build_model, measure_model
 from core.runs.jobs import core_command, spawn
 from core.runs.store import open_store
 from core.training import checkpoint
-from core.training.config import TrainConfig, run_config
-from core.training.runner import train_run
+from core.training.config import TrainConfig
 from tests.hostile import REPO, assert_one_line
 from tests.polling import wait_for
 
@@ -174,15 +173,10 @@ def test_open_regular_refuses_fifos_devices_and_folders_at_once(tmp_path) -> Non
         open_regular(tmp_path / "ok.json", 4)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    from core.runs.store import RunStore
-
-    store = RunStore(tmp_path_factory.mktemp("trained") / "runs")
-    run = store.create(TrainConfig(**TINY))
-    state, _ = train_run(run, run_config(run))
-    assert state == "done"
-    return run.path
+@pytest.fixture
+def trained(finished_run_folder: Path) -> Path:
+    """One finished run folder (tests/conftest.py), copied into each test's workspace."""
+    return finished_run_folder
 
 
 @pytest.fixture

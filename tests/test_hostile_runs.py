@@ -41,16 +41,10 @@ def one_line_error(out: subprocess.CompletedProcess, *needles: str) -> None:
 
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """One finished run folder (best.pt, last.pt, metrics), copied into each test's workspace."""
-    from core.runs.store import RunStore
-
-    store = RunStore(tmp_path_factory.mktemp("trained") / "runs")
-    run = store.create(TrainConfig(**TINY))
-    state, _ = train_run(run, run_config(run))
-    assert state == "done"
-    return run.path
+@pytest.fixture
+def trained(finished_run_folder: Path) -> Path:
+    """One finished run folder (tests/conftest.py), copied into each test's workspace."""
+    return finished_run_folder
 
 
 @pytest.fixture

@@ -99,3 +99,16 @@ def journey_app(tmp_path_factory, request):
                            env={"DASH_DATA_ROOTS": str(root)})
     with _serving(server, request, "streamlit-journeys.log", timeout=90):
         yield JourneyApp(server.url, tmp / "workspace", root)
+
+
+@pytest.fixture(scope="module")
+def sweep_js(browser):
+    """A blank page with the threshold panel's sweep.js loaded: its functions, called directly."""
+    from dashboard.widgets.threshold_panel import ASSETS
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_content("<html><body></body></html>")
+    page.add_script_tag(content=(ASSETS / "sweep.js").read_text())
+    yield page
+    context.close()

@@ -18,13 +18,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def js(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_content("<html><body></body></html>")
-    page.add_script_tag(content=(ASSETS / "sweep.js").read_text())
-    yield page
-    context.close()
+def js(sweep_js):
+    return sweep_js
 
 
 def test_js_intervals_equal_scipy_and_core(js) -> None:

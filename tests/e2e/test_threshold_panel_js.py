@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, precision_score
 
 from core.evaluation.sweep import ThresholdSweep
-from dashboard.widgets.threshold_panel import ASSETS, sweep_payload
+from dashboard.widgets.threshold_panel import sweep_payload
 
 pytestmark = pytest.mark.browser
 
@@ -33,13 +33,8 @@ MOVES_JS = """([raw, thresholds, lo, hi]) => {
 
 
 @pytest.fixture(scope="module")
-def js(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_content("<html><body></body></html>")
-    page.add_script_tag(content=(ASSETS / "sweep.js").read_text())
-    yield page
-    context.close()
+def js(sweep_js):
+    return sweep_js
 
 
 def _scores(kind: str, n: int, seed: int = 0):
