@@ -57,6 +57,10 @@ def test_audit_page_find_decide_retrain_compare(settings) -> None:
     assert not at.exception, at.exception
     assert any("changed prediction" in c.value for c in at.caption)
     assert len(at.table) == 1
+    table = at.table[0].value  # one type per column (a mixed column made pyarrow fail to draw it)
+    n_test = f"{int((load_dataset('digits', settings).split == 2).sum()):,}"
+    assert table["original"].iloc[-1] == n_test and table["with fixes"].iloc[-1] == n_test
+    assert all(isinstance(v, str) for v in [*table["original"], *table["with fixes"]])
 
 
 def test_data_page_shows_the_decisions_applied(settings) -> None:

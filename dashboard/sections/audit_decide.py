@@ -130,8 +130,10 @@ def render_retrain(config: TrainConfig, run_id: str, name: str) -> None:
         return
     st.caption(f"{plain(sibling.name())} against the original on the test split")
     st.table({"metric": [*HEADLINE, "test images"],
-              "original": [f"{result['original'][k]:.4f}" for k in HEADLINE] + [result["original"]["n"]],
-              "with fixes": [f"{result['sibling'][k]:.4f}" for k in HEADLINE] + [result["sibling"]["n"]]})
+              "original": [f"{result['original'][k]:.4f}" for k in HEADLINE]
+              + [f"{result['original']['n']:,}"],
+              "with fixes": [f"{result['sibling'][k]:.4f}" for k in HEADLINE]
+              + [f"{result['sibling']['n']:,}"]})
     st.caption(f"{result['n_changed']} test image(s) changed prediction")
     if result["changed"]:
         st.dataframe(result["changed"], key="audit_changed", hide_index=True)
