@@ -88,3 +88,37 @@ def test_describe_shows_images_done_on_a_terminal_only(settings, data_root) -> N
     fresh = {**os.environ, "DASH_WORKSPACE": str(settings.workspace / "fresh")}  # no cache
     piped = subprocess.run(command, cwd=REPO, env=fresh, capture_output=True, timeout=120)
     assert piped.returncode == 0 and piped.stderr == b""  # not a terminal: no progress noise
+
+
+SCRIPT_THAT_MARKS_A_RERUN = """
+import os, sys, threading
+from pathlib import Path
+if __name__ != "__main__":  # imported again in a worker, as multiprocessing does with __main__
+    Path(os.environ["RERUN_MARK"]).write_text(__name__)
+else:
+    import core.data.decode as decode
+    decode.MIN_FILES_PER_WORKER = 1
+    decode.usable_cores = lambda: 2
+    hold = threading.Event()
+    threading.Thread(target=hold.wait, daemon=True).start()  # a threaded server: forkserver
+    assert decode._start_method() == "forkserver"
+    paths = sorted(Path(sys.argv[1]).rglob("*.png"))
+    print(len(decode.decode_all(paths, "L", None, "the folder").kept))
+    hold.set()
+"""
+
+
+def test_a_threaded_parent_never_has_its_main_script_run_again_by_decode_workers(tmp_path):
+    """Under Streamlit, __main__ is the page script: a forkserver that preloads __main__ (its
+    default) ran the page again, outside any session, in the server that forks the workers."""
+    info = dw.write_image_folder(tmp_path / "imgs", n_per_class=4, fmt_cycle=("png",),
+                                 corrupt=False, stray_text=False)
+    script, mark = tmp_path / "page.py", tmp_path / "rerun.txt"
+    script.write_text(SCRIPT_THAT_MARKS_A_RERUN)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "imgs")], cwd=REPO,
+                          env={**os.environ, "RERUN_MARK": str(mark), "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    n = sum(len(v) for v in info["files"]["all"].values())
+    assert int(done.stdout.split()[-1]) == n
+    assert not mark.exists(), f"the main script ran again as {mark.read_text()}"

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
+import types
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,19 +242,38 @@ def _start_method() -> str:
     return "fork" if threading.active_count() == 1 else "forkserver"
 
 
+@contextmanager
+def _main_script_hidden():
+    """While worker processes start: a spawned or forkserver child imports the parent's __main__
+    again (as __mp_main__), and under Streamlit __main__ is the page script, which would run once
+    more in every worker with no session. An empty __main__ has nothing to import."""
+    saved, placeholder = sys.modules.get("__main__"), types.ModuleType("__main__")
+    sys.modules["__main__"] = placeholder
+    try:
+        yield
+    finally:
+        if sys.modules.get("__main__") is placeholder and saved is not None:
+            sys.modules["__main__"] = saved  # unless a script run has set its own meanwhile
+
+
 def _decode_in_pool(chunks: list[tuple[int, list[str]]], mode: str, size: int | None,
                     workers: int, finished: Callable[[int, list], None]) -> None:
     """Keep at most two chunks per worker in flight, so finished arrays never pile up unread."""
     context = multiprocessing.get_context(_start_method())
+    if context.get_start_method() == "forkserver":
+        # The forkserver's default preload is the parent's __main__: under Streamlit that is the
+        # page script, which each server would run again with no session. Preload this module.
+        context.set_forkserver_preload([__name__])
     pending: dict = {}
     next_chunk = 0
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         while next_chunk < len(chunks) or pending:
-            while next_chunk < len(chunks) and len(pending) < 2 * workers:
-                start, names = chunks[next_chunk]
-                pending[pool.submit(decode_chunk, names, mode, size)] = start
-                next_chunk += 1
+            with _main_script_hidden():  # a submit may start a worker
+                while next_chunk < len(chunks) and len(pending) < 2 * workers:
+                    start, names = chunks[next_chunk]
+                    pending[pool.submit(decode_chunk, names, mode, size)] = start
+                    next_chunk += 1
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 finished(pending.pop(future), future.result())
