@@ -260,10 +260,6 @@ def _decode_in_pool(chunks: list[tuple[int, list[str]]], mode: str, size: int | 
                     workers: int, finished: Callable[[int, list], None]) -> None:
     """Keep at most two chunks per worker in flight, so finished arrays never pile up unread."""
     context = multiprocessing.get_context(_start_method())
-    if context.get_start_method() == "forkserver":
-        # The forkserver's default preload is the parent's __main__: under Streamlit that is the
-        # page script, which each server would run again with no session. Preload this module.
-        context.set_forkserver_preload([__name__])
     pending: dict = {}
     next_chunk = 0
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
