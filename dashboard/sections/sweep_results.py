@@ -11,8 +11,10 @@ from core.sweeps.results import TrialState
 from core.sweeps.study import SweepDef
 from core.sweeps.worker import request_stop, start_worker, worker_running
 from dashboard import state
-from dashboard.sweep_figures import best_so_far_figure, importance_figure, parcoords_figure
+from dashboard.sweep_brush import brushed
+from dashboard.sweep_figures import best_so_far_figure, importance_figure
 from dashboard.text import plain, sentence
+from dashboard.widgets.parcoords_brush import parcoords_brush_ui
 from dashboard.widgets.run_picker import render_open_in
 
 
@@ -66,15 +68,26 @@ def render_results(sweep: SweepDef, rows: list[dict]) -> None:
     if not rows:
         return
     differ = results.differing(rows)
+    complete = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
+    shown = rows
+    if differ and complete:
+        st.caption("Drag along an axis to keep only the trials inside that range (several axes: "
+                   "inside all of them); click the axis outside the range to let it go.")
+        ranges = parcoords_brush_ui(complete, differ, sweep.metric, key=f"sweep_parcoords_{sweep.id}")
+        if ranges:
+            shown = brushed(complete, differ, sweep.metric, ranges)
+            st.caption(f"{len(shown)} of {len(rows)} trials inside the brushed ranges of "
+                       f"{plain(', '.join(ranges))}")
     table = pd.DataFrame([{"trial": r["number"], "state": r["state"], sweep.metric: r["value"],
                            **{n: str(r["params"].get(n)) for n in differ}, "run": r["run"],
-                           "why": r["pruned"] or r["error"] or r["ended"] or ""} for r in rows])
-    st.dataframe(table, hide_index=True, key=f"sweep_table_{sweep.id}")
+                           "why": r["pruned"] or r["error"] or r["ended"] or ""} for r in shown],
+                         columns=["trial", "state", sweep.metric, *differ, "run", "why"])
+    with st.container(key=f"sweep_trials_{sweep.id}"):  # the browser tests find the table by it
+        st.dataframe(table, hide_index=True, key=f"sweep_table_{sweep.id}")
     if sweep.repeats > 1:
         st.caption("Mean and spread over seeds")
         st.dataframe(pd.DataFrame([{**g["params"], "n": g["n"], "mean": g["mean"], "std": g["std"]}
                                    for g in results.repeats(rows)]), hide_index=True)
-    complete = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
     if not complete:
         return
     best = results.best(rows, sweep.maximize)
@@ -85,8 +98,6 @@ def render_results(sweep: SweepDef, rows: list[dict]) -> None:
     if run is not None:
         render_open_in(run)
         _render_promote(run)
-    if differ:
-        st.plotly_chart(parcoords_figure(complete, differ, sweep.metric), key=f"sweep_parcoords_{sweep.id}")
     cols = st.columns(2)
     with cols[0]:
         importance = _importance(str(state.settings().workspace), sweep.to_dict(), len(complete))
