@@ -60,6 +60,10 @@ def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
         st.rerun()
 
 
+def _same(row: dict) -> str:
+    return "" if row.get("same_as") is None else f"the same point as trial {row['same_as']}, not trained again"
+
+
 def _params(params: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items())
 
@@ -80,7 +84,7 @@ def render_results(sweep: SweepDef, rows: list[dict]) -> None:
                        f"{plain(', '.join(ranges))}")
     table = pd.DataFrame([{"trial": r["number"], "state": r["state"], sweep.metric: r["value"],
                            **{n: str(r["params"].get(n)) for n in differ}, "run": r["run"],
-                           "why": r["pruned"] or r["error"] or r["ended"] or ""} for r in shown],
+                           "why": r["pruned"] or r["error"] or r["ended"] or _same(r)} for r in shown],
                          columns=["trial", "state", sweep.metric, *differ, "run", "why"])
     with st.container(key=f"sweep_trials_{sweep.id}"):  # the browser tests find the table by it
         st.dataframe(table, hide_index=True, key=f"sweep_table_{sweep.id}")

@@ -1,0 +1,85 @@
+"""A random/TPE sweep under an epoch budget, and proposals of a point already trained: answered
+from the earlier trial instead of trained again (what lets TPE search 12 points in half the
+grid's epochs, tests/bench/sweeps.py sweep_prune)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.cli import main
+from core.runs.store import RunStore
+from core.sweeps import results
+from core.sweeps.study import load
+from core.sweeps.worker import Worker, counted, within_budget
+from tests.sweep_records import finished_sweep
+
+TINY = ("--param", "hidden=[16]")
+
+
+def test_a_budget_run_trains_within_it_and_answers_repeated_points(settings, capsys) -> None:
+    assert main(["sweep", "run", "--model", "mlp", *TINY, "--grid", "lr=0.01,0.003", "--search", "random",
+                 "--trials", "4", "--epoch-budget", "3", "--epochs", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    sweep = load(settings.workspace, out["sweep"])
+    rows = results.trials(settings.workspace, sweep)
+    trained = [r for r in rows if r["same_as"] is None]
+    runs = RunStore(settings.runs_dir).list()
+    assert len(trained) == len(runs) == 2  # two points: the third epoch of the budget has no new point
+    epochs = sum(1 for run in runs for m in run.metrics() if m["type"] == "epoch")
+    assert epochs == 2 <= sweep.epoch_budget
+    by_number = {r["number"]: r for r in rows}
+    for r in rows:
+        if r["same_as"] is not None:
+            origin = by_number[r["same_as"]]
+            assert r["run"] is None and r["params"] == origin["params"]
+            assert r["state"] == origin["state"] and r["value"] == origin["value"]
+    assert {t["number"]: t["same_as"] for t in out["trials"]} == {r["number"]: r["same_as"] for r in rows}
+    assert out["summary"]["ended"] == 2
+
+
+def test_the_budget_counts_reported_and_reserved_epochs(settings) -> None:
+    import optuna
+
+    sweep = finished_sweep(settings.workspace, [(0.01, [16], 0.9)])  # one trial, 1 epoch reported
+    study = Worker(settings, sweep).study
+    sweep.epoch_budget = 2
+    assert within_budget(sweep, study.get_trials())  # 1 spent + 1 new
+    running = study.ask()  # a trial of 1 epoch starts: its epoch is reserved
+    assert not within_budget(sweep, study.get_trials())
+    sweep.epoch_budget = 3
+    assert within_budget(sweep, study.get_trials())
+    running.report(0.5, 1)  # reported: now spent, no longer reserved
+    assert within_budget(sweep, study.get_trials())
+    sweep.epoch_budget = 2
+    assert not within_budget(sweep, study.get_trials())
+    sweep.epoch_budget = 3
+    copy = optuna.trial.create_trial(params=study.trials[0].params, distributions=study.trials[0].distributions,
+                                     value=0.9, intermediate_values={1: 0.9}, user_attrs={"same_as": 0})
+    study.add_trial(copy)
+    assert within_budget(sweep, study.get_trials())  # an answered copy trained nothing
+    assert counted(study.get_trials()) == 2  # the finished one and the running one
+
+
+def test_a_sampler_that_only_repeats_a_trained_point_ends_the_sweep(settings) -> None:
+    sweep = finished_sweep(settings.workspace, [(0.01, [16], 0.9)])  # a space of one point, trained
+    sweep.n_trials = 3
+    lines: list[str] = []
+    worker = Worker(settings, sweep, echo=lines.append)
+    worker.work()
+    assert worker.exhausted and not (settings.workspace / "runs").exists()
+    rows = results.trials(settings.workspace, sweep)
+    assert rows[0]["same_as"] is None and all(r["same_as"] == 0 and r["value"] == 0.9 for r in rows[1:])
+    assert len(rows) == 1 + 50 and lines[-1].startswith("the sampler proposed 50 points in a row")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grid", "lr=0.01,0.003", "--epoch-budget", "4"], "error: an epoch budget needs random or TPE search"),
+    (["--grid", "lr=0.01,0.003", "--search", "random", "--trials", "2", "--epochs", "3", "--epoch-budget", "2"],
+     "error: an epoch budget of 2 is less than one trial's 3 epochs"),
+    (["--grid", "lr=0.01,0.003", "--search", "random", "--trials", "2", "--epoch-budget", "-1"],
+     "error: the epoch budget must be between 0 (none) and "),
+])
+def test_bad_budget_is_one_line(settings, capsys, args, message) -> None:
+    assert main(["sweep", "create", *args]) == 2
+    assert capsys.readouterr().err.startswith(message)
