@@ -83,3 +83,36 @@ def test_a_sampler_that_only_repeats_a_trained_point_ends_the_sweep(settings) ->
 def test_bad_budget_is_one_line(settings, capsys, args, message) -> None:
     assert main(["sweep", "create", *args]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+def test_the_sweep_form_takes_an_epoch_budget(settings) -> None:
+    from tests.apptest_helpers import open_page
+
+    at = open_page("sweep")
+    assert at.number_input(key="sweep_budget").disabled  # a grid trains every point
+    at.selectbox(key="sweep_search").set_value("tpe").run()
+    at.number_input(key="sweep_trials").set_value(12).run()
+    at.number_input(key="sweep_epochs").set_value(2).run()
+    at.number_input(key="sweep_budget").set_value(12).run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "**12 trials** within 12 epochs (6 trained in full)" in captions, captions
+    at.number_input(key="sweep_budget").set_value(1).run()
+    assert at.error[0].value == "An epoch budget of 1 is less than one trial's 2 epochs"
+
+
+def test_the_median_pruner_waits_for_a_third_of_the_affordable_trials(settings) -> None:
+    import optuna
+
+    from core.sweeps.study import Pruner, affordable_trials, pruner
+
+    sweep = finished_sweep(settings.workspace)  # 6 trials of 1 epoch
+    sweep.pruner, sweep.n_trials, sweep.epoch_budget = Pruner.MEDIAN, 12, 6
+    assert affordable_trials(sweep) == 6
+    study = optuna.create_study(direction="maximize", pruner=pruner(sweep))
+    for value in (0.9, 0.8):
+        study.add_trial(optuna.trial.create_trial(value=value, intermediate_values={1: value}))
+        late = study.ask()
+        late.report(0.5, 1)  # worse than every other trial at epoch 1
+        # pruned only once two others (6 // 3) reported that epoch, not against one
+        assert late.should_prune() == (value == 0.8)
+        study.tell(late, state=optuna.trial.TrialState.FAIL)
