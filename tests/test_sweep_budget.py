@@ -116,3 +116,16 @@ def test_the_median_pruner_waits_for_a_third_of_the_affordable_trials(settings) 
         # pruned only once two others (6 // 3) reported that epoch, not against one
         assert late.should_prune() == (value == 0.8)
         study.tell(late, state=optuna.trial.TrialState.FAIL)
+
+
+@pytest.mark.parametrize("budget, spent", [(6, True), (8, False)])
+def test_the_sweep_page_says_when_the_budget_is_spent(settings, budget, spent) -> None:
+    from tests.apptest_helpers import open_page
+
+    sweep = finished_sweep(settings.workspace, n_trials=12, epoch_budget=budget)  # 6 trials, 1 epoch each
+    at = open_page("sweep", sweep=sweep.id)
+    (bar,) = [p for p in at.get("progress") if "trials ended" in p.proto.text]
+    assert bar.proto.text == ("6 of 12 trials ended (6 complete); 6 of its "
+                              f"{budget} epochs used" + (": the budget is spent" if spent else ""))
+    assert (bar.proto.value == 100) == spent
+    assert any(b.key == f"sweep_resume_{sweep.id}" for b in at.button) != spent

@@ -51,6 +51,17 @@ def summary(rows: list[dict], n_trials: int) -> dict:
             "fraction": min(1.0, ended / n_trials) if n_trials else 0.0}
 
 
+def epochs_used(rows: list[dict]) -> int:
+    """Epochs the trials trained (reported per epoch); a trial answered from an earlier one
+    (same_as) trained none."""
+    return sum(len(r["epochs"]) for r in rows if r.get("same_as") is None)
+
+
+def budget_spent(sweep: SweepDef, rows: list[dict]) -> bool:
+    """Whether the sweep's epoch budget leaves no room for one more trial (never without one)."""
+    return bool(sweep.epoch_budget) and epochs_used(rows) + studies.max_epochs(sweep) > sweep.epoch_budget
+
+
 def best(rows: list[dict], maximize: bool) -> dict | None:
     done = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
     if not done:

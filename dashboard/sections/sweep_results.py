@@ -41,7 +41,11 @@ def is_active(sweep: SweepDef, rows: list[dict]) -> bool:
 def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
     s = results.summary(rows, sweep.n_trials)
     counts = ", ".join(f"{s[k]} {k}" for k in results.STATES if s[k])
-    st.progress(s["fraction"], text=f"{s['ended']} of {s['trials']} trials ended ({counts or 'none yet'})")
+    spent = results.budget_spent(sweep, rows) and not any(r["state"] == TrialState.RUNNING for r in rows)
+    budget = (f"; {results.epochs_used(rows)} of its {sweep.epoch_budget} epochs used"
+              + (": the budget is spent" if spent else "")) if sweep.epoch_budget else ""
+    st.progress(1.0 if spent else s["fraction"],
+                text=f"{s['ended']} of {s['trials']} trials ended ({counts or 'none yet'}){budget}")
     store = open_store(state.settings())
     for r in rows:
         if r["state"] == TrialState.RUNNING and r["run"]:
@@ -54,7 +58,7 @@ def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
     if running and cols[0].button("Stop sweep", key=f"sweep_stop_{sweep.id}"):
         request_stop(state.settings().workspace, sweep.id)
         st.toast("Stopping: the trials end at their next step and can be resumed.")
-    unfinished = s["ended"] < s["trials"] or any(r["state"] == "waiting" for r in rows)
+    unfinished = (s["ended"] < s["trials"] and not spent) or any(r["state"] == "waiting" for r in rows)
     if not running and unfinished and cols[0].button("Resume sweep", key=f"sweep_resume_{sweep.id}"):
         start_worker(state.settings(), sweep.id)
         st.rerun()
