@@ -33,7 +33,10 @@ def test_a_budget_run_trains_within_it_and_answers_repeated_points(settings, cap
         if r["same_as"] is not None:
             origin = by_number[r["same_as"]]
             assert r["run"] is None and r["params"] == origin["params"]
-            assert r["state"] == origin["state"] and r["value"] == origin["value"]
+            if r["state"] == "fail":  # proposed while its twin still trained: no value to take
+                assert r["value"] is None
+            else:
+                assert r["state"] == origin["state"] and r["value"] == origin["value"]
     assert {t["number"]: t["same_as"] for t in out["trials"]} == {r["number"]: r["same_as"] for r in rows}
     assert out["summary"]["ended"] == 2
 

@@ -166,30 +166,10 @@ class Worker:
         return True
 
     def _answer_from_earlier(self, trial) -> bool:
-        """A random/TPE proposal equal to a trial trained (or training) already is not trained
-        again: it takes that trial's result (value, or pruned with its epochs' values; a point
-        still training: failed) and costs no epoch. Queued trials (grid, retries) always train."""
-        from optuna.trial import TrialState as Optuna
-
-        trials = self.study.get_trials(deepcopy=False)
-        if self.sweep.search == Search.GRID or trials[trial.number].system_attrs.get("fixed_params"):
-            return False
-        done = (Optuna.COMPLETE, Optuna.PRUNED, Optuna.RUNNING)
-        origin = next((t for t in trials if t.number < trial.number and t.params == trial.params
-                       and t.state in done and t.user_attrs.get("same_as") is None), None)
-        if origin is None:
-            return False
-        trial.set_user_attr("same_as", origin.number)
-        if origin.state == Optuna.COMPLETE:
-            self._tell(trial, origin.value)
-        elif origin.state == Optuna.PRUNED:
-            for step, value in origin.intermediate_values.items():
-                trial.report(value, step)
-            self._tell(trial, pruned=True)
-        else:
-            self._tell(trial, failed=True)
-        self.echo(f"trial {trial.number}: the same point as trial {origin.number}, not trained again")
-        return True
+        origin = answer_from_earlier(self.study, self.sweep, trial)
+        if origin is not None:
+            self.echo(f"trial {trial.number}: the same point as trial {origin}, not trained again")
+        return origin is not None
 
     def _run_for(self, trial, params: dict, resume_id: str | None) -> Run:
         """The trial's run folder, recorded in the trial before its process starts (a worker
@@ -338,6 +318,36 @@ def counted(trials) -> int:
     proposal answered from an earlier trial (same_as) trained nothing."""
     replaced = {t.user_attrs.get("retry_of") for t in trials}
     return sum(1 for t in trials if t.number not in replaced and t.user_attrs.get("same_as") is None)
+
+
+def answer_from_earlier(study, sweep: SweepDef, trial) -> int | None:
+    """A random/TPE proposal equal to a trial trained (or training) already is not trained
+    again: it takes that trial's result (value, or pruned with its epochs' values; a point
+    still training: failed) and costs no epoch. Queued trials (grid, retries) always train.
+    Returns the earlier trial's number, or None when the proposal is new."""
+    from optuna.trial import TrialState as Optuna
+
+    trials = study.get_trials(deepcopy=False)
+    if sweep.search == Search.GRID or trials[trial.number].system_attrs.get("fixed_params"):
+        return None
+    done = (Optuna.COMPLETE, Optuna.PRUNED, Optuna.RUNNING)
+    origin = next((t for t in trials if t.number < trial.number and t.params == trial.params
+                   and t.state in done and t.user_attrs.get("same_as") is None), None)
+    if origin is None:
+        return None
+    trial.set_user_attr("same_as", origin.number)
+    try:
+        if origin.state == Optuna.COMPLETE:
+            study.tell(trial.number, origin.value)
+        elif origin.state == Optuna.PRUNED:
+            for step, value in origin.intermediate_values.items():
+                trial.report(value, step)
+            study.tell(trial.number, state=Optuna.PRUNED)
+        else:
+            study.tell(trial.number, state=Optuna.FAIL)
+    except (RuntimeError, ValueError):  # another worker ended it first
+        pass
+    return origin.number
 
 
 def within_budget(sweep: SweepDef, trials) -> bool:
