@@ -1,29 +1,32 @@
 """Pure plotly builders for the Sweep page (data in, Figure out)."""
 from __future__ import annotations
 
-import json
-
 import plotly.graph_objects as go
 
+from dashboard.sweep_brush import axis_numbers
 from dashboard.text import plot_text
 
 
-def _axis(name: str, values: list) -> dict:
-    """A Parcoords dimension: numbers as they are, anything else as ordered categories."""
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return dict(label=plot_text(name), values=[float(v) for v in values])
-    shown = [json.dumps(v) if not isinstance(v, str) else v for v in values]
-    cats = sorted(set(shown))
-    return dict(label=plot_text(name), values=[cats.index(s) for s in shown],
-                tickvals=list(range(len(cats))), ticktext=[plot_text(c) for c in cats])
+def _axis(name: str, values: list, spans: list | None) -> dict:
+    """A Parcoords dimension: numbers as they are, anything else as ordered categories; spans
+    (the kept brush) drawn as its constraint range."""
+    numbers, cats = axis_numbers(values)
+    dim = dict(label=plot_text(name), values=numbers)
+    if cats is not None:
+        dim.update(tickvals=list(range(len(cats))), ticktext=[plot_text(c) for c in cats])
+    if spans:
+        dim["constraintrange"] = [list(s) for s in spans] if len(spans) > 1 else list(spans[0])
+    return dim
 
 
-def parcoords_figure(rows: list[dict], names: list[str], metric: str) -> go.Figure:
-    """One line per complete trial across the params that differ, ending at the metric."""
+def parcoords_figure(rows: list[dict], names: list[str], metric: str, ranges: dict | None = None) -> go.Figure:
+    """One line per complete trial across the params that differ, ending at the metric; ranges
+    ({axis: [(low, high), ...]}, sweep_brush.clean_ranges) are drawn as brushes."""
     done = [r for r in rows if r["value"] is not None]
-    dims = [_axis(n, [r["params"].get(n) for r in done]) for n in names]
+    ranges = ranges or {}
+    dims = [_axis(n, [r["params"].get(n) for r in done], ranges.get(n)) for n in names]
     values = [r["value"] for r in done]
-    dims.append(dict(label=plot_text(metric), values=values))
+    dims.append(_axis(metric, values, ranges.get(metric)))
     fig = go.Figure(go.Parcoords(dimensions=dims, line=dict(color=values, colorscale="Viridis",
                                                             showscale=True)))
     fig.update_layout(margin=dict(l=60, r=40, t=40, b=20), height=360)

@@ -6,7 +6,7 @@ from core.runs.store import ACTIVE, open_store
 from dashboard import state, url
 from dashboard.sections import runs as sections
 from dashboard.sections.probes import render_replay
-from dashboard.sections.runs_filter import query_filter_ui, render_config_diff, sweep_filter_ui
+from dashboard.sections.runs_filter import query_filter_ui, render_config_diff, render_groups, sweep_filter_ui
 from dashboard.widgets.run_picker import run_title
 
 st.title("Runs")
@@ -25,6 +25,7 @@ def draw() -> None:
     if not runs:
         st.info("No run matches the filter.")
         return
+    render_groups(list(runs.values()))
     sections.render_table(list(runs.values()))
     linked = [i for i in (url.take("runs") or "").split(",") if i in runs]
     if state.has("runs.compared"):  # drop deleted runs, keep the rest of the choice

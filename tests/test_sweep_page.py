@@ -41,8 +41,9 @@ def test_define_count_start_watch_and_open_the_best(settings) -> None:
     table = at.dataframe[0].value
     assert list(table.columns) == ["trial", "state", "val_acc", "lr", "param.hidden", "run", "why"]
     assert sorted(table["val_acc"]) == sorted(r["value"] for r in rows)
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    parcoords = next(s for s in specs if s["data"][0]["type"] == "parcoords")
+    (brush,) = [e for e in at.get("bidi_component") if e.proto.component_name == "parcoords_brush"]
+    parcoords = json.loads(brush.proto.json)["figure"]
+    assert parcoords["data"][0]["type"] == "parcoords"
     labels = [d["label"] for d in parcoords["data"][0]["dimensions"]]
     assert labels == ["lr", "param.hidden", "val_acc"]
     best = results.best(rows, maximize=True)

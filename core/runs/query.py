@@ -1,4 +1,5 @@
-"""Filter runs by their config fields and their best metric: `model=mlp lr<0.01 best>=0.9`.
+"""Filter runs by their config fields and their best metric: `model=mlp lr<0.01 best>=0.9`;
+group them by a field with the count, mean and spread of their best metric.
 
 Conditions are separated by spaces; each is FIELD OP VALUE with OP one of = != < <= > >=.
 Fields: any config field (model, lr, epochs, dataset, sweep, ...), `param.NAME`, and `best`
@@ -7,8 +8,10 @@ Fields: any config field (model, lr, epochs, dataset, sweep, ...), `param.NAME`,
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
+from statistics import mean, stdev
 
 from core.errors import UserError
 
@@ -61,7 +64,8 @@ def record(run) -> dict:
     config = run.config_dict()  # as written: runs/ reads folders without training
     status = run.status()
     params = {f"param.{k}": v for k, v in (config.get("model_params") or {}).items()}
-    return {**config, **params, "best": status.get("best_metric"), "state": status.get("state")}
+    return {**config, **params, "best": status.get("best_metric"), "state": status.get("state"),
+            "monitor": status.get("monitor")}
 
 
 def matching(runs: list, conditions: list[Condition]) -> list:
@@ -77,3 +81,56 @@ def matching(runs: list, conditions: list[Condition]) -> list:
         if all(c.holds(r) for c in conditions):
             out.append(run)
     return out
+
+
+NOT_GROUPED = ("best", "state", "monitor", "name", "created", "run_id")  # per run, not a setting
+NONE = "(none)"
+
+
+def _key(field: str, value) -> str:
+    """A field's value as a group's name; a sweep trial's tag SWEEP#N groups by its sweep."""
+    if value is None:
+        return NONE
+    if field == "sweep" and isinstance(value, str):
+        return value.partition("#")[0] or NONE
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _records(runs: list) -> list[dict]:
+    out = []
+    for run in runs:
+        try:
+            out.append(record(run))
+        except Exception:  # a broken folder: in no group
+            continue
+    return out
+
+
+def group_fields(runs: list) -> list[str]:
+    """The fields worth grouping by: `sweep` when any run is a trial, then every config field
+    and param.NAME whose value is not the same for all the runs."""
+    recs = _records(runs)
+    fields: list[str] = []
+    for r in recs:
+        fields += [f for f in r if f not in fields and f not in NOT_GROUPED]
+    varying = [f for f in fields if len({_key(f, r.get(f)) for r in recs}) > 1]
+    if any(r.get("sweep") for r in recs):
+        varying = ["sweep", *[f for f in varying if f != "sweep"]]
+    return varying
+
+
+def groups(runs: list, field: str) -> list[dict]:
+    """One row per (value of field, metric monitored): how many runs, how many have a best
+    metric, and its mean, sample standard deviation (n >= 2), min and max; largest groups first."""
+    buckets: dict[tuple[str, str], list] = {}
+    for r in _records(runs):
+        monitor = r.get("monitor") if isinstance(r.get("monitor"), str) else NONE
+        buckets.setdefault((_key(field, r.get(field)), monitor), []).append(r.get("best"))
+    rows = []
+    for (value, monitor), bests in buckets.items():
+        scored = [float(b) for b in bests if _number(b) and math.isfinite(b)]
+        rows.append({field: value, "metric": monitor, "runs": len(bests), "scored": len(scored),
+                     "mean": mean(scored) if scored else None,
+                     "std": stdev(scored) if len(scored) > 1 else None,
+                     "min": min(scored) if scored else None, "max": max(scored) if scored else None})
+    return sorted(rows, key=lambda g: (-g["runs"], g[field], g["metric"]))

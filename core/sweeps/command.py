@@ -19,7 +19,7 @@ from core.errors import UserError
 from core.runs.status import JobState
 
 MAX_AXES_FILE_BYTES = 1 << 20
-FILE_KEYS = {"axes", "search", "trials", "repeats", "metric", "prune", "storage", "parallel"}
+FILE_KEYS = {"axes", "search", "trials", "repeats", "metric", "prune", "storage", "parallel", "epoch_budget"}
 
 
 def register(sub) -> None:
@@ -40,6 +40,9 @@ def register(sub) -> None:
         q.add_argument("--search", choices=["grid", "random", "tpe"], default=None)
         q.add_argument("--trials", type=int, default=None, help="random/TPE: how many trials")
         q.add_argument("--repeats", type=int, default=None, help="seeds per point (mean and spread)")
+        q.add_argument("--epoch-budget", type=int, default=None, metavar="N",
+                       help="random/TPE: epochs all trials together may train (no trial starts that "
+                            "could pass it; a proposal already trained is not trained again)")
         q.add_argument("--metric", default=None, help="val_acc, val_loss or val_mse (default: the model's)")
         q.add_argument("--prune", choices=["none", "median", "hyperband"], default=None,
                        help="stop hopeless trials early on each epoch's metric")
@@ -133,7 +136,7 @@ def definition_from_args(args):
     return define(base, axes, search, int(pick("trials", "trials", 0) or 0),
                   int(pick("repeats", "repeats", 1)), pick("metric", "metric", "") or "", prune,
                   pick("storage", "storage", "") or "", int(pick("parallel", "parallel", 0) or 0),
-                  args.sweep_name)
+                  args.sweep_name, epoch_budget=int(pick("epoch_budget", "epoch_budget", 0) or 0))
 
 
 def _check_size(sweep, yes: bool) -> None:
@@ -227,7 +230,7 @@ def _report(settings, sweep, as_json: bool) -> int:
     out = {"sweep": sweep.id, "metric": sweep.metric, "search": str(sweep.search),
            **{"summary": results.summary(rows, sweep.n_trials)},
            "best": best and {k: best[k] for k in ("number", "run", "params", "value")},
-           "trials": [{k: r[k] for k in ("number", "run", "params", "state", "value", "error", "pruned")}
+           "trials": [{k: r[k] for k in ("number", "run", "params", "state", "value", "error", "pruned", "same_as")}
                       for r in rows]}
     if as_json:
         print(dumps(out, indent=2))
@@ -236,7 +239,7 @@ def _report(settings, sweep, as_json: bool) -> int:
         f"{v} {k}" for k, v in out["summary"].items() if k in results.STATES and v))
     for r in rows:
         value = f"{r['value']:.4f}" if r["value"] is not None else "-"
-        note = r["pruned"] or r["error"] or ""
+        note = r["pruned"] or r["error"] or (f"same point as #{r['same_as']}" if r["same_as"] is not None else "")
         print(f"  #{r['number']:<4} {r['state']:<9} {value:>8}  {r['run'] or '-':<24} "
               f"{json.dumps(r['params'])} {note}")
     return 0

@@ -14,7 +14,7 @@ def parse_lines(text: str) -> list[ax.Axis]:
 
 
 def from_form(base: dict, axes_text: str, search: str, trials: int = 0, repeats: int = 1,
-              prune: str = "none", parallel: int = 0, name: str = "") -> SweepDef:
+              prune: str = "none", parallel: int = 0, name: str = "", epoch_budget: int = 0) -> SweepDef:
     """The checked definition, or a UserError with one line."""
     config = TrainConfig.from_dict(base)
     try:
@@ -22,4 +22,4 @@ def from_form(base: dict, axes_text: str, search: str, trials: int = 0, repeats:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     return define(config, parse_lines(axes_text), search_, trials, repeats, "", prune_, "",
-                  parallel, name)
+                  parallel, name, epoch_budget=epoch_budget)

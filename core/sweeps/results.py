@@ -35,7 +35,7 @@ def trials(workspace: Path, sweep: SweepDef, study=None) -> list[dict]:
                      "params": studies.decode(sweep.all_axes, t.params), "value": value,
                      "epochs": {int(k): v for k, v in t.intermediate_values.items()},
                      "ended": a.get("ended"), "error": a.get("error"), "pruned": a.get("pruned"),
-                     "retry_of": a.get("retry_of"),
+                     "retry_of": a.get("retry_of"), "same_as": a.get("same_as"),
                      "seconds": (t.datetime_complete - t.datetime_start).total_seconds()
                      if t.datetime_complete and t.datetime_start else None})
     return rows
@@ -45,9 +45,21 @@ def summary(rows: list[dict], n_trials: int) -> dict:
     """Counts per state and the fraction of the planned trials that have ended."""
     counts = {s: sum(r["state"] == s for r in rows) for s in STATES}
     replaced = {r["retry_of"] for r in rows if r["retry_of"] is not None}
-    ended = sum(1 for r in rows if r["state"] in ("complete", "pruned", "fail") and r["number"] not in replaced)
+    ended = sum(1 for r in rows if r["state"] in ("complete", "pruned", "fail") and r["number"] not in replaced
+                and r.get("same_as") is None)
     return {"trials": n_trials, **counts, "ended": ended,
             "fraction": min(1.0, ended / n_trials) if n_trials else 0.0}
+
+
+def epochs_used(rows: list[dict]) -> int:
+    """Epochs the trials trained (reported per epoch); a trial answered from an earlier one
+    (same_as) trained none."""
+    return sum(len(r["epochs"]) for r in rows if r.get("same_as") is None)
+
+
+def budget_spent(sweep: SweepDef, rows: list[dict]) -> bool:
+    """Whether the sweep's epoch budget leaves no room for one more trial (never without one)."""
+    return bool(sweep.epoch_budget) and epochs_used(rows) + studies.max_epochs(sweep) > sweep.epoch_budget
 
 
 def best(rows: list[dict], maximize: bool) -> dict | None:

@@ -49,6 +49,7 @@ class SweepDef:
     storage: str = ""  # "" = the journal file in the sweep folder
     parallel: int = 0  # trials at once per worker; 0 = automatic
     name: str = ""
+    epoch_budget: int = 0  # random / TPE: epochs all trials together may train; 0 = no limit
     created: float = field(default_factory=time.time)
 
     @property
@@ -83,7 +84,7 @@ class SweepDef:
 
 def define(base: TrainConfig, axes: list[Axis], search: Search = Search.GRID, n_trials: int = 0,
            repeats: int = 1, metric: str = "", pruner: Pruner = Pruner.NONE, storage: str = "",
-           parallel: int = 0, name: str = "", startup_trials: int = 1) -> SweepDef:
+           parallel: int = 0, name: str = "", startup_trials: int = 1, epoch_budget: int = 0) -> SweepDef:
     """A checked definition (not yet saved): every axis value is a valid config on its own."""
     base_dict = base.to_dict()
     if not 1 <= repeats <= 100:
@@ -94,11 +95,17 @@ def define(base: TrainConfig, axes: list[Axis], search: Search = Search.GRID, n_
         raise UserError("parallel must be between 0 (automatic) and 64")
     check_axes(base_dict, axes)
     sweep = SweepDef("", base_dict, list(axes), Search(search), n_trials, repeats, metric,
-                     Pruner(pruner), max(0, startup_trials), storage.strip(), parallel, name)
+                     Pruner(pruner), max(0, startup_trials), storage.strip(), parallel, name, epoch_budget)
     if search == Search.GRID:
         sweep.n_trials = grid_size(sweep.all_axes)
     elif not 1 <= n_trials:
         raise UserError(f"{search} search needs a number of trials (--trials N)")
+    if epoch_budget and search == Search.GRID:
+        raise UserError("an epoch budget needs random or TPE search (a grid trains every point)")
+    if not 0 <= epoch_budget <= MAX_TRIALS * 1000:
+        raise UserError(f"the epoch budget must be between 0 (none) and {MAX_TRIALS * 1000:,}")
+    if epoch_budget and epoch_budget < max_epochs(sweep):
+        raise UserError(f"an epoch budget of {epoch_budget} is less than one trial's {max_epochs(sweep)} epochs")
     if sweep.n_trials > MAX_TRIALS:
         raise UserError(f"{sweep.n_trials:,} trials is more than the {MAX_TRIALS:,} a sweep may have")
     if not metric:
@@ -112,6 +119,21 @@ def define(base: TrainConfig, axes: list[Axis], search: Search = Search.GRID, n_
     if sweep.metric not in ("val_acc", "val_loss", "val_mse"):
         raise UserError(f"metric must be val_acc, val_loss or val_mse, not {sweep.metric!r}")
     return sweep
+
+
+def max_epochs(sweep: SweepDef) -> int:
+    """The most epochs one trial may train (an epochs axis, or the base config's)."""
+    axis = next((a for a in sweep.all_axes if a.name == "epochs"), None)
+    if axis is not None:
+        return int(max(axis.values) if axis.values else axis.high)
+    return int(sweep.base["epochs"])
+
+
+def affordable_trials(sweep: SweepDef) -> int:
+    """How many trials the sweep can train in full: its trials, fewer under an epoch budget."""
+    if not sweep.epoch_budget:
+        return sweep.n_trials
+    return max(1, min(sweep.n_trials, sweep.epoch_budget // max_epochs(sweep)))
 
 
 def _models(sweep: SweepDef) -> set[str]:
@@ -258,16 +280,20 @@ def sampler(sweep: SweepDef):
                                             for a in sweep.all_axes}, seed=0)
     if sweep.search == Search.RANDOM:
         return optuna.samplers.RandomSampler(seed=int(sweep.base.get("seed", 0)))
-    # TPE's default of 10 random trials first would make a short sweep a random one
+    # TPE's default of 10 random trials first would make a short sweep a random one: it models
+    # after a third of the trials it can afford (tests/bench/sweeps.py, sweep_prune)
     return optuna.samplers.TPESampler(seed=int(sweep.base.get("seed", 0)),
-                                      n_startup_trials=min(10, max(2, sweep.n_trials // 3)))
+                                      n_startup_trials=min(10, max(2, affordable_trials(sweep) // 3)))
 
 
 def pruner(sweep: SweepDef):
     import optuna
 
     if sweep.pruner == Pruner.MEDIAN:
-        return optuna.pruners.MedianPruner(n_startup_trials=sweep.startup_trials)
+        # a slow starter (a CNN after one epoch) judged against a single faster trial was pruned
+        # though it ended best: judge against a third of the trials the sweep can afford (1 to 3)
+        return optuna.pruners.MedianPruner(n_startup_trials=sweep.startup_trials,
+                                           n_min_trials=min(3, max(1, affordable_trials(sweep) // 3)))
     if sweep.pruner == Pruner.HYPERBAND:
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=int(sweep.base["epochs"]))
     return optuna.pruners.NopPruner()

@@ -39,6 +39,7 @@ POLL_S = 0.2
 WORKER_STALE_S = 30.0
 BEAT_EVERY_S = 2.0
 MAX_PARALLEL_AUTO = 4
+MAX_REPEATED_ASKS = 50  # proposals in a row that were all trained already: the space is used up
 
 
 class Reason(StrEnum):
@@ -74,6 +75,7 @@ class Worker:
         self.study = studies.open_study(settings.workspace, sweep)
         self.me = f"{socket.gethostname()}:{os.getpid()}"
         self.active: dict[int, Active] = {}
+        self.exhausted = False  # the sampler proposes only points already trained
 
     # -- the loop ----------------------------------------------------------------------------
     def work(self) -> None:
@@ -130,17 +132,25 @@ class Worker:
         trials = self.study.get_trials(deepcopy=False)
         if any(t.state == TrialState.WAITING for t in trials):
             return True
-        if self.sweep.search == Search.GRID:
+        if self.sweep.search == Search.GRID or self.exhausted:
             return False
-        return counted(trials) < self.sweep.n_trials
+        return counted(trials) < self.sweep.n_trials and within_budget(self.sweep, trials)
 
     def _start_next(self) -> bool:
         with self._locked():
             self._recover()
             if not self._has_work():
                 return False
-            trial = self.study.ask(fixed_distributions=studies.distributions(self.sweep))
-            trial.set_user_attr("worker", self.me)  # before another worker's recovery can look
+            for _ in range(MAX_REPEATED_ASKS):
+                trial = self.study.ask(fixed_distributions=studies.distributions(self.sweep))
+                trial.set_user_attr("worker", self.me)  # before another worker's recovery can look
+                if not self._answer_from_earlier(trial):
+                    break
+            else:
+                self.exhausted = True
+                self.echo(f"the sampler proposed {MAX_REPEATED_ASKS} points in a row that were trained "
+                          "already: no new point left to try")
+                return False
         params = studies.decode(self.sweep.all_axes, trial.params)
         attrs = self.study.get_trials(deepcopy=False)[trial.number].user_attrs
         try:
@@ -154,6 +164,12 @@ class Worker:
         self.active[trial.number] = Active(trial, run, params)
         self.echo(f"trial {trial.number} started: run {run.id} {_shown(params)}")
         return True
+
+    def _answer_from_earlier(self, trial) -> bool:
+        origin = answer_from_earlier(self.study, self.sweep, trial)
+        if origin is not None:
+            self.echo(f"trial {trial.number}: the same point as trial {origin}, not trained again")
+        return origin is not None
 
     def _run_for(self, trial, params: dict, resume_id: str | None) -> Run:
         """The trial's run folder, recorded in the trial before its process starts (a worker
@@ -298,9 +314,54 @@ def live_workers(sweep_folder: Path) -> list[str]:
 
 
 def counted(trials) -> int:
-    """Trials that count towards n_trials: a re-queued trial replaces the one it repeats."""
+    """Trials that count towards n_trials: a re-queued trial replaces the one it repeats, and a
+    proposal answered from an earlier trial (same_as) trained nothing."""
     replaced = {t.user_attrs.get("retry_of") for t in trials}
-    return sum(1 for t in trials if t.number not in replaced)
+    return sum(1 for t in trials if t.number not in replaced and t.user_attrs.get("same_as") is None)
+
+
+def answer_from_earlier(study, sweep: SweepDef, trial) -> int | None:
+    """A random/TPE proposal equal to a trial trained (or training) already is not trained
+    again: it takes that trial's result (value, or pruned with its epochs' values; a point
+    still training: failed) and costs no epoch. Queued trials (grid, retries) always train.
+    Returns the earlier trial's number, or None when the proposal is new."""
+    from optuna.trial import TrialState as Optuna
+
+    trials = study.get_trials(deepcopy=False)
+    if sweep.search == Search.GRID or trials[trial.number].system_attrs.get("fixed_params"):
+        return None
+    done = (Optuna.COMPLETE, Optuna.PRUNED, Optuna.RUNNING)
+    origin = next((t for t in trials if t.number < trial.number and t.params == trial.params
+                   and t.state in done and t.user_attrs.get("same_as") is None), None)
+    if origin is None:
+        return None
+    trial.set_user_attr("same_as", origin.number)
+    try:
+        if origin.state == Optuna.COMPLETE:
+            study.tell(trial.number, origin.value)
+        elif origin.state == Optuna.PRUNED:
+            for step, value in origin.intermediate_values.items():
+                trial.report(value, step)
+            study.tell(trial.number, state=Optuna.PRUNED)
+        else:
+            study.tell(trial.number, state=Optuna.FAIL)
+    except (RuntimeError, ValueError):  # another worker ended it first
+        pass
+    return origin.number
+
+
+def within_budget(sweep: SweepDef, trials) -> bool:
+    """Whether one more trial fits the sweep's epoch budget: the epochs reported so far, the rest
+    of every running trial's epochs and the new trial's, all at most the budget."""
+    from optuna.trial import TrialState as Optuna
+
+    if not sweep.epoch_budget:
+        return True
+    per = studies.max_epochs(sweep)
+    trained = [t for t in trials if t.user_attrs.get("same_as") is None]
+    spent = sum(len(t.intermediate_values) for t in trained)
+    reserved = sum(max(0, per - len(t.intermediate_values)) for t in trained if t.state == Optuna.RUNNING)
+    return spent + reserved + per <= sweep.epoch_budget
 
 
 def _shown(params: dict) -> str:

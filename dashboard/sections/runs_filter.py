@@ -1,5 +1,6 @@
 """Runs page additions: keep one sweep's runs or those a filter text matches (config fields,
-best metric), and the config fields two runs differ in."""
+best metric), group them by a field (count, mean and spread of the best metric), and the config
+fields two runs differ in."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
-from core.runs.query import matching, parse
+from core.runs.query import group_fields, groups, matching, parse
 from core.runs.store import Run
 from core.training.config import run_config
 from dashboard import state
@@ -16,6 +17,7 @@ from dashboard.text import sentence
 from dashboard.widgets.run_picker import run_title
 
 ALL = "all runs"
+NO_GROUPS = "no grouping"
 
 
 def sweep_of(run: Run) -> str | None:
@@ -50,6 +52,24 @@ def query_filter_ui(runs: list[Run]) -> list[Run]:
     except UserError as exc:
         st.error(sentence(str(exc)))
         return runs
+
+
+def render_groups(runs: list[Run]) -> None:
+    """A "Group by" choice (sweep, or any config field that differs between the runs); the
+    groups with how many runs, and the mean, spread, min and max of their best metric."""
+    fields = group_fields(runs)
+    if not fields:
+        return
+    options = [NO_GROUPS, *fields]
+    field = state.bound(st.selectbox, "runs_group", "runs.group", "Group by", options, default=NO_GROUPS,
+                        valid=lambda v: v in options)
+    if field == NO_GROUPS:
+        return
+    number = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(pd.DataFrame(groups(runs, field)), hide_index=True, key="runs_groups",
+                 column_config={"mean": number, "std": number, "min": number, "max": number})
+    st.caption("Best validation metric per group: mean, sample standard deviation (two runs or "
+               "more), min and max over the runs that have one (\"scored\").")
 
 
 def config_diff(a: Run, b: Run) -> pd.DataFrame:

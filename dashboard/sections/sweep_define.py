@@ -7,7 +7,7 @@ from core.errors import UserError
 from core.sweeps import estimate
 from core.sweeps.axes import Search
 from core.sweeps.define import from_form
-from core.sweeps.study import CONFIRM_ABOVE, Pruner, save_new
+from core.sweeps.study import CONFIRM_ABOVE, Pruner, affordable_trials, save_new
 from core.sweeps.worker import default_parallel, start_worker
 from dashboard import state
 from dashboard.text import sentence
@@ -44,7 +44,7 @@ def render_define() -> str | None:
                             help="any training option (lr, model, batch_size, epochs, seed, "
                                  "augment...), param.NAME for the model, data.size / data.steps "
                                  "/ data.classes for the dataset")
-    cols = st.columns(5)
+    cols = st.columns(6)
     search = state.bound(cols[0].selectbox, "sweep_search", "sweep.search", "Search",
                          [s.value for s in Search], default="grid")
     trials = state.bound(cols[1].number_input, "sweep_trials", "sweep.trials", "Trials", 1, 100_000,
@@ -55,9 +55,14 @@ def render_define() -> str | None:
                         [p.value for p in Pruner], default="none")
     parallel = state.bound(cols[4].number_input, "sweep_parallel", "sweep.parallel", "At once", 0, 64,
                            default=0, help=f"0 = automatic ({default_parallel()} here)")
+    budget = state.bound(cols[5].number_input, "sweep_budget", "sweep.epoch_budget", "Epoch budget", 0,
+                         10**6, default=0, disabled=search == Search.GRID,
+                         help="random and TPE: epochs all trials together may train (0 = no limit); "
+                              "a point proposed again is not trained twice")
     try:
         sweep = from_form({"dataset": dataset, "model": model, "epochs": int(epochs)}, axes_text,
-                          search, int(trials), int(repeats), prune, int(parallel))
+                          search, int(trials), int(repeats), prune, int(parallel),
+                          epoch_budget=0 if search == Search.GRID else int(budget))
     except UserError as exc:
         st.error(sentence(str(exc)))
         return None
@@ -67,9 +72,10 @@ def render_define() -> str | None:
         st.error(sentence(str(exc)))
         return None
     ips = estimate.measured_images_per_s(_store(), sweep.base["model"])
-    seconds = estimate.wall_seconds(sweep.n_trials, int(epochs), n_train, ips,
-                                    sweep.parallel or default_parallel())
-    st.caption(f"**{sweep.n_trials:,} trials**, about {estimate.describe(seconds)} on "
+    trained = affordable_trials(sweep)
+    seconds = estimate.wall_seconds(trained, int(epochs), n_train, ips, sweep.parallel or default_parallel())
+    within = f" within {sweep.epoch_budget:,} epochs ({trained:,} trained in full)" if sweep.epoch_budget else ""
+    st.caption(f"**{sweep.n_trials:,} trials**{within}, about {estimate.describe(seconds)} on "
                f"{estimate.cores()} cores ({sweep.parallel or default_parallel()} at once, "
                + (f"{ips:,.0f} images/s measured)" if ips else "no speed measured here yet)"))
     confirmed = True

@@ -11,8 +11,10 @@ from core.sweeps.results import TrialState
 from core.sweeps.study import SweepDef
 from core.sweeps.worker import request_stop, start_worker, worker_running
 from dashboard import state
-from dashboard.sweep_figures import best_so_far_figure, importance_figure, parcoords_figure
+from dashboard.sweep_brush import brushed
+from dashboard.sweep_figures import best_so_far_figure, importance_figure
 from dashboard.text import plain, sentence
+from dashboard.widgets.parcoords_brush import parcoords_brush_ui
 from dashboard.widgets.run_picker import render_open_in
 
 
@@ -39,7 +41,11 @@ def is_active(sweep: SweepDef, rows: list[dict]) -> bool:
 def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
     s = results.summary(rows, sweep.n_trials)
     counts = ", ".join(f"{s[k]} {k}" for k in results.STATES if s[k])
-    st.progress(s["fraction"], text=f"{s['ended']} of {s['trials']} trials ended ({counts or 'none yet'})")
+    spent = results.budget_spent(sweep, rows) and not any(r["state"] == TrialState.RUNNING for r in rows)
+    budget = (f"; {results.epochs_used(rows)} of its {sweep.epoch_budget} epochs used"
+              + (": the budget is spent" if spent else "")) if sweep.epoch_budget else ""
+    st.progress(1.0 if spent else s["fraction"],
+                text=f"{s['ended']} of {s['trials']} trials ended ({counts or 'none yet'}){budget}")
     store = open_store(state.settings())
     for r in rows:
         if r["state"] == TrialState.RUNNING and r["run"]:
@@ -52,10 +58,14 @@ def render_progress(sweep: SweepDef, rows: list[dict]) -> None:
     if running and cols[0].button("Stop sweep", key=f"sweep_stop_{sweep.id}"):
         request_stop(state.settings().workspace, sweep.id)
         st.toast("Stopping: the trials end at their next step and can be resumed.")
-    unfinished = s["ended"] < s["trials"] or any(r["state"] == "waiting" for r in rows)
+    unfinished = (s["ended"] < s["trials"] and not spent) or any(r["state"] == "waiting" for r in rows)
     if not running and unfinished and cols[0].button("Resume sweep", key=f"sweep_resume_{sweep.id}"):
         start_worker(state.settings(), sweep.id)
         st.rerun()
+
+
+def _same(row: dict) -> str:
+    return "" if row.get("same_as") is None else f"the same point as trial {row['same_as']}, not trained again"
 
 
 def _params(params: dict) -> str:
@@ -66,15 +76,26 @@ def render_results(sweep: SweepDef, rows: list[dict]) -> None:
     if not rows:
         return
     differ = results.differing(rows)
+    complete = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
+    shown = rows
+    if differ and complete:
+        st.caption("Drag along an axis to keep only the trials inside that range (several axes: "
+                   "inside all of them); click the axis outside the range to let it go.")
+        ranges = parcoords_brush_ui(complete, differ, sweep.metric, key=f"sweep_parcoords_{sweep.id}")
+        if ranges:
+            shown = brushed(complete, differ, sweep.metric, ranges)
+            st.caption(f"{len(shown)} of {len(rows)} trials inside the brushed ranges of "
+                       f"{plain(', '.join(ranges))}")
     table = pd.DataFrame([{"trial": r["number"], "state": r["state"], sweep.metric: r["value"],
                            **{n: str(r["params"].get(n)) for n in differ}, "run": r["run"],
-                           "why": r["pruned"] or r["error"] or r["ended"] or ""} for r in rows])
-    st.dataframe(table, hide_index=True, key=f"sweep_table_{sweep.id}")
+                           "why": r["pruned"] or r["error"] or r["ended"] or _same(r)} for r in shown],
+                         columns=["trial", "state", sweep.metric, *differ, "run", "why"])
+    with st.container(key=f"sweep_trials_{sweep.id}"):  # the browser tests find the table by it
+        st.dataframe(table, hide_index=True, key=f"sweep_table_{sweep.id}")
     if sweep.repeats > 1:
         st.caption("Mean and spread over seeds")
         st.dataframe(pd.DataFrame([{**g["params"], "n": g["n"], "mean": g["mean"], "std": g["std"]}
                                    for g in results.repeats(rows)]), hide_index=True)
-    complete = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
     if not complete:
         return
     best = results.best(rows, sweep.maximize)
@@ -85,8 +106,6 @@ def render_results(sweep: SweepDef, rows: list[dict]) -> None:
     if run is not None:
         render_open_in(run)
         _render_promote(run)
-    if differ:
-        st.plotly_chart(parcoords_figure(complete, differ, sweep.metric), key=f"sweep_parcoords_{sweep.id}")
     cols = st.columns(2)
     with cols[0]:
         importance = _importance(str(state.settings().workspace), sweep.to_dict(), len(complete))

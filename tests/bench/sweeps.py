@@ -3,9 +3,12 @@
 sweep_grid   the 12-trial grid run by `python -m core sweep run` vs the same 12 configs run one
              after another by the plain `train` command (baseline, same run); goal <= 0.75x,
              and each trial's validation accuracy equal to its sequential twin's.
-sweep_prune  TPE + median pruning on the same space: its best validation accuracy against the
-             grid's (goal: within 0.5 points) and the epochs it trained against the grid's
-             (goal: <= 50%).
+sweep_prune  TPE + median pruning on the same space under an epoch budget of half the grid's
+             epochs (a point TPE proposes again is not trained again): its best validation
+             accuracy against the grid's (goal: within 0.5 points) and the epochs it trained
+             against the grid's (goal: <= 50%, which the budget guarantees); then the same TPE
+             sweep replayed over REPLAY_SEEDS sampler seeds on the grid's measured epochs
+             (tests/bench/sweep_replay.py): the share of seeds within 0.5 points, the mean gap.
 two_workers  two `sweep work` processes on one journal file, one killed with SIGKILL mid-trial
              and a third started: trials duplicated and lost (goal 0 each), wall time.
 """
@@ -19,10 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+from core.sweeps import study as studies
+from tests.bench import sweep_replay
 from tests.bench.common import Figure, env_vars, tmp_dir
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 2
+REPLAY_SEEDS = 40
 GRID = ["--grid", "model=mlp,NN_2,default_cnn", "--grid", "lr=0.001,0.003",
         "--grid", "batch_size=32,64"]
 POINTS = [(m, lr, b) for m in ("mlp", "NN_2", "default_cnn") for lr in (0.001, 0.003) for b in (32, 64)]
@@ -86,19 +92,32 @@ def sweep_prune(repeats: int) -> list[Figure]:
     b = "sweep_prune"
     gap = Figure(b, "grid best - TPE+median best val_acc", unit="points", goal=0.5)
     share = Figure(b, "TPE+median epochs / grid epochs", unit="x", goal=0.5)
+    missed = Figure(b, f"replayed, {REPLAY_SEEDS} sampler seeds: share > 0.5 points behind", unit="")
+    mean_gap = Figure(b, f"replayed, {REPLAY_SEEDS} sampler seeds: mean gap", unit="points", goal=0.5)
+    most = Figure(b, f"replayed, {REPLAY_SEEDS} sampler seeds: most epochs / grid epochs", unit="x",
+                  goal=0.5)
     with tmp_dir("sweep-prune") as tmp:
         for i in range(repeats):
             ws_grid, ws_tpe = tmp / f"grid{i}", tmp / f"tpe{i}"
             grid = _grid(ws_grid)
             with env_vars(DASH_WORKSPACE=str(ws_tpe)):
                 tpe = json.loads(_cli("sweep", "run", *[a.replace("--grid", "--axis") for a in GRID],
-                                      "--search", "tpe", "--trials", "6", "--prune", "median",
+                                      "--search", "tpe", "--trials", str(len(POINTS)), "--prune", "median",
+                                      "--epoch-budget", str(len(POINTS) * EPOCHS // 2),
                                       "--epochs", str(EPOCHS), "--json").stdout)
             gap.values.append(100 * (grid["best"]["value"] - tpe["best"]["value"]))
             share.values.append(_epochs_trained(ws_tpe) / _epochs_trained(ws_grid))
-            print(f"  repeat {i}: gap {gap.values[-1]:.2f} points, epochs {share.values[-1]:.2f}x",
-                  flush=True)
-    return [gap, share]
+            table = sweep_replay.grid_table(ws_grid, grid)
+            sweep = studies.load(ws_tpe, tpe["sweep"])
+            replays = [sweep_replay.replay(sweep, table, seed) for seed in range(REPLAY_SEEDS)]
+            gaps = [100 * (grid["best"]["value"] - value) for value, _ in replays]
+            missed.values.append(sum(g > 0.5 for g in gaps) / len(gaps))
+            mean_gap.values.append(sum(gaps) / len(gaps))
+            most.values.append(max(n for _, n in replays) / _epochs_trained(ws_grid))
+            print(f"  repeat {i}: gap {gap.values[-1]:.2f} points, epochs {share.values[-1]:.2f}x; "
+                  f"replayed: {missed.values[-1]:.0%} of seeds miss by > 0.5, mean gap "
+                  f"{mean_gap.values[-1]:.2f}", flush=True)
+    return [gap, share, missed, mean_gap, most]
 
 
 def _work(sweep_id: str) -> subprocess.Popen:
