@@ -51,7 +51,11 @@ def _save(name: str, new: list[decided.Decision]) -> None:
 
 def render_decide(report: dict, name: str) -> None:
     issues = report["label_issues"][:EDITED]
-    current = {d.index: d for d in _existing(name)}
+    existing = _existing(name)
+    current = {d.index: d for d in existing if d.index is not None}
+    current.update({r["index"]: d for d in existing if d.file and d.index is None
+                    for r in issues if r.get("file") == d.file})  # rows a person named by file
+    file_of = {r["index"]: r.get("file") or "" for r in issues}
     rows = [{"index": r["index"], "given": r["given"], "suggested": r["suggested"],
              "score": round(r["score"], 4),
              "action": str(current[r["index"]].action) if r["index"] in current else "keep",
@@ -66,14 +70,15 @@ def render_decide(report: dict, name: str) -> None:
         today = decided.today()
         _save(name, [decided.Decision(int(r["index"]), decided.Action(r["action"]),
                                       r["label"] if r["action"] == "relabel" else "",
-                                      "audit: label issue", today) for r in edited])
+                                      "audit: label issue", today, file_of.get(r["index"], ""))
+                     for r in edited])
     leaks = [d for d in report["duplicates"] if d["leak"]]
     if cols[1].button(f"Exclude all {len(leaks)} duplicates of test images", key="audit_bulk",
                       disabled=not leaks):
         today = decided.today()
-        _save(name, [decided.Decision(d["a"] if d["split_a"] != "test" else d["b"],
-                                      decided.Action.EXCLUDE, "", "audit: copy of a test image", today)
-                     for d in leaks])
+        side = [("a", "file_a") if d["split_a"] != "test" else ("b", "file_b") for d in leaks]
+        _save(name, [decided.Decision(d[i], decided.Action.EXCLUDE, "", "audit: copy of a test image", today,
+                                      d.get(f) or "") for d, (i, f) in zip(leaks, side)])
     saved = st.session_state.pop("audit_saved", None)
     if saved:
         (st.error if saved.startswith("error") else st.success)(plain(saved))
