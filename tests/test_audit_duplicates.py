@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.audit.duplicates import MAX_DIFF, SHIFTS, find_duplicates, pixel_diff
+from core.audit.duplicates import MAX_DIFF, SHIFTS, _may_agree, find_duplicates, pixel_diff
 from core.data.dataset import load_dataset
 from core.data.splits import TEST
 from tests.audit_data import N_LEAKS, write_leaky_digits
@@ -50,3 +50,20 @@ def test_pixel_diff_matches_the_float_definition_on_random_pairs() -> None:
     got = pixel_diff(images, a, b, chunk=16)
     assert got == pytest.approx([_reference_diff(images, i, j) for i, j in zip(a, b)], rel=1e-6, abs=1e-7)
     assert got[0] == 0.0
+
+
+def test_the_tile_bound_never_drops_a_duplicate() -> None:
+    """_may_agree spares pairs the pixel comparison only where it surely fails: on pairs at every
+    distance from identical (noise of growing size on copies, odd image sizes), it keeps every
+    pair that pixel_diff accepts, and drops most of the others."""
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 256, (400, 1, 10, 13), dtype=np.uint8)
+    noise = rng.normal(0, 1, base.shape) * np.linspace(0, 40, len(base))[:, None, None, None]
+    copies = np.clip(base + noise, 0, 255).astype(np.uint8)
+    images = np.concatenate([base, copies, rng.integers(0, 256, (400, 1, 10, 13), dtype=np.uint8)])
+    a = np.concatenate([np.arange(400), np.arange(400)])
+    b = np.concatenate([np.arange(400, 800), np.arange(800, 1200)])
+    accepted = pixel_diff(images, a, b, shifts=((0, 0),)) <= 0.06
+    kept = _may_agree(images, a, b, 0.06, chunk=64)
+    assert 20 < accepted.sum() < 400  # the noise crosses the threshold part way
+    assert kept[accepted].all() and kept.sum() < 0.5 * len(a)
