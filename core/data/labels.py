@@ -229,6 +229,18 @@ def apply(decisions: list[Decision], labels: np.ndarray, classes: tuple[str, ...
     return keep, new
 
 
+def for_rows(rows, action: Action, label: str = "", reason: str = "", origin=None, files=None,
+             date: str | None = None) -> list[Decision]:
+    """One decision per row of a loaded dataset (a batch, e.g. a selection on the latent map),
+    naming each image as a decisions file does: its row in the dataset without decisions
+    (origin: `ds.decisions.origin` where the dataset has a decisions file) and, in a folder
+    dataset, its file."""
+    day = today() if date is None else date
+    label = label if action == Action.RELABEL else ""
+    return [Decision(int(origin[r]) if origin is not None else int(r), action, label, reason[:MAX_TEXT], day,
+                     files[r] if files is not None else "") for r in np.asarray(rows, dtype=np.int64).tolist()]
+
+
 def _order(d: Decision) -> tuple:
     return (d.index is None, d.index or 0, d.file)
 

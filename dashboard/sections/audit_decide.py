@@ -22,8 +22,8 @@ def _path(name: str):
     return decided.decisions_dir(state.settings().workspace) / name
 
 
-def decisions_name_ui() -> str | None:
-    name = st.text_input("Decisions file (in the workspace)", "fixes.csv", key="audit_file",
+def decisions_name_ui(key: str = "audit_file") -> str | None:
+    name = st.text_input("Decisions file (in the workspace)", "fixes.csv", key=key,
                          help="A dataset spec names it as labels=NAME; the original data is never changed")
     if not DECISIONS_NAME.fullmatch(name.strip()):
         st.error("A decisions file name looks like fixes.csv (letters, digits, . _ -).")
@@ -41,12 +41,19 @@ def _existing(name: str) -> list[decided.Decision]:
         return []
 
 
-def _save(name: str, new: list[decided.Decision]) -> None:
+def save_decisions(name: str, new: list[decided.Decision]) -> str:
+    """Merge new into the decisions file name (an atomic write; an unreadable file is left as
+    it is); the line to show, starting "error:" when nothing was written."""
     try:
-        decided.save(_path(name), decided.merge(_existing(name), new))
-        st.session_state["audit_saved"] = f"{len(new)} decision(s) written to {name}"
+        old = decided.read(_path(name))[0] if _path(name).exists() else []
+        decided.save(_path(name), decided.merge(old, new))
+        return f"{len(new)} decision(s) written to {name}"
     except (UserError, OSError) as exc:
-        st.session_state["audit_saved"] = f"error: {exc}"
+        return f"error: {name} was not changed: {exc}"
+
+
+def _save(name: str, new: list[decided.Decision]) -> None:
+    st.session_state["audit_saved"] = save_decisions(name, new)
 
 
 def render_decide(report: dict, name: str) -> None:
