@@ -27,6 +27,7 @@ from dashboard.text import count
 NEIGHBOURS = 8  # shown for a clicked point
 MAP_KEY = "latent_map"  # the chart's widget key
 SELECTED = "latent.selected"  # session model: rows selected on the map, per run (state.keyed)
+MAP_RUN = "latent.map_run"  # session model: the run the map showed last
 COLOURS = {"class": "true class", "predicted": "predicted class",
            "distance": "distance to own class centre", "cluster": "mixture cluster"}
 
@@ -158,8 +159,10 @@ def render_map(space: Space, proj: Projection) -> None:
     fig = _map_figure(space.key, digest, colour, cluster_k(space) if colour == "cluster" else None,
                       space, proj, values, title, continuous, order)
     selected = state.keyed(SELECTED, space.run.id)
-    if MAP_KEY not in st.session_state:  # a map drawn afresh (first view, back from another page)
-        state.put(selected, [])  # shows no selection, so none is kept
+    # a map drawn afresh (first view, back from another page, another run) shows no selection
+    if MAP_KEY not in st.session_state or state.get(MAP_RUN) != space.run.id:
+        state.put(selected, [])
+        state.put(MAP_RUN, space.run.id)
 
     def remember() -> None:  # the selection changed: keep its rows in the session model
         event = st.session_state.get(MAP_KEY)
