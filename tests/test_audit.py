@@ -122,7 +122,7 @@ def test_an_autoencoder_run_is_audited_through_its_codes(settings) -> None:
     ("index,action,label\n5,exclude,\n5,exclude,\n", "decided twice"),
     ("index,action,label\n5,exclude,\n5,relabel,3\n", "conflicting decisions"),
     ("index,action,label\n99999,exclude,\n", "outside this dataset"),
-    ("file,action,label\na.png,exclude,\n", "by index, not by file"),
+    ("file,action,label\na.png,exclude,\n", "this dataset has no files"),
     ("index,action,label\n5,delete,\n", "keep, relabel or exclude"),
 ])
 def test_bad_decisions_files_are_one_line(settings, capsys, rows, message) -> None:

@@ -120,7 +120,7 @@ def load_dataset(spec: DatasetSpec | str, settings: Settings | None = None, down
     if spec.labels:  # after the splits: a decision never moves an image to another split
         path = decided.decisions_dir((settings or Settings.from_env()).workspace) / spec.labels
         decisions, sha = decided.read(path)
-        keep, labels = decided.apply(decisions, labels, classes, spec.labels)
+        keep, labels = decided.apply(decisions, labels, classes, spec.labels, files)
         applied = Applied(spec.labels, sha, sum(d.action == decided.Action.RELABEL for d in decisions),
                           int((~keep).sum()), np.flatnonzero(keep))
         if not keep.all():

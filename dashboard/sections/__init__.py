@@ -26,11 +26,13 @@ Offers:
 - `latent_projection`: `Projection`, `load_projection_or_stop` (PCA now, UMAP/t-SNE in the background).
 - `latent_map`: `render_map` (selectable scatter, centre pictures, selected images),
   `render_download`, `selected_rows`, `colour_values`.
+- `latent_decide`: `render_bulk_decision` (exclude or relabel the map's selection in one batch).
 - `latent_clusters`: `render_clusters`, `clusters_on`, `cluster_k`, `clusters_of`, `cluster_names_of`.
 - `latent_disputable`: `render_disputable` (centre distances, margins, mistakes).
 - `audit`: `options_ui`, `render_job` (start, progress, cancel; the report when done),
   `render_summary` (leak count on top), `render_label_issues`, `render_duplicates`, `render_outliers`.
 - `audit_decide`: `decisions_name_ui`, `render_decide` (per image and in bulk, into the decisions
-  file), `render_retrain` (a sibling run on the fixed spec and the comparison).
+  file), `save_decisions` (the one writer), `render_retrain` (a sibling run on the fixed spec and
+  the comparison).
 - `latent_generate`: `render_generation` (decoded between two centres, judged by a classifier).
 """

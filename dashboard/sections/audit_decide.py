@@ -22,8 +22,8 @@ def _path(name: str):
     return decided.decisions_dir(state.settings().workspace) / name
 
 
-def decisions_name_ui() -> str | None:
-    name = st.text_input("Decisions file (in the workspace)", "fixes.csv", key="audit_file",
+def decisions_name_ui(key: str = "audit_file") -> str | None:
+    name = st.text_input("Decisions file (in the workspace)", "fixes.csv", key=key,
                          help="A dataset spec names it as labels=NAME; the original data is never changed")
     if not DECISIONS_NAME.fullmatch(name.strip()):
         st.error("A decisions file name looks like fixes.csv (letters, digits, . _ -).")
@@ -41,17 +41,28 @@ def _existing(name: str) -> list[decided.Decision]:
         return []
 
 
-def _save(name: str, new: list[decided.Decision]) -> None:
+def save_decisions(name: str, new: list[decided.Decision]) -> str:
+    """Merge new into the decisions file name (an atomic write; an unreadable file is left as
+    it is); the line to show, starting "error:" when nothing was written."""
     try:
-        decided.save(_path(name), decided.merge(_existing(name), new))
-        st.session_state["audit_saved"] = f"{len(new)} decision(s) written to {name}"
+        old = decided.read(_path(name))[0] if _path(name).exists() else []
+        decided.save(_path(name), decided.merge(old, new))
+        return f"{len(new)} decision(s) written to {name}"
     except (UserError, OSError) as exc:
-        st.session_state["audit_saved"] = f"error: {exc}"
+        return f"error: {name} was not changed: {exc}"
+
+
+def _save(name: str, new: list[decided.Decision]) -> None:
+    st.session_state["audit_saved"] = save_decisions(name, new)
 
 
 def render_decide(report: dict, name: str) -> None:
     issues = report["label_issues"][:EDITED]
-    current = {d.index: d for d in _existing(name)}
+    existing = _existing(name)
+    current = {d.index: d for d in existing if d.index is not None}
+    current.update({r["index"]: d for d in existing if d.file and d.index is None
+                    for r in issues if r.get("file") == d.file})  # rows a person named by file
+    file_of = {r["index"]: r.get("file") or "" for r in issues}
     rows = [{"index": r["index"], "given": r["given"], "suggested": r["suggested"],
              "score": round(r["score"], 4),
              "action": str(current[r["index"]].action) if r["index"] in current else "keep",
@@ -66,14 +77,15 @@ def render_decide(report: dict, name: str) -> None:
         today = decided.today()
         _save(name, [decided.Decision(int(r["index"]), decided.Action(r["action"]),
                                       r["label"] if r["action"] == "relabel" else "",
-                                      "audit: label issue", today) for r in edited])
+                                      "audit: label issue", today, file_of.get(r["index"], ""))
+                     for r in edited])
     leaks = [d for d in report["duplicates"] if d["leak"]]
     if cols[1].button(f"Exclude all {len(leaks)} duplicates of test images", key="audit_bulk",
                       disabled=not leaks):
         today = decided.today()
-        _save(name, [decided.Decision(d["a"] if d["split_a"] != "test" else d["b"],
-                                      decided.Action.EXCLUDE, "", "audit: copy of a test image", today)
-                     for d in leaks])
+        side = [("a", "file_a") if d["split_a"] != "test" else ("b", "file_b") for d in leaks]
+        _save(name, [decided.Decision(d[i], decided.Action.EXCLUDE, "", "audit: copy of a test image", today,
+                                      d.get(f) or "") for d, (i, f) in zip(leaks, side)])
     saved = st.session_state.pop("audit_saved", None)
     if saved:
         (st.error if saved.startswith("error") else st.success)(plain(saved))

@@ -1,5 +1,7 @@
 """Latent page: the 2-D map of the codes, coloured and box/lasso selectable, with the class
-centres' pictures beside it and the selected images below, and the map's CSV."""
+centres' pictures beside it, the selected images below (excluded or relabelled in one batch),
+and the map's CSV. The selection's rows live in the session model (SELECTED), written when the
+chart's selection changes."""
 from __future__ import annotations
 
 import hashlib
@@ -13,14 +15,19 @@ from core.latent.geometry import class_centres
 from core.latent.neighbours import neighbours_of
 from core.latent.projection import projection_frame
 from core.latent.selection import class_counts, stratified_sample
+from dashboard import state
 from dashboard.figures import latent_scatter_figure
 from dashboard.images import centres_png, to_display
 from dashboard.sections.latent_clusters import cluster_k, cluster_names_of, clusters_on
+from dashboard.sections.latent_decide import render_bulk_decision
 from dashboard.sections.latent_projection import TITLES, Projection
 from dashboard.sections.latent_space import GALLERY, Space, show_gallery
 from dashboard.text import count
 
 NEIGHBOURS = 8  # shown for a clicked point
+MAP_KEY = "latent_map"  # the chart's widget key
+SELECTED = "latent.selected"  # session model: rows selected on the map, per run (state.keyed)
+MAP_RUN = "latent.map_run"  # session model: the run the map showed last
 COLOURS = {"class": "true class", "predicted": "predicted class",
            "distance": "distance to own class centre", "cluster": "mixture cluster"}
 
@@ -151,10 +158,19 @@ def render_map(space: Space, proj: Projection) -> None:
     digest = hashlib.sha1(xy.tobytes() + rows.tobytes()).hexdigest()
     fig = _map_figure(space.key, digest, colour, cluster_k(space) if colour == "cluster" else None,
                       space, proj, values, title, continuous, order)
+    selected = state.keyed(SELECTED, space.run.id)
+    # a map drawn afresh (first view, back from another page, another run) shows no selection
+    if MAP_KEY not in st.session_state or state.get(MAP_RUN) != space.run.id:
+        state.put(selected, [])
+        state.put(MAP_RUN, space.run.id)
+
+    def remember() -> None:  # the selection changed: keep its rows in the session model
+        event = st.session_state.get(MAP_KEY)
+        state.put(selected, selected_rows(event.selection if event else None, limit=len(ds.images)).tolist())
+
     left, right = st.columns([4, 1])
     with left:
-        event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso", "points"),
-                                key="latent_map")
+        st.plotly_chart(fig, on_select=remember, selection_mode=("box", "lasso", "points"), key=MAP_KEY)
         st.caption("Drag a box (or pick lasso in the chart's toolbar) to see those images below; "
                    "one point alone (a small box round it, or a click with the toolbar's pan tool) "
                    "shows its nearest neighbours in code space. "
@@ -169,9 +185,11 @@ def render_map(space: Space, proj: Projection) -> None:
         st.image(centres_png(to_display(images[present], 40),
                              [str(c) for c in np.asarray(space.classes)[present]]), width="content")
     # in dataset order: the same points give the same gallery, however they were selected
-    chosen = np.sort(selected_rows(event.selection if event else None, limit=len(ds.images)))
+    chosen = np.unique(np.asarray(state.get(selected, []), dtype=int))
+    chosen = chosen[(chosen >= 0) & (chosen < len(ds.images))]
     with st.container(key="latent_selected"):
         _render_selection(space, chosen)
+    render_bulk_decision(space, chosen)
 
 
 # -- download ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The Latent page in a real browser: a box dragged over the map shows the selected images."""
+"""The Latent page in a real browser: a box dragged over the map shows the selected images, and
+excludes them in one batch of decisions."""
 from __future__ import annotations
 
 import io
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from core.data import labels as decided
 from core.data.dataset import load_dataset
 from core.latent.selection import stratified_sample
 from core.runs.store import open_store
@@ -86,6 +88,19 @@ def test_box_selection_shows_the_selected_images(page, app_server, app_workspace
                            [f"#{r}\n{ds.classes[ds.labels[r]]}" for r in shown], label_lines=2)
     assert np.array_equal(srv.served_picture(page, app_server, f"{SELECTED} img"),
                           np.asarray(Image.open(io.BytesIO(expected))))
+
+    # the same selection excluded in one batch: the decisions file names exactly those rows
+    page.get_by_text(re.compile(r"Decide on the [\d,]+ selected image")).click()
+    name = page.locator(".st-key-latent_decide_file input")
+    name.fill("latent_fixes.csv")
+    name.press("Enter")
+    button = page.locator(".st-key-latent_decide_write button")
+    expect(button).to_contain_text("latent_fixes.csv")
+    button.click()
+    expect(page.get_by_text(f"{n} decision(s) written to latent_fixes.csv")).to_be_visible(timeout=60_000)
+    saved = decided.read(decided.decisions_dir(app_workspace) / "latent_fixes.csv")[0]
+    assert [d.index for d in saved] == plotted.tolist()
+    assert {d.action for d in saved} == {decided.Action.EXCLUDE}
 
     expect(page.locator(srv.EXCEPTION)).to_have_count(0)
     shot = srv.full_page_screenshot(page, srv.ARTIFACTS / "latent_page.png")
