@@ -16,6 +16,8 @@ from dashboard.text import plain, sentence
 from dashboard.widgets.run_picker import run_title
 
 MAX_SHOWN = 4  # live panels at once
+LIVE_POLL_S = 1.0  # a live panel's refresh
+FIRST_POINT_POLL_S = 0.25  # ... until its run's first point
 
 
 def progress_text(status: dict) -> str:
@@ -90,12 +92,15 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
     """Progress and curves, redrawn from the run folder every second while the run is active;
     drawn once when it is not."""
     active = safe_status(run).get("state") in ACTIVE
+    # Until the first point the panel looks 4 times a second (a run's first batch comes about a
+    # second after Train), then once a second: a whole-page rerun switches it over.
+    waiting = active and not metric_records(run)
     try:
         quality = model_kind(run_config(run).model).quality_metric
     except Exception:
         quality = None
 
-    @st.fragment(run_every=1.0 if active else None)
+    @st.fragment(run_every=(FIRST_POINT_POLL_S if waiting else LIVE_POLL_S) if active else None)
     def panel() -> None:
         status = safe_status(run)
         state_name = status.get("state", "?")
@@ -117,8 +122,8 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
                 st.caption("Starting: the curves appear with the first batch.")
         with answers:
             render_probes(run, width=300)
-        if active and state_name not in ACTIVE:
-            st.rerun()  # the whole page: this panel stops ticking, the runs list is redrawn
+        if (active and state_name not in ACTIVE) or (waiting and records):
+            st.rerun()  # the whole page: this panel stops ticking (or slows), the list is redrawn
 
     panel()
 
