@@ -2,6 +2,8 @@
 launches runs as processes and only reads their folders."""
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core.models import model_kind
@@ -20,6 +22,14 @@ LIVE_POLL_S = 1.0  # a live panel's refresh
 FIRST_POINT_POLL_S = 0.25  # ... until its run's first point
 
 
+def eta_now(progress: dict, now: float | None = None) -> float:
+    """The run's ETA less the time since it wrote it (a status is rewritten every second at
+    most, and only at logged steps): a countdown between writes, not a frozen figure."""
+    written = progress.get("written")
+    age = (time.time() if now is None else now) - written if isinstance(written, (int, float)) else 0.0
+    return max(0.0, float(progress["eta_s"]) - max(0.0, age))
+
+
 def progress_text(status: dict) -> str:
     """epoch, step, speed and time left (or taken), as one line."""
     p = status.get("progress") or {}
@@ -28,7 +38,7 @@ def progress_text(status: dict) -> str:
     if p.get("images_per_s"):
         parts.append(f"{p['images_per_s']:,.0f} images/s")
     if status.get("state") == RunState.RUNNING and p.get("eta_s") is not None:
-        parts.append(f"ETA {p['eta_s']:.0f} s")
+        parts.append(f"ETA {eta_now(p):.0f} s")
     elif p.get("elapsed_s"):
         parts.append(f"{p['elapsed_s']:.0f} s")
     return " · ".join(parts)

@@ -117,7 +117,9 @@ def eta_error(repeats: int = 1) -> list[Figure]:
                     continue
                 p = status.get("progress") or {}
                 if p.get("eta_s") is not None and p.get("step"):
-                    samples.append((time.time(), p["fraction"], p["eta_s"], p["elapsed_s"]))
+                    at = time.time()  # the ETA as the page shows it: less the status's age
+                    shown = p["eta_s"] - (at - p.get("written", at))
+                    samples.append((at, p["fraction"], shown, p["elapsed_s"] + at - p.get("written", at)))
                 time.sleep(0.2)
             finished = json.loads((run.path / "status.json").read_text())["finished"]
             for mark, n, o in zip(marks, new, old):
