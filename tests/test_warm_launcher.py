@@ -112,3 +112,18 @@ def test_a_child_runs_a_fresh_interpreter_when_the_code_changed(settings) -> Non
         proc.stdin.close()
         proc.wait(timeout=60)
     wait_for(lambda: not pid_alive(pid))
+
+
+def test_a_launcher_that_dies_before_it_is_ready_is_not_started_again(monkeypatch) -> None:
+    warm.stop()
+    monkeypatch.setattr(warm.sys, "executable", "/bin/false")  # exits at once, never ready
+    try:
+        warm.start()
+        first = warm._launcher
+        first.proc.wait(timeout=30)
+        assert not warm.ready(timeout=5)
+        warm.start()
+        assert warm._launcher is first  # each Train page drawn would otherwise start another
+        assert warm.launch(core_command("train"), dict(os.environ), Path("/nonexistent/log")) is None
+    finally:
+        warm.stop()

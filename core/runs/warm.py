@@ -101,7 +101,8 @@ def start() -> None:
     if not enabled():
         return
     with _lock:
-        if _launcher is None or not _launcher.alive():
+        # one that died before it was ready (a failing import) would only die again: not retried
+        if _launcher is None or (not _launcher.alive() and _launcher.ready.is_set()):
             _launcher = _Launcher()
 
 
