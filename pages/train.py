@@ -1,6 +1,7 @@
 """Train: pick a model and settings, press Train, watch the curves. Runs go on in the background."""
 import streamlit as st
 
+from core.runs import warm
 from core.runs.jobs import launch_training
 from core.runs.store import open_store
 from dashboard import state
@@ -10,6 +11,7 @@ from dashboard.widgets.dataset_picker import load_picked_dataset_or_stop
 from dashboard.widgets.train_form import model_picker_ui, train_form_ui
 
 st.title("Train")
+warm.start()  # by the time Train is pressed, runs fork from a process with torch imported
 ds = load_picked_dataset_or_stop("Choose a dataset in the sidebar first.")
 spec = ds.spec
 store = open_store(state.settings())

@@ -23,6 +23,7 @@ LEVELS = [
     {"sweeps"},  # a study whose trials are runs launched like any other
     {"shipping"},
     {"cli"},
+    {"launcher"},  # the warm launcher: forks `core.cli.main` runs (core.runs.warm talks to it)
     {"__main__"},
 ]
 LEVEL = {name: i for i, names in enumerate(LEVELS) for name in names}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
-from core.runs import joblock
+from core.runs import joblock, warm
 from core.runs.process import identity, pid_alive, same_process
 from core.runs.status import JobState, RunState
 from core.runs.threads import ThreadBudget
@@ -38,13 +38,19 @@ def spawn(command: list[str], settings: Settings, log_path: Path,
 
     The process is entered in the workspace's thread budget at once, and starts with its share
     of the cores in OMP_NUM_THREADS / NUMBA_NUM_THREADS (a caller's `env` wins); training
-    processes then follow their share as other jobs start and end.
+    processes then follow their share as other jobs start and end. A `train` is forked from the
+    app's warm launcher when one is ready (core.runs.warm: torch already imported), the same
+    command in a fresh interpreter otherwise.
     """
     budget = ThreadBudget.for_workspace(settings.workspace)
     full_env = {**os.environ, "DASH_WORKSPACE": str(settings.workspace),
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                             os.environ.get("PYTHONPATH")])),
                 **budget.env_for_new_job(), **(env or {})}
+    pid = warm.launch(command, full_env, log_path)  # forked from the warm launcher if it can
+    if pid is not None:
+        budget.register(pid, _job_kind(command))
+        return pid
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=full_env, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -8,7 +8,6 @@ import socket
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 
@@ -23,13 +22,13 @@ from core.training import checkpoint
 from core.training.config import TrainConfig, run_config
 from core.training.data import prepare
 from core.training.distributed import init_from_env, shutdown
+from core.training.eta import Eta
 from core.training.loop import Callbacks, Trainer, check_epochs_change, resolve_device
 from core.training.probes import ProbeRecorder
 from core.training.sanity import run_warnings
 
 STATUS_EVERY_S = 1.0  # heartbeat / progress rewrite interval
 STOP_POLL_S = 0.2  # how often the stop file is looked at
-ETA_WINDOW_S = 20.0  # the ETA follows the run's throughput over about this much recent time
 
 
 class RunRecorder:
@@ -44,7 +43,7 @@ class RunRecorder:
         self.stop_flag = False
         self.steps_at_start = trainer.step
         self.metrics_file = None
-        self.samples: deque[tuple[float, int]] = deque()  # (time, step) over the ETA window
+        self.eta = Eta(self.started, trainer.step)  # time left, from this run's own recent pace
         self.probes: ProbeRecorder | None = None  # the probe set's answers, saved per epoch
 
     def callbacks(self) -> Callbacks:
@@ -74,6 +73,7 @@ class RunRecorder:
     def on_step(self, record: dict) -> None:
         self._append(record)
         now = time.time()
+        self.eta.step(now, record["step"])
         if now - self.last_status >= STATUS_EVERY_S:
             self.last_status = now
             self.run.write_status(state=RunState.RUNNING, progress=self.progress())
@@ -89,6 +89,7 @@ class RunRecorder:
                 self.probes = None
         self._append(record)
         t = self.trainer
+        self.eta.epoch_end(time.time(), record["step"], record["seconds"])
         self.run.write_status(state=RunState.RUNNING, progress=self.progress(), best_metric=t.best_metric,
                               best_epoch=t.best_epoch, monitor=t.monitor,
                               images_per_s=record["images_per_s"])
@@ -115,23 +116,10 @@ class RunRecorder:
         done = t.step - self.steps_at_start
         now = time.time()
         elapsed = now - self.started
-        rate = self._recent_rate(now, t.step)
-        eta = (total - t.step) / rate if rate else None
+        eta = self.eta.seconds_left(total - t.step, t.config.epochs - t.epoch)
         return {"epoch": t.epoch, "epochs": t.config.epochs, "step": t.step, "total_steps": total,
-                "fraction": min(1.0, t.step / total), "eta_s": eta, "elapsed_s": elapsed,
+                "fraction": min(1.0, t.step / total), "eta_s": eta, "elapsed_s": elapsed, "written": now,
                 "images_per_s": done * t.batch_size * t.ctx.world_size / elapsed if elapsed else None}
-
-    def _recent_rate(self, now: float, step: int) -> float | None:
-        """Steps a second over the last ETA_WINDOW_S (validation and checkpoints included when
-        the window spans an epoch's end): the run's own recent pace, not its average since a
-        start that held process start-up, or a time when other jobs shared the cores."""
-        samples = self.samples
-        if not samples or step > samples[-1][1]:
-            samples.append((now, step))
-        while len(samples) > 2 and now - samples[1][0] >= ETA_WINDOW_S:
-            samples.popleft()
-        (t0, s0), (t1, s1) = samples[0], samples[-1]
-        return (s1 - s0) / (t1 - t0) if s1 > s0 and t1 > t0 else None
 
 
 def train_run(run: Run | None, config: TrainConfig, resume: bool = False,

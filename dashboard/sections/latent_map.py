@@ -23,6 +23,7 @@ from dashboard.sections.latent_decide import render_bulk_decision
 from dashboard.sections.latent_projection import TITLES, Projection
 from dashboard.sections.latent_space import GALLERY, Space, show_gallery
 from dashboard.text import count
+from dashboard.widgets.click_select import click_select_ui
 
 NEIGHBOURS = 8  # shown for a clicked point
 MAP_KEY = "latent_map"  # the chart's widget key
@@ -171,8 +172,9 @@ def render_map(space: Space, proj: Projection) -> None:
     left, right = st.columns([4, 1])
     with left:
         st.plotly_chart(fig, on_select=remember, selection_mode=("box", "lasso", "points"), key=MAP_KEY)
+        click_select_ui(MAP_KEY)  # a click selects one point in box and lasso modes too
         st.caption("Drag a box (or pick lasso in the chart's toolbar) to see those images below; "
-                   "one point alone (a small box round it, or a click with the toolbar's pan tool) "
+                   "one point alone (a click on it, or a small box round it) "
                    "shows its nearest neighbours in code space. "
                    "Black crosses mark each class centre: the mean map position of the class's "
                    "points; the codes' own centres (mean training code) are pictured on the right.")

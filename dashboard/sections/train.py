@@ -2,6 +2,8 @@
 launches runs as processes and only reads their folders."""
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core.models import model_kind
@@ -16,6 +18,16 @@ from dashboard.text import plain, sentence
 from dashboard.widgets.run_picker import run_title
 
 MAX_SHOWN = 4  # live panels at once
+LIVE_POLL_S = 1.0  # a live panel's refresh
+FIRST_POINT_POLL_S = 0.25  # ... until its run's first point
+
+
+def eta_now(progress: dict, now: float | None = None) -> float:
+    """The run's ETA less the time since it wrote it (a status is rewritten every second at
+    most, and only at logged steps): a countdown between writes, not a frozen figure."""
+    written = progress.get("written")
+    age = (time.time() if now is None else now) - written if isinstance(written, (int, float)) else 0.0
+    return max(0.0, float(progress["eta_s"]) - max(0.0, age))
 
 
 def progress_text(status: dict) -> str:
@@ -26,7 +38,7 @@ def progress_text(status: dict) -> str:
     if p.get("images_per_s"):
         parts.append(f"{p['images_per_s']:,.0f} images/s")
     if status.get("state") == RunState.RUNNING and p.get("eta_s") is not None:
-        parts.append(f"ETA {p['eta_s']:.0f} s")
+        parts.append(f"ETA {eta_now(p):.0f} s")
     elif p.get("elapsed_s"):
         parts.append(f"{p['elapsed_s']:.0f} s")
     return " · ".join(parts)
@@ -90,12 +102,15 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
     """Progress and curves, redrawn from the run folder every second while the run is active;
     drawn once when it is not."""
     active = safe_status(run).get("state") in ACTIVE
+    # Until the first point the panel looks 4 times a second (a run's first batch comes about a
+    # second after Train), then once a second: a whole-page rerun switches it over.
+    waiting = active and not metric_records(run)
     try:
         quality = model_kind(run_config(run).model).quality_metric
     except Exception:
         quality = None
 
-    @st.fragment(run_every=1.0 if active else None)
+    @st.fragment(run_every=(FIRST_POINT_POLL_S if waiting else LIVE_POLL_S) if active else None)
     def panel() -> None:
         status = safe_status(run)
         state_name = status.get("state", "?")
@@ -117,8 +132,8 @@ def render_live_run(run: Run, smoothing: float, log_y: bool) -> None:
                 st.caption("Starting: the curves appear with the first batch.")
         with answers:
             render_probes(run, width=300)
-        if active and state_name not in ACTIVE:
-            st.rerun()  # the whole page: this panel stops ticking, the runs list is redrawn
+        if (active and state_name not in ACTIVE) or (waiting and records):
+            st.rerun()  # the whole page: this panel stops ticking (or slows), the list is redrawn
 
     panel()
 

@@ -35,6 +35,7 @@ POINT_JS = """(sel) => {
     }
     let best = null, gap = -1;
     for (const [x, y] of pts) {
+        if (x < 5 || y < 5 || x > innerWidth - 5 || y > innerHeight - 5) continue;  // on screen
         let near = Infinity;
         for (const [u, v] of pts) { const d = (x - u) ** 2 + (y - v) ** 2; if (d > 0 && d < near) near = d; }
         if (near > gap) { gap = near; best = {x, y, gap: Math.sqrt(near)}; }
@@ -43,17 +44,8 @@ POINT_JS = """(sel) => {
 }"""
 
 
-def test_one_point_neighbours_equal_sklearn(page, app_server, app_workspace):
-    page.goto(app_server + f"/latent?run={RUN}")
-    page.wait_for_selector(f"{MAP} .js-plotly-plot", state="visible", timeout=120_000)
-    page.wait_for_function(f"() => document.querySelector('{MAP} .nsewdrag')", timeout=60_000)
-    settle(page)
-    point = page.evaluate(POINT_JS, MAP)
-    half = max(2.0, min(8.0, point["gap"] / 2 - 1))  # a box round that point alone
-    page.mouse.move(point["x"] - half, point["y"] - half)
-    page.mouse.down()
-    page.mouse.move(point["x"] + half, point["y"] + half, steps=6)
-    page.mouse.up()
+def check_neighbours(page, app_workspace) -> None:
+    """The neighbours the page names for its one selected point are scikit-learn's."""
     text = page.get_by_text(NEAREST)
     expect(text).to_be_visible(timeout=60_000)
     found = NEAREST.search(text.inner_text())
@@ -70,4 +62,37 @@ def test_one_point_neighbours_equal_sklearn(page, app_server, app_workspace):
     foreign = np.flatnonzero(ds.labels != ds.labels[row])
     _, near = NearestNeighbors(n_neighbors=1).fit(codes[foreign]).kneighbors(codes[row:row + 1])
     assert other == int(foreign[near[0, 0]])
+
+
+def test_a_click_in_box_select_mode_shows_neighbours_equal_sklearn(page, app_server, app_workspace):
+    """The map opens in box-select mode; one click on a point selects it alone, as in pan mode."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(app_server + f"/latent?run={RUN}")
+    page.wait_for_selector(f"{MAP} .js-plotly-plot", state="visible", timeout=120_000)
+    page.wait_for_function(f"() => document.querySelector('{MAP} .nsewdrag')", timeout=60_000)
+    settle(page)
+    page.locator(MAP).scroll_into_view_if_needed()
+    graph = f"document.querySelector('{MAP} .js-plotly-plot')"
+    assert page.evaluate(f"() => {graph}._fullLayout.dragmode") == "select"
+    point = page.evaluate(POINT_JS, MAP)
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_function(f"() => ({graph}._hoverdata || []).length > 0")  # plotly found it
+    page.mouse.down()
+    page.mouse.up()
+    check_neighbours(page, app_workspace)
+    srv.full_page_screenshot(page, srv.ARTIFACTS / "latent-click-neighbours.png")
+
+
+def test_one_point_neighbours_equal_sklearn(page, app_server, app_workspace):
+    page.goto(app_server + f"/latent?run={RUN}")
+    page.wait_for_selector(f"{MAP} .js-plotly-plot", state="visible", timeout=120_000)
+    page.wait_for_function(f"() => document.querySelector('{MAP} .nsewdrag')", timeout=60_000)
+    settle(page)
+    point = page.evaluate(POINT_JS, MAP)
+    half = max(2.0, min(8.0, point["gap"] / 2 - 1))  # a box round that point alone
+    page.mouse.move(point["x"] - half, point["y"] - half)
+    page.mouse.down()
+    page.mouse.move(point["x"] + half, point["y"] + half, steps=6)
+    page.mouse.up()
+    check_neighbours(page, app_workspace)
     srv.full_page_screenshot(page, srv.ARTIFACTS / "latent-neighbours.png")

@@ -69,7 +69,9 @@ def _run_folder(page, run_id: str) -> Path | None:
 def test_live_curves_grow_then_stop(page, app_server):
     page.goto(app_server + "/train")
     train = page.get_by_role("button", name="Train", exact=True)
-    expect(train).to_be_visible()
+    # a fresh server's first Train page imports torch and checks the default model: 6-9 s on a
+    # loaded 2-core machine, more than expect's 5 s default
+    expect(train).to_be_visible(timeout=60_000)
     _choose_model(page, "Classifier · MLP (custom)")
     page.get_by_role("spinbutton", name="Epochs").fill(str(EPOCHS))
     before = set(page.evaluate(CHART_IDS_JS))
