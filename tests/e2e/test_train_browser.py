@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e import journey as j
 from tests.e2e import server as srv
 
 pytestmark = pytest.mark.browser
@@ -39,6 +40,10 @@ def _choose_model(page, label: str) -> None:
     srv.choose(page, "Model", label)
     expect(page.get_by_role("combobox", name="Model", exact=True)).to_have_value(label)
     page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
+    # The model's own fields replace the old form in the rerun the choice started: until it has
+    # finished, the old form's inputs (an "Epochs" among them) can stand beside the new ones.
+    j.settle(page)
+    expect(page.get_by_role("spinbutton", name="Epochs")).to_have_count(1, timeout=60_000)
 
 
 def _trace(page, run_id: str) -> dict | None:
