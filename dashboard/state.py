@@ -88,18 +88,20 @@ def bound(widget: Callable, key: str, name: str, *args, default: Any,
 def _own_default(widget: Callable, args: tuple, kwargs: dict, value: Any) -> dict[str, Any]:
     """The argument that makes `value` the widget's own default ({} when it cannot be one)."""
     name = getattr(widget, "__name__", "")
+    options = args[1] if len(args) > 1 else kwargs.get("options", ())
+    if name in ("selectbox", "radio", "multiselect") and not isinstance(options, (list, tuple)):
+        return {}  # read no other iterable: the widget still has to read it
     if name in ("selectbox", "radio"):
-        options = list(args[1] if len(args) > 1 else kwargs.get("options", ()))
         return {"index": options.index(value)} if value in options else {}
     if name == "multiselect":
-        options = list(args[1] if len(args) > 1 else kwargs.get("options", ()))
         return {"default": list(value)} if all(v in options for v in value) else {}
     if name in ("slider", "number_input") and not isinstance(value, bool):
         numbers = [a for a in (*args[1:], kwargs.get("min_value"), kwargs.get("max_value"),
                                kwargs.get("step")) if isinstance(a, (int, float))]
         if isinstance(value, int) and any(isinstance(a, float) for a in numbers):
             value = float(value)  # Streamlit refuses a mix of int and float arguments
-        elif isinstance(value, float) and value.is_integer() and all(isinstance(a, int) for a in numbers):
+        elif (isinstance(value, float) and value.is_integer() and numbers
+              and all(isinstance(a, int) for a in numbers)):
             value = int(value)
     return {"value": value}
 
