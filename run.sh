@@ -38,8 +38,9 @@ case "${1:-}" in
     test)
         setup requirements-dev.txt
         shift
-        # Two workers (TEST_WORKERS): each test file stays on one worker, the browser tests run
-        # one after another on one of them (tests/conftest.py); TEST_WORKERS=0 runs in-process.
+        # Two workers (TEST_WORKERS): the browser tests run one after another on one of them,
+        # a file with module fixtures stays on one, every other test goes to whichever is free
+        # (tests/conftest.py); TEST_WORKERS=0 runs in-process.
         exec "$VENV/bin/python" -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"
         ;;
     bench)

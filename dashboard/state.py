@@ -66,6 +66,12 @@ def bound(widget: Callable, key: str, name: str, *args, default: Any,
     if (drawn_on.get(key) != page or key not in st.session_state
             or st.session_state[key] != value):
         st.session_state[key] = value
+    else:
+        # The widget's own default is the model's value too: a browser that mounts the widget
+        # afresh from a run that did not assign it (its element replaced before it was drawn,
+        # under load) shows that default and sends it back on the next rerun, which changed the
+        # model silently (a validation fraction of 0.0, the slider's minimum).
+        kwargs.update(_own_default(widget, args, kwargs, value))
     drawn_on[key] = page
     on_change = kwargs.pop("on_change", None)
 
@@ -77,6 +83,27 @@ def bound(widget: Callable, key: str, name: str, *args, default: Any,
     chosen = widget(*args, key=key, on_change=store, **kwargs)
     put(name, chosen)
     return chosen
+
+
+def _own_default(widget: Callable, args: tuple, kwargs: dict, value: Any) -> dict[str, Any]:
+    """The argument that makes `value` the widget's own default ({} when it cannot be one)."""
+    name = getattr(widget, "__name__", "")
+    options = args[1] if len(args) > 1 else kwargs.get("options", ())
+    if name in ("selectbox", "radio", "multiselect") and not isinstance(options, (list, tuple)):
+        return {}  # read no other iterable: the widget still has to read it
+    if name in ("selectbox", "radio"):
+        return {"index": options.index(value)} if value in options else {}
+    if name == "multiselect":
+        return {"default": list(value)} if all(v in options for v in value) else {}
+    if name in ("slider", "number_input") and not isinstance(value, bool):
+        numbers = [a for a in (*args[1:], kwargs.get("min_value"), kwargs.get("max_value"),
+                               kwargs.get("step")) if isinstance(a, (int, float))]
+        if isinstance(value, int) and any(isinstance(a, float) for a in numbers):
+            value = float(value)  # Streamlit refuses a mix of int and float arguments
+        elif (isinstance(value, float) and value.is_integer() and numbers
+              and all(isinstance(a, int) for a in numbers)):
+            value = int(value)
+    return {"value": value}
 
 
 def _page() -> str:

@@ -38,12 +38,21 @@ def settings(tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Under `pytest -n N --dist loadgroup` (./run.sh test): each test file stays on one worker
-    (its module fixtures are built once) and the browser tests run one after another on one
-    worker (one app server, one Chromium), beside the other files on the other workers."""
+    """Under `pytest -n N --dist loadgroup` (./run.sh test): the browser tests run one after
+    another on one worker (one app server, one Chromium); a file with module-scoped fixtures
+    stays on one worker (they are built once); every other test goes to whichever worker is
+    free, so a file of slow tests (sweeps, CLI runs) is shared out instead of ending alone."""
     for item in items:
-        group = "browser" if "e2e" in item.path.parts else item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif _uses_module_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+def _uses_module_fixtures(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope in ("module", "class", "package") for chain in defs for d in chain)
 
 
 TINY_RUN = dict(dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=1,

@@ -17,7 +17,7 @@ from core.models.losses import (
     make_loss,
     per_image_reconstruction_error,
 )
-from core.models.output import Batch, typed
+from core.models.output import Batch, coded, typed
 from core.models.output import ModelOutput as Out
 from core.training.augment import corrupt
 
@@ -103,6 +103,20 @@ def test_vae_samples_repeatably_and_is_deterministic_in_eval() -> None:
     assert torch.equal(recon, vae.decode(mu)) and logvar.shape == mu.shape == (3, vae.code_dim)
     vae.train()
     assert not torch.equal(vae(x)[0], recon)
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if model_kind(n).has_decoder])
+def test_coded_gives_the_reconstruction_and_the_code_of_every_decoder_model(name: str) -> None:
+    """What anomaly scoring reads, with no branch on the kind: forward's reconstruction and the
+    code encode gives (a VAE: its mean, and forward's logvar)."""
+    torch.manual_seed(0)
+    model = build_model(name, (1, 8, 8), N_CLASSES).eval()
+    x = torch.rand(3, 1, 8, 8)
+    with torch.no_grad():
+        out, plain = coded(model, x, model_kind(name)), typed(model(x), model_kind(name))
+        torch.testing.assert_close(out.recon, plain.recon)
+        torch.testing.assert_close(out.code, model.encode(x))
+    assert (out.logvar is not None) == (plain.logvar is not None)
 
 
 def test_classification_losses_match_functional() -> None:

@@ -104,3 +104,21 @@ def test_the_uploads_folder_is_always_allowed(settings, data_root, tmp_path: Pat
     upload.mkdir(parents=True)
     assert settings.check_path(upload) == upload.resolve()
     assert settings.uploads_dir.resolve().parent in settings.allowed_roots
+
+
+def test_a_bound_widget_defaults_to_the_models_value(settings) -> None:
+    """A browser that mounts a widget from a run that did not assign its value shows the widget's
+    own default and sends it back (a journey once got val_fraction 0.0, the slider's minimum,
+    in one of two tabs): a bound widget's own default is the model's value."""
+    at = open_page("data")
+    at.slider(key="ds_val").set_value(0.25).run()
+    at.slider(key="sample_n").set_value(5).run()
+    at.run()  # a run that assigns nothing: every widget already shows the model's value
+    assert not at.exception, at.exception
+    assert list(at.slider(key="ds_val").proto.default) == [0.25]
+    assert list(at.slider(key="sample_n").proto.default) == [5]
+    assert DatasetSpec.from_text(at.query_params["dataset"]).val_fraction == 0.25
+    at.selectbox(key="ds_source").set_value("mnist").run()
+    at.run()
+    assert at.selectbox(key="ds_source").proto.default == at.selectbox(key="ds_source").index == 3
+    assert list(at.slider(key="ds_val").proto.default) == [0.25]

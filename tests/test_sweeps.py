@@ -47,7 +47,10 @@ def test_cli_grid_as_written_runs_to_the_end_and_equals_plain_train_runs(setting
         assert (config.model, config.lr, config.epochs, config.dataset) == (
             t["params"]["model"], t["params"]["lr"], 1, "digits")
         assert t["value"] == pytest.approx(run.status()["best_metric"], rel=1e-9)
-        # the same config trained by the plain `train` command gives the same numbers
+        if config.lr != 0.001:
+            continue
+        # the same config trained by the plain `train` command gives the same numbers (one
+        # trial per model: each plain run is a full training)
         assert main(["train", "--model", config.model, "--lr", str(config.lr), "--epochs", "1"]) == 0
         plain_run = store.get(capsys.readouterr().out.split()[1])
         ours, theirs = epoch_records(run)[0], epoch_records(plain_run)[0]

@@ -308,16 +308,13 @@ class Scorer:
     def _forward(self, images: np.ndarray, progress=None, names: set[str] | None = None,
                  with_pictures: bool = False) -> dict[str, np.ndarray]:
         from core.inference import forward_batches
+        from core.models.output import coded
 
         wanted = [s for s in self.scores if names is None or s.name in names]
 
         def batch(x):
-            if self.kind.has_elbo:
-                recon, mu, logvar = self.model(x)
-                f = Forward(x, recon, mu, logvar, self.loss_params)
-            else:
-                code = self.model.encode(x)
-                f = Forward(x, self.model.decode(code), code, None, self.loss_params)
+            given = coded(self.model, x, self.kind)
+            f = Forward(x, given.recon, given.code, given.logvar, self.loss_params)
             out = {"code": f.code}
             for s in wanted:
                 value = s.in_batch(f)

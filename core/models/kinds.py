@@ -41,6 +41,15 @@ class Kind(StrEnum):
                 Kind.VAE: ("recon", "mu", "logvar")}[self]
 
     @property
+    def coded_methods(self) -> tuple[str, ...]:
+        """The methods that give a model's output with its code (what anomaly scoring calls and
+        an exported bundle holds): forward when its fields include the code (a VAE's mu), else
+        encode then decode; a model without a decoder has forward only."""
+        if "mu" in self.output_fields or not self.has_decoder:
+            return ("forward",)
+        return ("encode", "decode")
+
+    @property
     def monitor(self) -> str:
         """The validation metric that picks the best checkpoint."""
         return "val_acc" if self.predicts_classes else "val_loss"

@@ -61,6 +61,17 @@ def typed(raw, kind: Kind | str) -> ModelOutput:
     return out
 
 
+def coded(model, x: torch.Tensor, kind: Kind | str) -> ModelOutput:
+    """The output of a model in eval mode with its code, through the methods its kind names
+    (`Kind.coded_methods`): forward where that gives the code, else decode(encode(x)). The model
+    may be an exported bundle's (TorchScript or ONNX), which has exactly those methods."""
+    kind = Kind(kind)
+    if kind.coded_methods == ("forward",):
+        return typed(model(x), kind)
+    code = model.encode(x)
+    return ModelOutput(recon=model.decode(code), code=code)
+
+
 class TypedModel(nn.Module):
     """The model seen through the training contract: forward(x) -> ModelOutput. It owns no
     weights of its own (the wrapped model's state_dict is what checkpoints hold)."""

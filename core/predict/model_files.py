@@ -38,8 +38,8 @@ class ModelFormat(StrEnum):
 
 
 def methods(kind: Kind) -> tuple[str, ...]:
-    """What Scorer (autoencoders: encode, decode; VAE: forward) or a classifier calls."""
-    return ("encode", "decode") if kind.has_decoder and not kind.has_elbo else ("forward",)
+    """What Scorer (core.models.output.coded) or a classifier calls: Kind.coded_methods."""
+    return kind.coded_methods
 
 
 def _inputs(model, method: str, x):
