@@ -37,22 +37,22 @@ def settings(tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch) -
     return Settings.from_env()
 
 
-def pytest_collection_modifyitems(config, items) -> None:
+def pytest_xdist_make_scheduler(config, log):
     """Under `pytest -n N --dist loadgroup` (./run.sh test): the browser tests run one after
-    another on one worker (one app server, one Chromium); a file with module-scoped fixtures
-    stays on one worker (they are built once); every other test goes to whichever worker is
-    free, so a file of slow tests (sweeps, CLI runs) is shared out instead of ending alone."""
-    for item in items:
-        if "e2e" in item.path.parts:
-            item.add_marker(pytest.mark.xdist_group("browser"))
-        elif _uses_module_fixtures(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    another on one worker (one app server, one Chromium), and every other test goes to whichever
+    worker is free, so a file of slow tests (sweeps, CLI runs) is shared out instead of ending
+    alone. A scheduler of our own: xdist 3.8's loadgroup reads `xdist_group` marks into node ids
+    in a way pytest 9 ignores, so every browser test ran on both workers at once (two Chromiums
+    and app servers competing for two cores)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
 
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/e2e/") else nodeid
 
-def _uses_module_fixtures(item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    defs = info.name2fixturedefs.values() if info is not None else ()
-    return any(d.scope in ("module", "class", "package") for chain in defs for d in chain)
+    return BrowserTestsTogether(config, log)
 
 
 TINY_RUN = dict(dataset="digits", model="mlp", model_params={"hidden": [16]}, epochs=1,
@@ -72,3 +72,4 @@ def finished_run_folder(tmp_path_factory) -> Path:
     state, _ = train_run(run, run_config(run))
     assert state == "done"
     return run.path
+
