@@ -1,12 +1,31 @@
 """Shared fixtures: a private workspace and data root per test, so tests never share caches."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from core.settings import Settings
+
+
+def pytest_configure(config):
+    """Under N parallel workers (./run.sh test) each worker, and every job and app server it
+    starts, takes its share of the cores, as jobs in one workspace do (core.runs.threads): each
+    test has a workspace of its own, so without this every training process of every worker
+    would believe it had all the cores, and two workers' OpenMP threads would spin against each
+    other's."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if workers <= 1 or "DASH_JOB_CORES" in os.environ:
+        return
+    share = max(1, (os.cpu_count() or 1) // workers)
+    os.environ["DASH_JOB_CORES"] = str(share)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(name, str(share))
+    import torch
+
+    torch.set_num_threads(share)
 
 
 @pytest.fixture(autouse=True)

@@ -44,7 +44,9 @@ def launcher():
 
 
 def test_a_forked_run_stops_resumes_and_outlives_the_launcher(settings, launcher) -> None:
-    run = open_store(settings).create(TrainConfig(**{**RUN, "epochs": 30}))
+    # more epochs than it will train: it is stopped by hand twice, and must still be training
+    # when the launcher goes (30 epochs ended first on a quiet machine)
+    run = open_store(settings).create(TrainConfig(**{**RUN, "epochs": 3000}))
     pid = launch_training(run, settings)
     assert parent(pid) == launcher and os.getsid(pid) == pid  # forked, its own session
     wait_for(lambda: run.checkpoint("last").exists() or not pid_alive(pid))
