@@ -2,7 +2,8 @@
 training code once and forks each new `train` from itself, so a run's first point comes seconds
 sooner than from a fresh interpreter.
 
-The app starts it (`start`, once per app process, when the Train page is drawn); `launch`
+The app starts it (`start`, once per app process, when the Train page is drawn), and so does a
+sweep worker for its trials (`serving`); `launch`
 asks it for a run and returns the child's pid, or None whenever it is not ready, gone or slow,
 and the caller then starts a fresh interpreter as before. Runs it forks are their own sessions:
 they outlive the app and the launcher. The launcher reads requests on a pipe from this process
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.settings import REPO_ROOT
@@ -95,15 +97,32 @@ class _Launcher:
         self.proc.stdout.close()
 
 
-def start() -> None:
-    """Start this app process's launcher unless it runs already (or is turned off)."""
+def start() -> bool:
+    """Start this process's launcher unless it runs already (or is turned off); True when this
+    call started it."""
     global _launcher
     if not enabled():
-        return
+        return False
     with _lock:
         # one that died before it was ready (a failing import) would only die again: not retried
         if _launcher is None or (not _launcher.alive() and _launcher.ready.is_set()):
             _launcher = _Launcher()
+            return True
+        return False
+
+
+@contextmanager
+def serving(wait_s: float):
+    """A launcher for the length of a block, waited for up to wait_s seconds (a sweep worker forks
+    its trials from it: each starts in a fraction of a second instead of seconds); one this
+    process had already is left running after the block."""
+    started = start()
+    try:
+        ready(timeout=wait_s)
+        yield
+    finally:
+        if started:
+            stop()
 
 
 def ready(timeout: float = 0.0) -> bool:

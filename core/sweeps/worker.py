@@ -1,7 +1,8 @@
 """`sweep work`: pull trials from a sweep's study and train each as an ordinary run.
 
 A worker keeps up to N trials running at once, each a `python -m core train --run FOLDER`
-process started by the one launcher (core.runs.jobs), so each takes its share of the thread
+process started by the one launcher (core.runs.jobs; forked from this worker's warm launcher,
+core.runs.warm, when it is ready), so each takes its share of the thread
 budget; the run's own process feeds each epoch's metric to Optuna's pruner (core.sweeps.prune).
 Any number of workers (processes, machines sharing the workspace) may work on one study: the
 study's storage hands each queued trial to one of them, and a sweep lock serialises asking.
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
+from core.runs import warm
 from core.runs.jobs import launch_training, pid_alive
 from core.runs.status import ACTIVE, JobState, RunState
 from core.runs.store import Run, RunStore
@@ -39,6 +41,9 @@ POLL_S = 0.2
 WORKER_STALE_S = 30.0
 BEAT_EVERY_S = 2.0
 MAX_PARALLEL_AUTO = 4
+# Trials fork from a warm launcher (torch imported once: each starts in ~0.1 s, not ~3 s); the
+# first waits this long for it, and a launcher not ready by then only makes trials start cold.
+WARM_WAIT_S = 20.0  # under WORKER_STALE_S: its heartbeat waits with it
 MAX_REPEATED_ASKS = 50  # proposals in a row that were all trained already: the space is used up
 
 
@@ -83,6 +88,11 @@ class Worker:
         ThreadBudget.for_workspace(self.settings.workspace).unregister(os.getpid())  # not a compute job
         beat = self.folder / "workers" / f"{socket.gethostname()}-{os.getpid()}.json"
         beat.parent.mkdir(exist_ok=True)
+        write_json(beat, {"worker": self.me, "heartbeat": time.time()})  # alive while it waits
+        with warm.serving(wait_s=WARM_WAIT_S):
+            self._work(beat)
+
+    def _work(self, beat: Path) -> None:
         try:
             with self._locked():
                 self._recover(requeue_stopped=not self.stop_requested())
