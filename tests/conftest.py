@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,24 @@ from core.settings import Settings
 
 
 def pytest_configure(config):
+    _one_numba_cache(config)
+    _share_the_cores()
+
+
+def _one_numba_cache(config) -> None:
+    """One numba cache for the whole session (workers, app servers and jobs inherit it): umap's
+    and pynndescent's functions take 20-30 s of a core to compile, and each test's workspace
+    would otherwise compile them again (core.latent.warmup.numba_dir follows NUMBA_CACHE_DIR).
+    Fresh per session, so every session still compiles them once, as a new user's first UMAP
+    does; removed at the end."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    folder = tempfile.mkdtemp(prefix="dash-tests-numba-")
+    os.environ["NUMBA_CACHE_DIR"] = folder
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _share_the_cores() -> None:
     """Under N parallel workers (./run.sh test) each worker, and every job and app server it
     starts, takes its share of the cores, as jobs in one workspace do (core.runs.threads): each
     test has a workspace of its own, so without this every training process of every worker
@@ -19,7 +39,7 @@ def pytest_configure(config):
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     if workers <= 1 or "DASH_JOB_CORES" in os.environ:
         return
-    share = max(1, (os.cpu_count() or 1) // workers)
+    share = max(1, len(os.sched_getaffinity(0)) // workers)
     os.environ["DASH_JOB_CORES"] = str(share)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(name, str(share))

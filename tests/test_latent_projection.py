@@ -3,6 +3,7 @@ can be cancelled; the map's selection gallery is a stratified sample; big maps a
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,10 @@ from tests.polling import wait_for
 
 @pytest.fixture(scope="module")
 def numba_cache_dir(tmp_path_factory) -> Path:
-    """One numba cache for the module, so umap's JIT is paid once here."""
-    return tmp_path_factory.mktemp("numba")
+    """The session's numba cache (tests/conftest.py), so umap's JIT is paid once per session;
+    a module cache of its own when the session has none."""
+    given = os.environ.get("NUMBA_CACHE_DIR")
+    return Path(given) if given else tmp_path_factory.mktemp("numba")
 
 
 def clustered_codes(n: int = 400, dims: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,11 @@ def test_a_cache_is_warm_only_for_the_installed_versions(tmp_path) -> None:
     assert not warmup.is_warm(tmp_path)  # numba upgraded: compile again
 
 
-def test_warm_up_is_a_command(settings) -> None:
+def test_warm_up_is_a_command(settings, monkeypatch) -> None:
     from core.latent.projection import numba_dir
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)  # the workspace's own, not the session's
+    assert numba_dir(settings) == settings.cache_dir / "numba"
 
     folder = numba_dir(settings)
     folder.mkdir(parents=True)

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.errors import UserError
 from core.io.atomic import read_json, write_json
 from core.latent.features import Features, extract, sample_rows
 from core.latent.geometry import LatentSpace
-from core.latent.methods import Method, Progress, numba_cache, project
+from core.latent.methods import Method, Progress, check_params, numba_cache, project
 from core.latent.warmup import numba_dir, warm_lock  # noqa: F401 (offered here too)
 from core.runs import jobs
 from core.runs.results import cache_dir, cached_arrays, checkpoint_key
@@ -44,8 +45,12 @@ def projection(run: Run, settings: Settings, method: str, params: dict | None = 
                features: Features | None = None, seed: int = 0,
                progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """(rows, xy, from_cache): 2-D positions of the (sampled) rows. Computes if not cached,
-    reporting to progress(fraction, stage)."""
+    reporting to progress(fraction, stage). An unknown method or a bad parameter is refused
+    before the run's codes are computed."""
     params = params or {}
+    if method not in set(Method):
+        raise UserError(f"unknown projection {method!r}; use one of {', '.join(Method)}")
+    check_params(method, params)
     features = features or extract(run, settings)
     rows = sample_rows(features.n, seed=seed)
 

@@ -1,7 +1,7 @@
 """umap's numba functions compiled once per workspace, ahead of the first UMAP a user asks for.
 
 Importing umap the first time compiles its numba functions (about 90 s on two busy cores), and
-numba keeps them in the workspace's cache (numba_dir below). `python -m core
+numba keeps them in the workspace's cache, or in NUMBA_CACHE_DIR when set (numba_dir below). `python -m core
 warm-up` (run by `./run.sh app` after an install) does it during set-up; otherwise the first
 UMAP job does it under the same lock and says so in its progress. A marker records the umap and
 numba versions it was compiled for.
@@ -9,6 +9,7 @@ numba versions it was compiled for.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -23,8 +24,10 @@ STAGE = "compiling umap's numba functions (once per workspace; a minute or two o
 
 
 def numba_dir(settings: Settings) -> Path:
-    """Where numba keeps umap's compiled functions: in the workspace, shared by every run."""
-    return settings.cache_dir / "numba"
+    """Where numba keeps umap's compiled functions: numba's own NUMBA_CACHE_DIR when one is set
+    (one cache for several workspaces), else in the workspace, shared by every run."""
+    given = os.environ.get("NUMBA_CACHE_DIR", "").strip()
+    return Path(given) if given else settings.cache_dir / "numba"
 
 
 def warm_lock(settings: Settings) -> Path:
