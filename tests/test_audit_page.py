@@ -24,11 +24,14 @@ def test_audit_page_find_decide_retrain_compare(settings) -> None:
     run = store.create(config)
     train_run(run, config)
     at = open_page("audit", run=run.id)
-    at.number_input(key="audit_folds").set_value(2)
-    at.number_input(key="audit_epochs").set_value(1).run()
+    at.number_input(key="audit_folds").set_value(2).run()
+    # a value typed just before the click, not yet drawn by a run: the audit starts with it (the
+    # button's args are those of the run that drew it, with 3 epochs)
+    at.number_input(key="audit_epochs").set_value(1)
     at.button(key="audit_start").click().run()
     options = AuditOptions(folds=2, epochs=1, max_minutes=30.0)
     path = job_file(settings, run.id, options)
+    assert jobs.job_status(path) is not None, "the audit started with options other than those shown"
     status = wait_for(lambda: (s := jobs.job_status(path)) and s["state"] != jobs.JOB_RUNNING and s,
                       timeout=300, every=0.5)
     assert status["state"] == jobs.JOB_DONE, status

@@ -3,6 +3,7 @@ count on top, one gallery picture per issue type."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -25,6 +26,19 @@ def options_ui() -> AuditOptions:
     epochs = cols[1].number_input("Epochs per fold", 1, 100, 3, key="audit_epochs")
     minutes = cols[2].number_input("Refuse beyond (minutes)", 1, 600, 30, key="audit_minutes")
     return AuditOptions(folds=int(folds), epochs=int(epochs), max_minutes=float(minutes))
+
+
+def _options_now(drawn: AuditOptions) -> AuditOptions:
+    """The options as the widgets hold them when a click is handled: a value typed just before
+    the click may not have reached the run that drew the button (its args would be stale)."""
+    now = st.session_state
+    return replace(drawn, folds=int(now.get("audit_folds", drawn.folds)),
+                   epochs=int(now.get("audit_epochs", drawn.epochs)),
+                   max_minutes=float(now.get("audit_minutes", drawn.max_minutes)))
+
+
+def _start(cfg, target: str, drawn: AuditOptions) -> None:
+    start_background(cfg, target, _options_now(drawn))
 
 
 def _progress(target: str, options: AuditOptions) -> None:
@@ -59,7 +73,7 @@ def render_job(target: str, options: AuditOptions) -> dict | None:
     elif status.get("state") == jobs.JOB_CANCELLED:
         st.info("The audit was cancelled.")
     st.button("Start the audit", key="audit_start", type="primary",
-              on_click=start_background, args=(cfg, target, options),
+              on_click=_start, args=(cfg, target, options),
               help="Runs `python -m core audit` in its own process; cached per dataset and config.")
     return None
 
