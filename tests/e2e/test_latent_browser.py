@@ -19,6 +19,7 @@ from core.settings import Settings
 from core.training.config import run_config
 from dashboard.images import gallery_png, to_display
 from dashboard.sections.latent_space import GALLERY
+from tests.e2e import journey as j
 from tests.e2e import server as srv
 
 pytestmark = pytest.mark.browser
@@ -96,6 +97,7 @@ def test_box_selection_shows_the_selected_images(page, app_server, app_workspace
     name.press("Enter")
     button = page.locator(".st-key-latent_decide_write button")
     expect(button).to_contain_text("latent_fixes.csv")
+    j.settle(page)  # the name's rerun over: a click during it was lost once under load
     button.click()
     expect(page.get_by_text(f"{n} decision(s) written to latent_fixes.csv")).to_be_visible(timeout=60_000)
     saved = decided.read(decided.decisions_dir(app_workspace) / "latent_fixes.csv")[0]
