@@ -18,7 +18,7 @@ from core.latent.clusters import mixture_clusters
 from core.latent.features import extract
 from core.latent.generation import decode_between
 from core.latent.geometry import class_centres, disputable
-from core.latent.projection import job_status
+from core.latent.projection import cancel_background, job_status
 from core.runs import jobs
 from core.runs.store import open_store
 from core.training.config import TrainConfig, run_config
@@ -227,6 +227,13 @@ def test_umap_and_tsne_start_when_the_page_opens_report_progress_and_cancel(sett
     at.radio(key="latent_method").set_value("umap").run()
     assert any("UMAP was cancelled" in i.value for i in at.info)
     assert at.button(key="latent_compute").label == "Compute UMAP in the background"
+    # a value typed just before the click is the one computed (the button's args are the drawn run's)
+    at.number_input(key="latent_neighbours").set_value(20)
+    at.button(key="latent_compute").click().run()
+    assert (job_status(run, settings, "umap", {"n_neighbors": 20}) or {}).get("state") in ("running", "done")
+    assert job_status(run, settings, "umap", umap_params)["state"] == "cancelled"  # not restarted
+    cancel_background(run, settings, "umap", {"n_neighbors": 20})
+    at.number_input(key="latent_neighbours").set_value(15).run()
     # t-SNE reports a growing fraction until it is done, then the map draws it
     at.radio(key="latent_method").set_value("tsne").run()
     assert any("Showing PCA until t-SNE is computed" in c.value for c in at.caption)

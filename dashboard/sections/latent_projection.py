@@ -62,6 +62,14 @@ def _projection_method_ui(cols) -> tuple[Method, dict]:
     return method, params
 
 
+def _start(run: Run, cfg, method: Method, drawn: dict) -> None:
+    """Start the job with the parameters the inputs hold when the click is handled: a value typed
+    just before the click may not have reached the run that drew the button."""
+    now = {p.name: p.type(st.session_state.get(PARAM_KEYS.get(p.name, f"latent_{p.name}"), drawn[p.name]))
+           for p in PARAMS[method] if p.name in drawn}
+    start_background(run, cfg, method, {**drawn, **now})
+
+
 def _stale(status: dict, run: Run) -> bool:
     """A finished job from before the run's checkpoint changed (its result keys elsewhere)."""
     try:
@@ -165,7 +173,7 @@ def load_projection_or_stop(space: Space) -> Projection:
         elif status.get("state") == jobs.JOB_CANCELLED:
             cols[2].info(f"{title} was cancelled.")
         cols[2].button(f"Compute {title} in the background", key="latent_compute",
-                       on_click=start_background, args=(run, cfg, method, params),
+                       on_click=_start, args=(run, cfg, method, params),
                        help="Runs `python -m core embed` in its own process and caches the result; "
                             "the page stays usable meanwhile.")
     st.caption(f"Showing PCA until {title} is computed (progress in the sidebar); it is cached, so "
