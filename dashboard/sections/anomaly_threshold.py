@@ -64,12 +64,30 @@ def seed_threshold(an: Analysis) -> state.Threshold:
 
 def _apply(an: Analysis, name: str) -> None:
     """Button callback: runs before the script, so it may still set the panel's value."""
+    name, fitted = _with_costs_now(an, name)
     state.put(_clicked_name(an), name)
-    threshold = an.strategies[name].threshold
+    threshold = fitted.threshold
     if threshold is not None:
         value = float(np.clip(threshold, *an.bounds))
         _binding(an).keep(value, name)
         state.show_in_widget(SLIDER, _context(an), value)
+
+
+def _with_costs_now(an: Analysis, name: str):
+    """(name, fitted strategy) with the costs or budget the inputs hold when the click is handled:
+    a number typed just before the click has not reached the run that drew the button, whose
+    args name the strategy with the old numbers."""
+    now = st.session_state
+    texts = {"cost": f"cost={float(now.get('anomaly_cost_fa', 1.0)):g}:"
+                     f"{float(now.get('anomaly_cost_miss', 10.0)):g}",
+             "budget": f"budget={float(now.get('anomaly_budget', 50.0)):g}"}
+    text = texts.get(name.partition("=")[0], name)
+    if text in an.strategies:
+        return text, an.strategies[text]
+    try:
+        return text, fit_all(an.values[an.val], an.a.is_anomaly[an.val], (text,))[text]
+    except UserError:  # the page shows why on its next run; the drawn strategy meanwhile
+        return name, an.strategies[name]
 
 
 def _costs_name(an: Analysis) -> str:
