@@ -60,6 +60,15 @@ def _keep_main_module():
         sys.modules["__main__"] = main
 
 
+@pytest.fixture(autouse=True)
+def _no_background_projections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Latent page opened by a test does not start UMAP and t-SNE in the background: nobody
+    waits for them, and they went on computing (a minute of a core each) long after the test
+    that opened the page had ended. tests/test_latent_page.py turns them on where it tests them;
+    the browser tests' app servers (started before any test's patch) keep the product default."""
+    monkeypatch.setenv("DASH_AUTO_PROJECTIONS", "0")
+
+
 @pytest.fixture
 def data_root(tmp_path: Path) -> Path:
     root = tmp_path / "data"
