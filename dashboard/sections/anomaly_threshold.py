@@ -27,6 +27,7 @@ from dashboard.widgets.threshold_binding import ThresholdBinding, anomaly_bindin
 from dashboard.widgets.threshold_panel import threshold_panel_ui
 
 SLIDER = "anomaly_threshold"  # the committed threshold (the panel keeps it here)
+COST_KEYS = ("anomaly_cost_fa", "anomaly_cost_miss", "anomaly_budget")  # false alarm, miss, budget inputs
 
 
 def _context(an: Analysis) -> tuple[str, str, tuple[str, ...]]:
@@ -77,17 +78,21 @@ def _with_costs_now(an: Analysis, name: str):
     """(name, fitted strategy) with the costs or budget the inputs hold when the click is handled:
     a number typed just before the click has not reached the run that drew the button, whose
     args name the strategy with the old numbers."""
-    now = st.session_state
-    texts = {"cost": f"cost={float(now.get('anomaly_cost_fa', 1.0)):g}:"
-                     f"{float(now.get('anomaly_cost_miss', 10.0)):g}",
-             "budget": f"budget={float(now.get('anomaly_budget', 50.0)):g}"}
-    text = texts.get(name.partition("=")[0], name)
+    typed = [st.session_state.get(key) for key in COST_KEYS]
+    if None in typed:  # the inputs were not drawn: the button's own strategy
+        return name, an.strategies[name]
+    text = _cost_texts(*map(float, typed)).get(name.partition("=")[0], name)
     if text in an.strategies:
         return text, an.strategies[text]
     try:
         return text, fit_all(an.values[an.val], an.a.is_anomaly[an.val], (text,))[text]
     except UserError:  # the page shows why on its next run; the drawn strategy meanwhile
         return name, an.strategies[name]
+
+
+def _cost_texts(fa: float, miss: float, budget: float) -> dict[str, str]:
+    """The min-cost and alarm-budget strategies' texts for these numbers, by strategy kind."""
+    return {"cost": f"cost={fa:g}:{miss:g}", "budget": f"budget={budget:g}"}
 
 
 def _costs_name(an: Analysis) -> str:
@@ -98,14 +103,14 @@ def costs_ui(an: Analysis) -> tuple[float, float, float]:
     """(cost per false alarm, cost per miss, alarm budget per 1,000 images), kept per run; they
     set the min-cost and alarm-budget strategies and the panel's expected-cost curve."""
     cols = st.columns(3)
-    fa = state.bound(cols[0].number_input, "anomaly_cost_fa", state.keyed("anomaly.cost_fa", an.run.id),
+    fa = state.bound(cols[0].number_input, COST_KEYS[0], state.keyed("anomaly.cost_fa", an.run.id),
                      "Cost of a false alarm", min_value=0.0, max_value=1e9, default=1.0,
                      help="What one normal image called an anomaly costs (any unit).")
-    miss = state.bound(cols[1].number_input, "anomaly_cost_miss",
+    miss = state.bound(cols[1].number_input, COST_KEYS[1],
                        state.keyed("anomaly.cost_miss", an.run.id), "Cost of a miss",
                        min_value=0.0, max_value=1e9, default=10.0,
                        help="What one anomaly called normal costs, in the same unit.")
-    budget = state.bound(cols[2].number_input, "anomaly_budget", state.keyed("anomaly.budget", an.run.id),
+    budget = state.bound(cols[2].number_input, COST_KEYS[2], state.keyed("anomaly.budget", an.run.id),
                          "Alarm budget (per 1,000 images)", min_value=0.1, max_value=999.0,
                          default=50.0, help="At most this many alarms per 1,000 images.")
     return float(fa), float(miss), float(budget)
@@ -113,7 +118,7 @@ def costs_ui(an: Analysis) -> tuple[float, float, float]:
 
 def _refit_costs(an: Analysis, fa: float, miss: float, budget: float) -> None:
     """The min-cost and alarm-budget strategies with the user's numbers (in place, in order)."""
-    texts = {"cost": f"cost={fa:g}:{miss:g}", "budget": f"budget={budget:g}"}
+    texts = _cost_texts(fa, miss, budget)
     fitted = {}
     for name, f in an.strategies.items():
         base = name.partition("=")[0]

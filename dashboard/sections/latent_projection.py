@@ -57,15 +57,20 @@ def _projection_method_ui(cols) -> tuple[Method, dict]:
     for p in (p for p in PARAMS[method] if p.in_form):
         value = cols[1].number_input(p.label, p.type(p.low), p.type(p.high), p.type(p.default),
                                      step=p.step, help=p.help,
-                                     key=PARAM_KEYS.get(p.name, f"latent_{p.name}"))
+                                     key=_param_key(p))
         params[p.name] = p.type(value)
     return method, params
+
+
+def _param_key(p) -> str:
+    """The widget key of a method parameter's input."""
+    return PARAM_KEYS.get(p.name, f"latent_{p.name}")
 
 
 def _start(run: Run, cfg, method: Method, drawn: dict) -> None:
     """Start the job with the parameters the inputs hold when the click is handled: a value typed
     just before the click may not have reached the run that drew the button."""
-    now = {p.name: p.type(st.session_state.get(PARAM_KEYS.get(p.name, f"latent_{p.name}"), drawn[p.name]))
+    now = {p.name: p.type(st.session_state.get(_param_key(p), drawn[p.name]))
            for p in PARAMS[method] if p.name in drawn}
     start_background(run, cfg, method, {**drawn, **now})
 
