@@ -88,6 +88,14 @@ def _work(sweep_id: str, *args: str) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def _trials_now(settings, sweep_id: str) -> list[dict]:
+    """The trials as `sweep status` lists them, read in this process (fast enough to poll)."""
+    from core.sweeps import results
+    from core.sweeps import study as studies
+
+    return results.trials(settings.workspace, studies.load(settings.workspace, sweep_id))
+
+
 def _status(sweep_id: str) -> dict:
     out = run_cli("sweep", "status", sweep_id, "--json")
     assert out.returncode == 0, out.stderr
@@ -95,12 +103,13 @@ def _status(sweep_id: str) -> dict:
 
 
 def test_two_workers_share_one_journal_and_a_killed_worker_loses_nothing(settings) -> None:
-    sweep_id = _create("--grid", "lr=0.001,0.003,0.01", "--grid", "seed=0,1", "--epochs", "2")
+    sweep_id = _create("--grid", "lr=0.001,0.003,0.01", "--grid", "seed=0,1", "--epochs", "4")
     first = _work(sweep_id, "--parallel", "1")
     try:
-        # once the first worker trains a trial, kill it outright: its trial's run goes on
-        wait_for(lambda: any(t["state"] == "running" and t["run"] for t in _status(sweep_id)["trials"]),
-                 timeout=120, every=0.2)
+        # once the first worker trains a trial, kill it outright: its trial's run goes on (read
+        # in this process: a `sweep status` call takes longer than a trial forked warm)
+        wait_for(lambda: any(t["state"] == "running" and t["run"] for t in _trials_now(settings, sweep_id)),
+                 timeout=120, every=0.05)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
         second = _work(sweep_id, "--parallel", "1")
@@ -136,7 +145,7 @@ def test_stop_then_resume_finishes_the_sweep(settings) -> None:
     worker = _work(sweep_id, "--parallel", "2")
     try:
         wait_for(lambda: sum(t["state"] == "running" and bool(t["run"])
-                             for t in _status(sweep_id)["trials"]) == 2, timeout=120, every=0.2)
+                             for t in _trials_now(settings, sweep_id)) == 2, timeout=120, every=0.05)
         out = run_cli("sweep", "stop", sweep_id)
         assert out.returncode == 0 and "resumes it" in out.stdout
         _, err = worker.communicate(timeout=120)
@@ -230,7 +239,7 @@ def test_a_trial_folder_deleted_mid_sweep_fails_that_trial_only(settings) -> Non
     sweep_id = _create("--grid", "lr+epochs=0.01/300,0.003/1")
     worker = _work(sweep_id, "--parallel", "1")
     try:
-        wait_for(lambda: _status(sweep_id)["trials"][0]["run"] is not None, timeout=120, every=0.2)
+        wait_for(lambda: _trials_now(settings, sweep_id)[0]["run"] is not None, timeout=120, every=0.05)
         folder = settings.runs_dir / _status(sweep_id)["trials"][0]["run"]
         wait_for(lambda: (folder / "metrics.jsonl").exists(), timeout=120, every=0.1)
         wait_for(lambda: (shutil.rmtree(folder, ignore_errors=True), not folder.exists())[1],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -83,3 +84,33 @@ def test_differing_best_so_far_and_repeats_match_numpy() -> None:
     summary = results.summary(rows, 6)
     assert (summary["complete"], summary["pruned"], summary["ended"]) == (4, 1, 5)
     assert summary["fraction"] == pytest.approx(5 / 6)
+
+
+def test_a_trial_run_whose_process_never_started_is_trained_where_it_is(settings) -> None:
+    """A worker killed between making a trial's run folder and starting its process leaves a
+    queued, empty folder: the retry trains that folder (never_started), not a new one beside it."""
+    import socket
+    import subprocess
+    import sys
+
+    from core.runs.process import identity
+    from core.runs.status import RunState
+    from core.runs.store import open_store
+    from core.sweeps.worker import never_started
+    from core.training.config import TrainConfig
+
+    store = open_store(settings)
+    run = store.create(TrainConfig(model="mlp", epochs=1))
+    assert never_started(run)  # queued, no process ever recorded
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run.write_status(state=RunState.QUEUED, **identity(dead.pid), host=socket.gethostname())
+    assert never_started(run)  # its recorded process is gone
+    run.write_status(state=RunState.QUEUED, **identity(os.getpid()), host=socket.gethostname())
+    assert not never_started(run)  # its process lives: it is starting, not to be started twice
+    run.write_status(state=RunState.QUEUED, host=socket.gethostname())
+    (run.path / "metrics.jsonl").write_text('{"type": "step", "step": 1}\n')
+    assert not never_started(run)  # it trained: resumed from a checkpoint or left as it is
+    (run.path / "metrics.jsonl").unlink()
+    run.write_status(state=RunState.DONE, host=socket.gethostname())
+    assert not never_started(run)

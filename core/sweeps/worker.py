@@ -26,7 +26,7 @@ from pathlib import Path
 from core.errors import UserError
 from core.io.atomic import read_json, write_json
 from core.runs import warm
-from core.runs.jobs import launch_training, pid_alive
+from core.runs.jobs import launch_training, pid_alive, process_gone
 from core.runs.status import ACTIVE, JobState, RunState
 from core.runs.store import Run, RunStore
 from core.runs.threads import ThreadBudget, machine_cores
@@ -186,10 +186,10 @@ class Worker:
         killed in between leaves a queued run that the next worker adopts, never a stray one)."""
         number = trial.number
         resume = self.store.find(resume_id) if resume_id else None
-        if resume is not None and resume.resumable():
+        if resume is not None and (resume.resumable() or never_started(resume)):
             trial.set_user_attr("run", resume.id)
             prune.mark(resume, self.sweep.id, number)
-            launch_training(resume, self.settings, resume=True)
+            launch_training(resume, self.settings, resume=resume.resumable())
             return resume
         config = apply(self.sweep.base, params)
         config.sweep = f"{self.sweep.id}#{number}"
@@ -296,6 +296,18 @@ class Worker:
         if worker == self.me:
             return True  # ours, but not in self.active: left from a stop in this process
         return worker_alive(self.folder, worker)
+
+
+def never_started(run: Run) -> bool:
+    """A trial's run folder whose worker died before the run's process started: still queued,
+    nothing trained in it, no process. The trial's retry trains it from the start where it is
+    (a new folder would leave this one behind as a stray)."""
+    status = read_json(run.path / "status.json") or {}
+    if run.read_only or status.get("state") != RunState.QUEUED or run.trainer_pid() is not None:
+        return False
+    if any(p.exists() for p in (run.checkpoint("best"), run.checkpoint("last"), run.path / "metrics.jsonl")):
+        return False
+    return "pid" not in status or process_gone(status)
 
 
 def worker_alive(sweep_folder: Path, worker) -> bool:
