@@ -44,6 +44,7 @@ MAX_PARALLEL_AUTO = 4
 # Trials fork from a warm launcher (torch imported once: each starts in ~0.1 s, not ~3 s); the
 # first waits this long for it, and a launcher not ready by then only makes trials start cold.
 WARM_WAIT_S = 20.0  # under WORKER_STALE_S: its heartbeat waits with it
+BROKEN_GRACE_S = 2.0  # a trial's run that reads as broken this long fails (sooner: being deleted)
 MAX_REPEATED_ASKS = 50  # proposals in a row that were all trained already: the space is used up
 
 
@@ -66,6 +67,7 @@ class Active:
     trial: object  # optuna.trial.Trial
     run: Run
     params: dict
+    broken_since: float | None = None  # when its run first read as broken
 
 
 class Worker:
@@ -214,6 +216,10 @@ class Worker:
         state = status.get("state")
         if state in ACTIVE:
             return
+        if state == RunState.BROKEN:  # a folder being deleted reads as broken before it is gone
+            a.broken_since = a.broken_since or time.time()
+            if time.time() - a.broken_since < BROKEN_GRACE_S:
+                return  # look again: then it is gone (deleted) or still broken (its error)
         if self.study.get_trials(deepcopy=False)[a.trial.number].user_attrs.get("pruned"):
             self._end(a, pruned=True)  # the trial's own process said why (core.sweeps.prune)
         elif state == RunState.DONE and isinstance(status.get("best_metric"), (int, float)):
