@@ -39,9 +39,11 @@ def _share_the_cores() -> None:
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     if workers <= 1 or "DASH_JOB_CORES" in os.environ:
         return
-    share = max(1, len(os.sched_getaffinity(0)) // workers)
+    from core.runs.threads import THREAD_ENV, machine_cores
+
+    share = max(1, machine_cores() // workers)
     os.environ["DASH_JOB_CORES"] = str(share)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    for name in THREAD_ENV:
         os.environ.setdefault(name, str(share))
     import torch
 
